@@ -1,0 +1,208 @@
+// Package api is primaryvote's HTTP interface: the JSON API of DESIGN.md §6
+// on a chi router, with its middleware (security headers, client address,
+// cross-origin protection, throttling, access log, metrics) and RFC 9457
+// problem+json errors.
+//
+// Handlers decode and check input, call the domain packages and encode their
+// answers; the rules live in the domain packages. Every request body is read
+// strictly (see readJSON) and every failure is a problem document with a
+// 4xx status, or a 500 whose cause goes to the log and never to the client.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	pv "primaryvote"
+	"primaryvote/auth"
+	"primaryvote/ballot"
+)
+
+// Config tunes the API. The zero value is usable: no trusted proxies and the
+// default throttles.
+type Config struct {
+	// TrustedProxies are the networks of the reverse proxies in front of the
+	// server. Only requests from them have X-Forwarded-For and
+	// X-Forwarded-Proto believed.
+	TrustedProxies []netip.Prefix
+	// SignInsPerIP is how many voter sign-ins one client address may attempt
+	// per minute. Mobile carriers put many voters behind one address, so it is
+	// generous. Default 600.
+	SignInsPerIP int
+	// SignInsPerVoter is how many sign-ins may be attempted for one voter id
+	// per minute, which slows guessing without ever locking the voter out.
+	// Default 10.
+	SignInsPerVoter int
+	// OfficialSignInsPerIP limits officials' sign-in attempts per client
+	// address and per username, per minute. Default 10.
+	OfficialSignInsPerIP int
+}
+
+func (c *Config) setDefaults() {
+	if c.SignInsPerIP == 0 {
+		c.SignInsPerIP = 600
+	}
+	if c.SignInsPerVoter == 0 {
+		c.SignInsPerVoter = 10
+	}
+	if c.OfficialSignInsPerIP == 0 {
+		c.OfficialSignInsPerIP = 10
+	}
+}
+
+// Services are the domain services the API serves.
+type Services struct {
+	Pool        *pgxpool.Pool
+	Elections   *ballot.Elections
+	Credentials *auth.Credentials
+	Officials   *auth.Officials
+	Tokens      *auth.Tokens
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	svc     Services
+	logger  *slog.Logger
+	metrics *metrics
+
+	voterLimiter    *httprate.RateLimiter
+	officialLimiter *httprate.RateLimiter
+	handler         http.Handler
+}
+
+// New returns the API server. logger may be nil.
+func New(cfg Config, svc Services, logger *slog.Logger) *Server {
+	cfg.setDefaults()
+	if logger == nil {
+		logger = discard
+	}
+	s := &Server{cfg: cfg, svc: svc, logger: logger, metrics: newMetrics()}
+	s.voterLimiter = httprate.NewRateLimiter(cfg.SignInsPerVoter, time.Minute, httprate.WithLimitHandler(s.tooMany))
+	s.officialLimiter = httprate.NewRateLimiter(cfg.OfficialSignInsPerIP, time.Minute, httprate.WithLimitHandler(s.tooMany))
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer, s.securityHeaders, s.accessLog, s.clientIP)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, pv.ENotFound, "There is nothing at this address.", nil)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "This method is not allowed here.", nil)
+	})
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
+
+	perIP := func(n int) func(http.Handler) http.Handler {
+		return httprate.Limit(n, time.Minute,
+			httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return clientIPFrom(r.Context()), nil }),
+			httprate.WithLimitHandler(s.tooMany))
+	}
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
+		r.Route("/elections/{id}", func(r chi.Router) {
+			r.Get("/", s.getElection)
+			r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireVoter)
+				r.Get("/ballot", s.getBallot)
+				r.Post("/ballots", s.castBallot)
+			})
+			r.With(s.requireRole(auth.Official)).Get("/turnout", s.getTurnout)
+			r.With(s.requireRole(auth.Admin)).Post("/open", s.openElection)
+			r.With(s.requireRole(auth.Admin)).Post("/close", s.closeElection)
+		})
+	})
+
+	// Browsers' cross-origin POSTs are refused before any handler runs.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusForbidden, pv.EForbidden, "Cross-origin requests may not change anything.", nil)
+	}))
+	return cop.Handler(r)
+}
+
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, http.StatusTooManyRequests, pv.ETooMany, "Too many attempts: wait a moment and try again.", nil)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.svc.Pool.Ping(ctx); err != nil {
+		s.logger.WarnContext(ctx, "not ready: database unreachable", "err", err)
+		writeProblem(w, http.StatusServiceUnavailable, "unavailable", "The database is not reachable.", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
+		return strings.TrimSpace(h[len(prefix):])
+	}
+	return ""
+}
+
+// requireVoter admits requests carrying a valid voter token for the
+// election in the path.
+func (s *Server) requireVoter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		voter, err := s.svc.Tokens.Voter(bearer(r), chi.URLParam(r, "id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), voterKey, voter)))
+	})
+}
+
+// requireRole admits requests carrying a valid official token whose role
+// grants want.
+func (s *Server) requireRole(want auth.Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := s.svc.Tokens.Official(bearer(r))
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if !p.Role.Has(want) {
+				s.writeError(w, r, pv.Errorf(pv.EForbidden, "This needs the %s role.", want))
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), officialKey, p)))
+		})
+	}
+}
+
+func voterFrom(ctx context.Context) string { v, _ := ctx.Value(voterKey).(string); return v }
+
+func officialFrom(ctx context.Context) auth.Principal {
+	p, _ := ctx.Value(officialKey).(auth.Principal)
+	return p
+}

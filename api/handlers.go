@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	pv "primaryvote"
+	"primaryvote/auth"
+	"primaryvote/ballot"
+)
+
+func (s *Server) getElection(w http.ResponseWriter, r *http.Request) {
+	e, err := s.svc.Elections.Get(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+type sessionResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) createVoterSession(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		VoterID string `json:"voter_id"`
+		Code    string `json:"code"`
+	}
+	if _, err := readJSON(w, r, maxSessionBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.VoterID == "" || req.Code == "" || len(req.VoterID) > 64 || len(req.Code) > 64 {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "voter_id and code are required, each at most 64 characters."))
+		return
+	}
+	id := chi.URLParam(r, "id")
+	e, err := s.svc.Elections.Get(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if e.Status == ballot.Draft {
+		s.writeError(w, r, pv.Errorf(pv.EConflict, "This election is not open yet."))
+		return
+	}
+	if s.voterLimiter.RespondOnLimit(w, r, id+"\x00"+req.VoterID) {
+		return
+	}
+	if err := s.svc.Credentials.Check(r.Context(), id, req.VoterID, req.Code); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	token, exp, err := s.svc.Tokens.IssueVoter(id, req.VoterID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sessionResponse{Token: token, ExpiresAt: exp})
+}
+
+type ballotResponse struct {
+	Election *ballot.Election `json:"election"`
+	Voted    bool             `json:"voted"`
+	Receipt  json.RawMessage  `json:"receipt,omitempty"`
+}
+
+func (s *Server) getBallot(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	e, err := s.svc.Elections.Get(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	receipt, err := s.svc.Elections.Receipt(r.Context(), id, voterFrom(r.Context()))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ballotResponse{Election: e, Voted: receipt != nil, Receipt: receipt})
+}
+
+// castRequest is the body of POST …/ballots.
+type castRequest struct {
+	Selections ballot.Selections `json:"selections"`
+}
+
+const maxIdempotencyKey = 255
+
+// validIdempotencyKey allows 1 to 255 printable ASCII characters.
+func validIdempotencyKey(k string) bool {
+	if k == "" || len(k) > maxIdempotencyKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("Idempotency-Key")
+	if !validIdempotencyKey(key) {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "An Idempotency-Key header of 1 to %d printable ASCII characters is required.", maxIdempotencyKey))
+		return
+	}
+	var req castRequest
+	body, err := readJSON(w, r, maxBallotBody, &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp, replayed, err := s.svc.Elections.Cast(r.Context(), ballot.CastRequest{
+		ElectionID:     chi.URLParam(r, "id"),
+		VoterID:        voterFrom(r.Context()),
+		IdempotencyKey: key,
+		RequestHash:    sha256.Sum256(body),
+		Selections:     req.Selections,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.WriteHeader(http.StatusCreated)
+	w.Write(resp)
+}
+
+func (s *Server) createOfficialSession(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if _, err := readJSON(w, r, maxSessionBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Username == "" || req.Password == "" || len(req.Username) > 64 || len(req.Password) > 256 {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "username and password are required."))
+		return
+	}
+	if s.officialLimiter.RespondOnLimit(w, r, req.Username) {
+		return
+	}
+	role, err := s.svc.Officials.SignIn(r.Context(), req.Username, req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	token, exp, err := s.svc.Tokens.IssueOfficial(auth.Principal{Username: req.Username, Role: role})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sessionResponse{Token: token, ExpiresAt: exp})
+}
+
+func (s *Server) getTurnout(w http.ResponseWriter, r *http.Request) {
+	t, err := s.svc.Elections.Turnout(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) openElection(w http.ResponseWriter, r *http.Request) {
+	s.lifecycle(w, r, s.svc.Elections.Open)
+}
+
+func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) {
+	s.lifecycle(w, r, s.svc.Elections.Close)
+}
+
+func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request, step func(ctx context.Context, id, actor string) error) {
+	id := chi.URLParam(r, "id")
+	if err := step(r.Context(), id, "official:"+officialFrom(r.Context()).Username); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := s.svc.Elections.Get(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": e.ID, "status": e.Status})
+}

@@ -1,0 +1,170 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	pv "primaryvote"
+	"primaryvote/audit"
+)
+
+// Credentials issues voter codes and checks them at sign-in.
+type Credentials struct {
+	pool   *pgxpool.Pool
+	pepper []byte
+	clock  func() time.Time
+}
+
+// NewCredentials returns a credential store keyed by pepper.
+func NewCredentials(pool *pgxpool.Pool, pepper []byte, clock func() time.Time) *Credentials {
+	return &Credentials{pool: pool, pepper: pepper, clock: clock}
+}
+
+// errBadCredential is the one answer to every failed sign-in, whatever failed.
+var errBadCredential = pv.Errorf(pv.EUnauthorized, "The voter ID or code is not correct.")
+
+// lockElection takes the election's exclusive lock (shared with package
+// ballot's lifecycle steps) and returns its status.
+func lockElection(ctx context.Context, tx pgx.Tx, electionID string) (string, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('election:' || $1, 0))`, electionID); err != nil {
+		return "", fmt.Errorf("couldn't lock election: %w", err)
+	}
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1`, electionID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", pv.Errorf(pv.ENotFound, "no election %q", electionID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("couldn't read election: %w", err)
+	}
+	return status, nil
+}
+
+// IssueAll gives every voter on a draft election's roll a new code, replacing
+// any earlier ones, and writes "voter_id,code" lines (with that header) to w
+// for the party's mail merge. Codes are written to w before the transaction
+// commits; if IssueAll fails, what was written is worthless and must be
+// discarded.
+func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writer, actor string) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		status, err := lockElection(ctx, tx, electionID)
+		if err != nil {
+			return err
+		}
+		if status != "draft" {
+			return pv.Errorf(pv.EConflict, "election %q is %s: codes for the whole roll are issued only in draft; use --voter to re-issue one", electionID, status)
+		}
+		rows, err := tx.Query(ctx, `SELECT voter_id FROM voters WHERE election_id = $1 ORDER BY voter_id`, electionID)
+		if err != nil {
+			return fmt.Errorf("couldn't read the roll: %w", err)
+		}
+		voters, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("couldn't read the roll: %w", err)
+		}
+		if len(voters) == 0 {
+			return pv.Errorf(pv.EConflict, "election %q has no voters: import the roll first", electionID)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM voter_credentials WHERE election_id = $1`, electionID); err != nil {
+			return fmt.Errorf("couldn't clear old credentials: %w", err)
+		}
+		out := csv.NewWriter(w)
+		if err := out.Write([]string{"voter_id", "code"}); err != nil {
+			return fmt.Errorf("couldn't write codes: %w", err)
+		}
+		i := 0
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"voter_credentials"}, []string{"election_id", "voter_id", "code_hash"},
+			pgx.CopyFromFunc(func() ([]any, error) {
+				if i == len(voters) {
+					return nil, nil
+				}
+				id := voters[i]
+				i++
+				code := NewCode()
+				norm, _ := normalizeCode(code)
+				if err := out.Write([]string{id, code}); err != nil {
+					return nil, fmt.Errorf("couldn't write codes: %w", err)
+				}
+				return []any{electionID, id, codeHash(c.pepper, electionID, id, norm)}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("couldn't store credentials: %w", err)
+		}
+		out.Flush()
+		if err := out.Error(); err != nil {
+			return fmt.Errorf("couldn't write codes: %w", err)
+		}
+		n = len(voters)
+		return audit.Append(ctx, tx, audit.Entry{
+			ElectionID: electionID, Kind: "credentials.issue", Actor: actor, At: c.clock(),
+			Data: map[string]int{"voters": n},
+		})
+	})
+	return n, err
+}
+
+// Reissue gives one voter a new code, invalidating the old one, and returns
+// it. It is refused once the election has closed.
+func (c *Credentials) Reissue(ctx context.Context, electionID, voterID, actor string) (string, error) {
+	code := NewCode()
+	norm, _ := normalizeCode(code)
+	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		status, err := lockElection(ctx, tx, electionID)
+		if err != nil {
+			return err
+		}
+		if status != "draft" && status != "open" {
+			return pv.Errorf(pv.EConflict, "election %q is %s: credentials can no longer change", electionID, status)
+		}
+		tag, err := tx.Exec(ctx, `
+INSERT INTO voter_credentials (election_id, voter_id, code_hash)
+SELECT election_id, voter_id, $3 FROM voters WHERE election_id = $1 AND voter_id = $2
+ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash`,
+			electionID, voterID, codeHash(c.pepper, electionID, voterID, norm))
+		if err != nil {
+			return fmt.Errorf("couldn't store credential: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			return pv.Errorf(pv.ENotFound, "no voter %q in election %q", voterID, electionID)
+		}
+		return audit.Append(ctx, tx, audit.Entry{
+			ElectionID: electionID, Kind: "credentials.reissue", Actor: actor, At: c.clock(),
+			Data: map[string]int{"voters": 1},
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return code, nil
+}
+
+// Check verifies a voter's code. Every failure — unknown voter, wrong code,
+// malformed code — returns the same EUnauthorized error after the same work:
+// an unknown voter is compared against a dummy hash.
+func (c *Credentials) Check(ctx context.Context, electionID, voterID, code string) error {
+	norm, wellFormed := normalizeCode(code)
+	var stored []byte
+	err := c.pool.QueryRow(ctx, `SELECT code_hash FROM voter_credentials WHERE election_id = $1 AND voter_id = $2`,
+		electionID, voterID).Scan(&stored)
+	known := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("couldn't read credential: %w", err)
+	}
+	if !known {
+		stored = make([]byte, 32)
+	}
+	match := hmac.Equal(codeHash(c.pepper, electionID, voterID, norm), stored)
+	if !known || !wellFormed || !match {
+		return errBadCredential
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+package ballot
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	pv "primaryvote"
+	"primaryvote/audit"
+)
+
+// Selections maps a question id to the ids of the candidates chosen in it.
+type Selections map[string][]string
+
+// CastRequest is one voter's attempt to cast a ballot.
+type CastRequest struct {
+	ElectionID string
+	VoterID    string
+	// IdempotencyKey identifies the attempt: a retry of the same ballot uses
+	// the same key.
+	IdempotencyKey string
+	// RequestHash is SHA-256 of the request body, exactly as received.
+	RequestHash [32]byte
+	Selections  Selections
+}
+
+// Receipt is what a voter gets for a cast ballot.
+type Receipt struct {
+	TrackingCode string    `json:"tracking_code"`
+	CastAt       time.Time `json:"cast_at"`
+}
+
+// AlreadyVoted is the Detail of the EConflict error returned when a voter who
+// has voted casts again with another key: the first ballot's receipt, as the
+// exact bytes it was first sent with.
+type AlreadyVoted struct {
+	Receipt json.RawMessage `json:"receipt"`
+}
+
+// Cast records req's ballot and returns the receipt's response body.
+//
+// The rules, in order:
+//   - a voter who has voted, retrying with the same key and the same body,
+//     gets the stored response again, byte for byte (replayed is true);
+//   - the same key with another body is an EMismatch error;
+//   - another key is an EConflict error whose Detail is AlreadyVoted;
+//   - otherwise the ballot must be valid for the election, which must be open
+//     and inside its window.
+//
+// The participation row (with the idempotency record), the ballot and its
+// audit entry commit in one transaction. When concurrent casts by one voter
+// race, the primary key of participation lets exactly one commit; the others
+// are answered by the rules above.
+func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
+	if resp, err := s.previousCast(ctx, s.pool, req); resp != nil || err != nil {
+		return resp, resp != nil, err
+	}
+	e, err := s.Get(ctx, req.ElectionID)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
+		return nil, false, err // checked again under the lock below
+	}
+	content, err := e.encodeBallot(req.Selections)
+	if err != nil {
+		return nil, false, err
+	}
+	tracking := sha256.Sum256(content)
+	now := s.clock().UTC().Truncate(time.Second)
+	response, err = json.Marshal(Receipt{TrackingCode: TrackingCode(tracking), CastAt: now})
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
+	}
+	group, err := s.voterGroup(ctx, req)
+	if err != nil {
+		return nil, false, err
+	}
+
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Shared with other casts, exclusive with Close.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID); err != nil {
+			return fmt.Errorf("couldn't lock election: %w", err)
+		}
+		var status Status
+		if err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1`, req.ElectionID).Scan(&status); err != nil {
+			return fmt.Errorf("couldn't read election: %w", err)
+		}
+		e.Status = status
+		if err := e.AcceptsBallotsAt(s.clock()); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO participation (election_id, voter_id, idempotency_key, request_hash, response) VALUES ($1, $2, $3, $4, $5)`,
+			req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
+		b.Queue(`INSERT INTO ballots (election_id, tracking_code, content) VALUES ($1, $2, $3)`,
+			req.ElectionID, tracking[:], content)
+		entry, err := audit.Encode(audit.Entry{
+			ElectionID: req.ElectionID, Kind: "ballot.cast", Actor: "voter", At: now,
+			Data: map[string]string{"group": group, "tracking_code": TrackingCode(tracking)},
+		})
+		if err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO audit_entries (election_id, kind, body) VALUES ($1, 'ballot.cast', $2)`, req.ElectionID, entry)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "participation" {
+		// Another cast by this voter committed first.
+		resp, err := s.previousCast(ctx, s.pool, req)
+		if resp == nil && err == nil {
+			err = fmt.Errorf("participation of a voter vanished after a conflict")
+		}
+		return resp, resp != nil, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return response, false, nil
+}
+
+// previousCast applies the idempotency rules when the voter has voted: it
+// returns the stored response for a replay, or an error. It returns nil, nil
+// when the voter has not voted.
+func (s *Elections) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
+	var (
+		key      string
+		hash     []byte
+		response []byte
+	)
+	err := q.QueryRow(ctx, `SELECT idempotency_key, request_hash, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
+		req.ElectionID, req.VoterID).Scan(&key, &hash, &response)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read participation: %w", err)
+	}
+	if key != req.IdempotencyKey {
+		return nil, &pv.Error{Code: pv.EConflict, Message: "You have already voted in this election.",
+			Detail: AlreadyVoted{Receipt: response}}
+	}
+	if !bytes.Equal(hash, req.RequestHash[:]) {
+		return nil, pv.Errorf(pv.EMismatch, "This Idempotency-Key was used with a different request body.")
+	}
+	return response, nil
+}
+
+// Receipt returns the receipt of the voter's ballot, or nil if they have not voted.
+func (s *Elections) Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error) {
+	var response []byte
+	err := s.pool.QueryRow(ctx, `SELECT response FROM participation WHERE election_id = $1 AND voter_id = $2`,
+		electionID, voterID).Scan(&response)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read participation: %w", err)
+	}
+	return response, nil
+}
+
+func (s *Elections) voterGroup(ctx context.Context, req CastRequest) (string, error) {
+	var group string
+	err := s.pool.QueryRow(ctx, `SELECT group_id FROM voters WHERE election_id = $1 AND voter_id = $2`,
+		req.ElectionID, req.VoterID).Scan(&group)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", pv.Errorf(pv.EUnauthorized, "unknown voter")
+	}
+	if err != nil {
+		return "", fmt.Errorf("couldn't read voter: %w", err)
+	}
+	return group, nil
+}
+
+// storedBallot is the stored form of a ballot: every question in the
+// election's order, with the chosen candidates in the question's order, and a
+// random nonce so that equal choices never give equal tracking codes.
+type storedBallot struct {
+	Version    int        `json:"v"`
+	Election   string     `json:"election"`
+	Nonce      string     `json:"nonce"`
+	Selections [][]string `json:"selections"`
+}
+
+// encodeBallot validates sel against the election and returns the ballot's
+// canonical bytes.
+func (e *Election) encodeBallot(sel Selections) ([]byte, error) {
+	if err := e.Validate(sel); err != nil {
+		return nil, err
+	}
+	b := storedBallot{Version: 1, Election: e.ID, Selections: make([][]string, len(e.Questions))}
+	for i, q := range e.Questions {
+		chosen := map[string]bool{}
+		for _, c := range sel[q.ID] {
+			chosen[c] = true
+		}
+		b.Selections[i] = []string{}
+		for _, c := range q.Candidates {
+			if chosen[c.ID] {
+				b.Selections[i] = append(b.Selections[i], c.ID)
+			}
+		}
+	}
+	var nonce [32]byte
+	rand.Read(nonce[:])
+	b.Nonce = hex.EncodeToString(nonce[:])
+	return json.Marshal(b)
+}
+
+// Validate checks a ballot's selections against the election: every question
+// is known, every candidate belongs to its question and is chosen at most
+// once, and each question has between its minimum and maximum selections (an
+// omitted question counts as none).
+func (e *Election) Validate(sel Selections) error {
+	known := map[string]*Question{}
+	for i := range e.Questions {
+		known[e.Questions[i].ID] = &e.Questions[i]
+	}
+	for qid := range sel {
+		if known[qid] == nil {
+			return pv.Errorf(pv.EInvalid, "unknown question %q", qid)
+		}
+	}
+	for _, q := range e.Questions {
+		chosen := sel[q.ID]
+		if len(chosen) < q.MinSelections || len(chosen) > q.MaxSelections {
+			if q.MinSelections == q.MaxSelections {
+				return pv.Errorf(pv.EInvalid, "question %q needs exactly %d selection(s), got %d", q.ID, q.MinSelections, len(chosen))
+			}
+			return pv.Errorf(pv.EInvalid, "question %q needs %d to %d selections, got %d", q.ID, q.MinSelections, q.MaxSelections, len(chosen))
+		}
+		seen := map[string]bool{}
+		for _, c := range chosen {
+			if !q.hasCandidate(c) {
+				return pv.Errorf(pv.EInvalid, "question %q has no candidate %q", q.ID, c)
+			}
+			if seen[c] {
+				return pv.Errorf(pv.EInvalid, "question %q: candidate %q chosen twice", q.ID, c)
+			}
+			seen[c] = true
+		}
+	}
+	return nil
+}
+
+func (q *Question) hasCandidate(id string) bool {
+	for _, c := range q.Candidates {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// trackingEncoding is Crockford's base32 alphabet, without padding.
+var trackingEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+
+// TrackingCode formats a ballot hash as a voter sees it: 52 symbols of
+// Crockford base32 in groups of four, joined by '-'.
+func TrackingCode(sum [32]byte) string {
+	s := trackingEncoding.EncodeToString(sum[:])
+	var b strings.Builder
+	for i := 0; i < len(s); i += 4 {
+		if i > 0 {
+			b.WriteByte('-')
+		}
+		b.WriteString(s[i:min(i+4, len(s))])
+	}
+	return b.String()
+}

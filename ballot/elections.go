@@ -1,0 +1,211 @@
+package ballot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	pv "primaryvote"
+	"primaryvote/audit"
+)
+
+// Elections stores elections and moves them through their lifecycle.
+type Elections struct {
+	pool  *pgxpool.Pool
+	clock func() time.Time
+
+	mu sync.Mutex
+	// defs caches definitions of elections that have left draft: from then on
+	// a definition never changes.
+	defs map[string]*Definition
+}
+
+// NewElections returns an election store on pool; clock is the server's clock.
+func NewElections(pool *pgxpool.Pool, clock func() time.Time) *Elections {
+	return &Elections{pool: pool, clock: clock, defs: map[string]*Definition{}}
+}
+
+// rowQuerier is satisfied by a pool, a connection and a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// lockKey is the advisory-lock key of an election. Casting holds it shared,
+// closing holds it exclusively, so a close waits for in-flight casts and no
+// ballot commits after the close does.
+const lockKey = `hashtextextended('election:' || $1, 0)`
+
+const insertElection = `
+INSERT INTO elections (id, title, opens_at, closes_at, definition) VALUES ($1, $2, $3, $4, $5)`
+
+// Create stores a new election in draft.
+func (s *Elections) Create(ctx context.Context, d *Definition, actor string) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	def, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("couldn't encode definition: %w", err)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertElection, d.ID, d.Title, d.OpensAt, d.ClosesAt, def); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+				return pv.Errorf(pv.EConflict, "election %q already exists", d.ID)
+			}
+			return fmt.Errorf("couldn't create election: %w", err)
+		}
+		for _, g := range d.Groups {
+			if _, err := tx.Exec(ctx, `INSERT INTO voter_groups (election_id, id) VALUES ($1, $2)`, d.ID, g.ID); err != nil {
+				return fmt.Errorf("couldn't create group: %w", err)
+			}
+		}
+		return audit.Append(ctx, tx, audit.Entry{
+			ElectionID: d.ID, Kind: "election.create", Actor: actor, At: s.clock(),
+			Data: map[string]any{"definition": json.RawMessage(def)},
+		})
+	})
+}
+
+const selectElection = `SELECT status, opens_at, closes_at, definition FROM elections WHERE id = $1`
+
+// Get returns the election with the given id, or an ENotFound error.
+func (s *Elections) Get(ctx context.Context, id string) (*Election, error) {
+	return s.get(ctx, s.pool, id)
+}
+
+func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election, error) {
+	if !idPattern.MatchString(id) {
+		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
+	}
+	var (
+		e   Election
+		raw []byte
+	)
+	err := q.QueryRow(ctx, selectElection, id).Scan(&e.Status, &e.OpensAt, &e.ClosesAt, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read election: %w", err)
+	}
+	d, err := s.definition(id, e.Status, raw)
+	if err != nil {
+		return nil, err
+	}
+	e.ID, e.Title, e.Groups, e.Questions = d.ID, d.Title, d.Groups, d.Questions
+	return &e, nil
+}
+
+func (s *Elections) definition(id string, status Status, raw []byte) (*Definition, error) {
+	s.mu.Lock()
+	d := s.defs[id]
+	s.mu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	d = new(Definition)
+	if err := json.Unmarshal(raw, d); err != nil {
+		return nil, fmt.Errorf("couldn't decode stored definition of %s: %w", id, err)
+	}
+	if status != Draft {
+		s.mu.Lock()
+		s.defs[id] = d
+		s.mu.Unlock()
+	}
+	return d, nil
+}
+
+// List returns every election's id, title and status, newest first.
+func (s *Elections) List(ctx context.Context) ([]Election, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, title, status, opens_at, closes_at FROM elections ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list elections: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Election, error) {
+		var e Election
+		err := r.Scan(&e.ID, &e.Title, &e.Status, &e.OpensAt, &e.ClosesAt)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list elections: %w", err)
+	}
+	return out, nil
+}
+
+// Open moves an election from draft to open. It refuses an election whose roll
+// is empty or in which any voter has no credential.
+func (s *Elections) Open(ctx context.Context, id, actor string) error {
+	return s.transition(ctx, id, actor, Draft, Open, func(tx pgx.Tx) (map[string]any, error) {
+		var voters, credentials int
+		err := tx.QueryRow(ctx, `
+SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
+       (SELECT count(*) FROM voter_credentials WHERE election_id = $1)`, id).Scan(&voters, &credentials)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't count the roll: %w", err)
+		}
+		if voters == 0 {
+			return nil, pv.Errorf(pv.EConflict, "election %q has no voters: import the roll first", id)
+		}
+		if credentials != voters {
+			return nil, pv.Errorf(pv.EConflict, "%d of %d voters in %q have no credential: issue credentials first", voters-credentials, voters, id)
+		}
+		return map[string]any{"voters": voters}, nil
+	})
+}
+
+// Close moves an election from open to closed. It waits for ballots being
+// cast to commit; no ballot is accepted after it returns.
+func (s *Elections) Close(ctx context.Context, id, actor string) error {
+	return s.transition(ctx, id, actor, Open, Closed, func(tx pgx.Tx) (map[string]any, error) {
+		var voted int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM participation WHERE election_id = $1`, id).Scan(&voted); err != nil {
+			return nil, fmt.Errorf("couldn't count ballots: %w", err)
+		}
+		return map[string]any{"ballots": voted}, nil
+	})
+}
+
+// transition moves election id from one status to the next under the
+// election's exclusive lock, runs check inside the same transaction, and logs
+// the step with check's details.
+func (s *Elections) transition(ctx context.Context, id, actor string, from, to Status, check func(pgx.Tx) (map[string]any, error)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, id); err != nil {
+			return fmt.Errorf("couldn't lock election: %w", err)
+		}
+		var status Status
+		err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1 FOR UPDATE`, id).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return pv.Errorf(pv.ENotFound, "no election %q", id)
+		}
+		if err != nil {
+			return fmt.Errorf("couldn't read election: %w", err)
+		}
+		if status != from {
+			return pv.Errorf(pv.EConflict, "election %q is %s; only a %s election can become %s", id, status, from, to)
+		}
+		details, err := check(tx)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE elections SET status = $2 WHERE id = $1 AND status = $3`, id, to, from)
+		if err != nil {
+			return fmt.Errorf("couldn't update election: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("election %q changed status during %s", id, to)
+		}
+		details["from"], details["to"] = from, to
+		return audit.Append(ctx, tx, audit.Entry{
+			ElectionID: id, Kind: "election." + string(to), Actor: actor, At: s.clock(), Data: details,
+		})
+	})
+}

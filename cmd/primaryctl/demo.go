@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	pv "primaryvote"
+	"primaryvote/auth"
+	"primaryvote/ballot"
+)
+
+//go:embed demo.json
+var demoDefinition []byte
+
+const (
+	demoVoters = 1000
+	demoAdmin  = "admin"
+)
+
+var demoRegions = []string{"서울", "부산", "대구", "인천", "광주", "대전", "울산", "경기", "강원", "충북", "충남", "전북", "전남", "경북", "경남", "제주"}
+
+// demo seeds the demo election: it creates it, imports a roll of 1,000
+// voters, issues their codes into DIR/voters.csv, adds an admin whose
+// password goes to DIR/officials.csv, and opens the election. Each step is
+// skipped when already done, so a second run changes nothing; a run cut off
+// half-way is finished by the next one.
+func (t *tool) demo(ctx context.Context, args []string) error {
+	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dir := flags.String("dir", ".data/demo", "where to write the demo's credentials")
+	if _, err := parse(flags, args, 0); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
+	}
+	votersFile := filepath.Join(*dir, "voters.csv")
+	officialsFile := filepath.Join(*dir, "officials.csv")
+
+	if err := t.demoOfficial(ctx, officialsFile); err != nil {
+		return err
+	}
+
+	d, err := ballot.ParseDefinition(bytes.NewReader(demoDefinition))
+	if err != nil {
+		return fmt.Errorf("demo definition: %w", err)
+	}
+	e, err := t.elections.Get(ctx, d.ID)
+	if pv.ErrorCode(err) == pv.ENotFound {
+		if err = t.elections.Create(ctx, d, t.actor); err == nil {
+			e, err = t.elections.Get(ctx, d.ID)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if e.Status == ballot.Draft {
+		if _, err := t.elections.ImportRoll(ctx, d.ID, demoRoll(d), t.actor); err != nil {
+			return err
+		}
+		if _, err := writeFileAtomic(votersFile, func(w io.Writer) (int, error) {
+			return t.credentials.IssueAll(ctx, d.ID, w, t.actor)
+		}); err != nil {
+			return err
+		}
+		if err := t.elections.Open(ctx, d.ID, t.actor); err != nil {
+			return err
+		}
+		fmt.Fprintf(t.env.Stdout, "demo election %q seeded and opened with %d voters\n", d.ID, demoVoters)
+	} else {
+		fmt.Fprintf(t.env.Stdout, "demo election %q already seeded (%s)\n", d.ID, e.Status)
+		if _, err := os.Stat(votersFile); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(t.env.Stdout, "%s is missing; re-issue a voter's code with: primaryctl credentials issue demo --voter ID\n", votersFile)
+		}
+	}
+	fmt.Fprintf(t.env.Stdout, "voter credentials:  %s\nofficial accounts:  %s\n", votersFile, officialsFile)
+	return nil
+}
+
+// demoOfficial adds the demo admin unless officials.csv already names it.
+func (t *tool) demoOfficial(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	password := auth.NewPassword()
+	err := t.officials.Add(ctx, demoAdmin, auth.Admin, password, t.actor)
+	if pv.ErrorCode(err) == pv.EConflict {
+		return fmt.Errorf("official %q exists but %s is missing; add another admin with: primaryctl official add --username NAME --role admin", demoAdmin, path)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = writeFileAtomic(path, func(w io.Writer) (int, error) {
+		c := csv.NewWriter(w)
+		c.Write([]string{"username", "password", "role"})
+		c.Write([]string{demoAdmin, password, string(auth.Admin)})
+		c.Flush()
+		return 1, c.Error()
+	})
+	return err
+}
+
+// demoRoll spreads the demo voters over groups (10% delegates, 50% members,
+// 40% public) and regions. The roll is public data; math/rand is fine.
+func demoRoll(d *ballot.Definition) io.Reader {
+	r := rand.New(rand.NewPCG(2026, 6))
+	var b bytes.Buffer
+	b.WriteString("voter_id,group,region\n")
+	for i := 1; i <= demoVoters; i++ {
+		group := d.Groups[2].ID
+		switch p := r.IntN(10); {
+		case p == 0:
+			group = d.Groups[0].ID
+		case p <= 5:
+			group = d.Groups[1].ID
+		}
+		fmt.Fprintf(&b, "V%06d,%s,%s\n", i, group, demoRegions[r.IntN(len(demoRegions))])
+	}
+	return &b
+}

@@ -1,0 +1,79 @@
+// Command primaryctl is the officials' and trustees' tool: it migrates the
+// database, seeds the demo, defines elections, imports the roll, issues
+// credentials, adds officials and opens and closes elections.
+//
+// It reads DATABASE_URL and the secrets directory (PRIMARYVOTE_SECRETS,
+// default .data/secrets), the same ones primaryd uses.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	pv "primaryvote"
+)
+
+const usage = `usage: primaryctl COMMAND [ARGS]
+
+  migrate                                 apply database migrations
+  demo [--dir DIR]                        seed the demo election (idempotent)
+  election create --file FILE             create an election from a definition
+  election show ID                        print an election as JSON
+  election list                           list elections
+  election open ID                        open an election for voting
+  election close ID                       close an election
+  roll import ID FILE                     replace a draft election's roll (CSV voter_id,group,region)
+  credentials issue ID --out FILE         issue every voter a new code; write voter_id,code to FILE
+  credentials issue ID --voter VID        re-issue one voter's code, printed on stdout
+  official add --username U --role R      add an official (admin, official or auditor); the
+               [--password-stdin]         password is read from stdin or generated and printed once
+
+Environment: DATABASE_URL (required), PRIMARYVOTE_SECRETS (default .data/secrets).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	env := &Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		DatabaseURL: os.Getenv("DATABASE_URL"),
+		SecretsDir:  envOr("PRIMARYVOTE_SECRETS", ".data/secrets"),
+	}
+	if err := Run(ctx, env, os.Args[1:]); err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "primaryctl:", userMessage(err))
+		os.Exit(1)
+	}
+}
+
+// userMessage shows domain errors by their message and others in full: this
+// is an operator's tool, run by the people who may see internal detail.
+func userMessage(err error) string {
+	var de *pv.Error
+	if errors.As(err, &de) {
+		return de.Message
+	}
+	return err.Error()
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// Env is what a command runs with.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	DatabaseURL    string
+	SecretsDir     string
+}

@@ -1,0 +1,190 @@
+// Command primaryd is the primaryvote server: the HTTP API and web pages.
+//
+// It reads DATABASE_URL, applies pending migrations, and serves until it gets
+// SIGINT or SIGTERM, when it stops taking connections and lets requests in
+// flight finish.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"primaryvote/api"
+	"primaryvote/auth"
+	"primaryvote/ballot"
+	"primaryvote/migrations"
+)
+
+// Config is primaryd's configuration.
+type Config struct {
+	// Addr is the TCP address to listen on, such as "127.0.0.1:8080".
+	Addr string
+	// DatabaseURL is the PostgreSQL connection string.
+	DatabaseURL string
+	// SecretsDir holds the server's secrets (pepper, token key); every replica
+	// must share it. Missing secrets are created.
+	SecretsDir string
+	// MaxConns caps the database connection pool.
+	MaxConns int32
+	// ShutdownTimeout is how long requests in flight get to finish.
+	ShutdownTimeout time.Duration
+	// API tunes the HTTP API.
+	API api.Config
+}
+
+// Main is a running primaryd.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	pool     *pgxpool.Pool
+	server   *http.Server
+	listener net.Listener
+	done     chan error
+}
+
+// Run connects, migrates and starts serving; it returns once the server
+// accepts connections.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if m.Config.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set")
+	}
+	if _, err := migrations.Up(ctx, m.Config.DatabaseURL, m.Logger); err != nil {
+		return err
+	}
+	secrets, err := auth.LoadSecrets(m.Config.SecretsDir)
+	if err != nil {
+		return fmt.Errorf("couldn't load secrets: %w", err)
+	}
+	pc, err := pgxpool.ParseConfig(m.Config.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("couldn't parse DATABASE_URL: %w", err)
+	}
+	if m.Config.MaxConns > 0 {
+		pc.MaxConns = m.Config.MaxConns
+	}
+	m.pool, err = pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return fmt.Errorf("couldn't open database pool: %w", err)
+	}
+	clock := time.Now
+	handler := api.New(m.Config.API, api.Services{
+		Pool:        m.pool,
+		Elections:   ballot.NewElections(m.pool, clock),
+		Credentials: auth.NewCredentials(m.pool, secrets.Pepper, clock),
+		Officials:   auth.NewOfficials(m.pool, clock),
+		Tokens:      auth.NewTokens(secrets, clock),
+	}, m.Logger)
+
+	m.listener, err = net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		m.pool.Close()
+		return fmt.Errorf("couldn't listen: %w", err)
+	}
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.server.Serve(m.listener) }()
+	m.Logger.Info("serving", "addr", m.listener.Addr().String())
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Close stops accepting connections, waits up to ShutdownTimeout for
+// requests in flight, and closes the database pool.
+func (m *Main) Close() error {
+	var err error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		defer cancel()
+		err = m.server.Shutdown(ctx)
+		if serveErr := <-m.done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+			err = serveErr
+		}
+	}
+	if m.pool != nil {
+		m.pool.Close()
+	}
+	return err
+}
+
+func main() {
+	cfg := Config{ShutdownTimeout: 20 * time.Second}
+	var trusted, level string
+	flag.StringVar(&cfg.Addr, "addr", envOr("PRIMARYVOTE_ADDR", "127.0.0.1:8080"), "listen address (PRIMARYVOTE_ADDR)")
+	flag.StringVar(&cfg.SecretsDir, "secrets", envOr("PRIMARYVOTE_SECRETS", ".data/secrets"), "secrets directory (PRIMARYVOTE_SECRETS)")
+	flag.StringVar(&trusted, "trusted-proxies", os.Getenv("PRIMARYVOTE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (PRIMARYVOTE_TRUSTED_PROXIES)")
+	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", 600, "voter sign-in attempts per client address per minute")
+	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", 10, "sign-in attempts per voter id per minute")
+	var maxConns int
+	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
+	flag.StringVar(&level, "log-level", envOr("PRIMARYVOTE_LOG_LEVEL", "info"), "debug, info, warn or error (PRIMARYVOTE_LOG_LEVEL)")
+	flag.Parse()
+	cfg.MaxConns = int32(maxConns)
+	cfg.DatabaseURL = os.Getenv("DATABASE_URL")
+
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		fatal(fmt.Errorf("bad -log-level: %w", err))
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	for _, s := range strings.Split(trusted, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			fatal(fmt.Errorf("bad -trusted-proxies entry %q: %w", s, err))
+		}
+		cfg.API.TrustedProxies = append(cfg.API.TrustedProxies, p)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Config: cfg, Logger: logger}
+	if err := m.Run(ctx); err != nil {
+		fatal(err)
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	if err := m.Close(); err != nil {
+		fatal(err)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "primaryd:", err)
+	os.Exit(1)
+}

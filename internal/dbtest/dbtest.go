@@ -1,0 +1,165 @@
+// Package dbtest gives each test its own freshly migrated PostgreSQL database.
+//
+// The server is the one named by DATABASE_URL (make test starts a throwaway
+// cluster and sets it). The schema is migrated once per test run into a
+// template database; each test then gets a copy of it with CREATE DATABASE …
+// TEMPLATE, which takes milliseconds, and the copy is dropped at cleanup.
+// Without DATABASE_URL the test fails: these tests never skip.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"primaryvote/migrations"
+)
+
+// DB is a test's own database.
+type DB struct {
+	Pool *pgxpool.Pool
+	// URL connects to this database (for a server under test).
+	URL string
+}
+
+// New creates a database for t, migrated to the latest schema, and drops it
+// when t ends.
+func New(t testing.TB) *DB {
+	t.Helper()
+	ctx := context.Background()
+	base := BaseURL(t)
+
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("dbtest: couldn't connect to DATABASE_URL: %v", err)
+	}
+	defer admin.Close(ctx)
+
+	tmpl, err := template(ctx, admin, base)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	name := "test_" + randomHex(8)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl); err != nil {
+		t.Fatalf("dbtest: couldn't create %s: %v", name, err)
+	}
+	u := withDatabase(base, name)
+	pool, err := pgxpool.New(ctx, u)
+	if err != nil {
+		t.Fatalf("dbtest: couldn't open pool: %v", err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Errorf("dbtest: couldn't connect to drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dbtest: couldn't drop %s: %v", name, err)
+		}
+	})
+	return &DB{Pool: pool, URL: u}
+}
+
+// BaseURL returns DATABASE_URL, failing t when it is not set.
+func BaseURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("DATABASE_URL")
+	if u == "" {
+		t.Fatal("dbtest: DATABASE_URL is not set; run the suite with `make test`, which provides a PostgreSQL cluster")
+	}
+	return u
+}
+
+// template returns the name of a database migrated to the current schema,
+// creating it if no earlier test (in any process) did. An advisory lock makes
+// concurrent test binaries build it once.
+func template(ctx context.Context, admin *pgx.Conn, base string) (string, error) {
+	sum, err := schemaDigest()
+	if err != nil {
+		return "", err
+	}
+	name := "tmpl_" + sum[:16]
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(7239001)"); err != nil {
+		return "", fmt.Errorf("couldn't take template lock: %w", err)
+	}
+	defer admin.Exec(ctx, "SELECT pg_advisory_unlock(7239001)") //nolint:errcheck
+
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", fmt.Errorf("couldn't look up template: %w", err)
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
+		return "", fmt.Errorf("couldn't clear %s: %w", building, err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+		return "", fmt.Errorf("couldn't create %s: %w", building, err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := migrations.Up(ctx, withDatabase(base, building), quiet); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+name); err != nil {
+		return "", fmt.Errorf("couldn't finish template: %w", err)
+	}
+	return name, nil
+}
+
+// schemaDigest names the template after the migrations' content, so a changed
+// migration gets a new template.
+func schemaDigest() (string, error) {
+	h := sha256.New()
+	var names []string
+	err := fs.WalkDir(migrations.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := fs.ReadFile(migrations.FS(), n)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", n, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func withDatabase(base, name string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
