@@ -1,0 +1,340 @@
+package ballot_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	pv "primaryvote"
+	"primaryvote/ballot"
+	"primaryvote/internal/fixture"
+)
+
+var goodSelections = ballot.Selections{"leader": {"a"}, "council": {"p", "q"}}
+
+func castReq(election, voter, key string, sel ballot.Selections) ballot.CastRequest {
+	body, _ := json.Marshal(map[string]any{"selections": sel})
+	return ballot.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: key, RequestHash: sha256.Sum256(body), Selections: sel}
+}
+
+func TestCastOneBallotPerVoterUnderConcurrency(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 3, true)
+	ctx := context.Background()
+
+	const n = 50
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		accepted  [][]byte
+		conflicts []json.RawMessage
+		other     []error
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, replayed, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", fmt.Sprintf("key-%d", i), goodSelections))
+			mu.Lock()
+			defer mu.Unlock()
+			var de *pv.Error
+			switch {
+			case err == nil && !replayed:
+				accepted = append(accepted, resp)
+			case errors.As(err, &de) && de.Code == pv.EConflict:
+				conflicts = append(conflicts, de.Detail.(ballot.AlreadyVoted).Receipt)
+			default:
+				other = append(other, fmt.Errorf("replayed=%v err=%v", replayed, err))
+			}
+		}()
+	}
+	wg.Wait()
+	if len(accepted) != 1 || len(conflicts) != n-1 || len(other) != 0 {
+		t.Fatalf("50 concurrent casts: %d accepted, %d conflicts, other %v; want 1, 49, none", len(accepted), len(conflicts), other)
+	}
+	for _, r := range conflicts {
+		if string(r) != string(accepted[0]) {
+			t.Fatalf("409 receipt = %s; want the original %s", r, accepted[0])
+		}
+	}
+	if got := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id = 'e1'`); got != 1 {
+		t.Errorf("ballots = %d; want 1", got)
+	}
+	if got := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast'`); got != 1 {
+		t.Errorf("ballot.cast audit entries = %d; want 1", got)
+	}
+}
+
+func TestCastSameKeyConcurrentlyGivesOneResponse(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 1, true)
+	var wg sync.WaitGroup
+	responses := make([][]byte, 20)
+	errs := make([]error, 20)
+	for i := range responses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			responses[i], _, errs[i] = env.Elections.Cast(context.Background(), castReq(el.ID, "V00001", "same-key", goodSelections))
+		}()
+	}
+	wg.Wait()
+	for i := range responses {
+		if errs[i] != nil || string(responses[i]) != string(responses[0]) {
+			t.Fatalf("cast %d = %s, %v; want %s, nil", i, responses[i], errs[i], responses[0])
+		}
+	}
+	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != 1 {
+		t.Errorf("ballots = %d; want 1", got)
+	}
+}
+
+func TestCastIdempotency(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 2, true)
+	ctx := context.Background()
+
+	first, replayed, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k1", goodSelections))
+	if err != nil || replayed {
+		t.Fatalf("Cast = %v, replayed %v; want success", err, replayed)
+	}
+	var receipt ballot.Receipt
+	if err := json.Unmarshal(first, &receipt); err != nil || receipt.TrackingCode == "" || receipt.CastAt.IsZero() {
+		t.Fatalf("receipt %s: %v", first, err)
+	}
+
+	env.Clock.Set(env.Clock.Now().Add(time.Minute)) // a replay must not re-stamp the receipt
+	again, replayed, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k1", goodSelections))
+	if err != nil || !replayed || string(again) != string(first) {
+		t.Errorf("replay = %s, replayed %v, %v; want %s, true, nil", again, replayed, err, first)
+	}
+
+	_, _, err = env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k1", ballot.Selections{"leader": {"b"}, "council": {"p"}}))
+	if pv.ErrorCode(err) != pv.EMismatch {
+		t.Errorf("same key, other body: err = %v; want %s", err, pv.EMismatch)
+	}
+
+	_, _, err = env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k2", goodSelections))
+	var de *pv.Error
+	if !errors.As(err, &de) || de.Code != pv.EConflict || string(de.Detail.(ballot.AlreadyVoted).Receipt) != string(first) {
+		t.Errorf("other key: err = %v; want conflict with the first receipt", err)
+	}
+
+	// The key is per voter: another voter may use the same one.
+	if _, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00002", "k1", goodSelections)); err != nil {
+		t.Errorf("another voter, same key: %v", err)
+	}
+	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != 2 {
+		t.Errorf("ballots = %d; want 2", got)
+	}
+}
+
+func TestCastRejectsInvalidBallots(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 1, true)
+	tests := []struct {
+		name string
+		sel  ballot.Selections
+	}{
+		{"no selections", nil},
+		{"question missing", ballot.Selections{"council": {"p"}}},
+		{"too few", ballot.Selections{"leader": {}, "council": {"p"}}},
+		{"too many", ballot.Selections{"leader": {"a", "b"}, "council": {"p"}}},
+		{"too many in multi", ballot.Selections{"leader": {"a"}, "council": {"p", "q", "r"}}},
+		{"unknown candidate", ballot.Selections{"leader": {"zz"}, "council": {"p"}}},
+		{"candidate of another question", ballot.Selections{"leader": {"p"}, "council": {"p"}}},
+		{"duplicate candidate", ballot.Selections{"leader": {"a"}, "council": {"p", "p"}}},
+		{"unknown question", ballot.Selections{"leader": {"a"}, "council": {"p"}, "extra": {"a"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := env.Elections.Cast(context.Background(), castReq(el.ID, "V00001", "k-"+tt.name, tt.sel))
+			if pv.ErrorCode(err) != pv.EInvalid {
+				t.Errorf("Cast(%v) = %v; want %s", tt.sel, err, pv.EInvalid)
+			}
+		})
+	}
+	if got := env.Count(t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM participation)`); got != 0 {
+		t.Errorf("rows written by invalid ballots = %d; want 0", got)
+	}
+}
+
+func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
+	env := fixture.New(t)
+	ctx := context.Background()
+
+	draft := env.Setup(t, "draft", 1, false)
+	if _, _, err := env.Elections.Cast(ctx, castReq(draft.ID, "V00001", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("cast in draft = %v; want conflict", err)
+	}
+
+	d := fixture.Definition("windowed")
+	opens := env.Clock.Now().Add(time.Hour)
+	closes := opens.Add(time.Hour)
+	d.OpensAt, d.ClosesAt = &opens, &closes
+	if err := env.Elections.Create(ctx, d, "test"); err != nil {
+		t.Fatal(err)
+	}
+	roll := "voter_id,group,region\nW1,members,north\n"
+	if _, err := env.Elections.ImportRoll(ctx, "windowed", stringsReader(roll), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Credentials.Reissue(ctx, "windowed", "W1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Elections.Open(ctx, "windowed", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.Elections.Cast(ctx, castReq("windowed", "W1", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("cast before the window = %v; want conflict", err)
+	}
+	env.Clock.Set(closes)
+	if _, _, err := env.Elections.Cast(ctx, castReq("windowed", "W1", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("cast at closes_at = %v; want conflict", err)
+	}
+	env.Clock.Set(opens)
+	if _, _, err := env.Elections.Cast(ctx, castReq("windowed", "W1", "k", goodSelections)); err != nil {
+		t.Errorf("cast at opens_at = %v; want success", err)
+	}
+
+	open := env.Setup(t, "closing", 2, true)
+	if err := env.Elections.Close(ctx, open.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.Elections.Cast(ctx, castReq(open.ID, "V00001", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("cast after close = %v; want conflict", err)
+	}
+	if got := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id <> 'windowed'`); got != 0 {
+		t.Errorf("ballots outside the window = %d; want 0", got)
+	}
+}
+
+// Casting races with Close: every acknowledged cast has its ballot stored,
+// and the count Close logs in its own transaction equals the ballots stored,
+// so no ballot committed after the close did.
+func TestCloseWaitsForCastsInFlight(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 60, true)
+	ctx := context.Background()
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		accepted int
+	)
+	start := make(chan struct{})
+	for _, v := range el.Voters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, _, err := env.Elections.Cast(ctx, castReq(el.ID, v, "k", goodSelections))
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				accepted++
+			} else if pv.ErrorCode(err) != pv.EConflict {
+				t.Errorf("Cast = %v; want success or conflict", err)
+			}
+		}()
+	}
+	close(start)
+	if err := env.Elections.Close(ctx, el.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != accepted {
+		t.Errorf("ballots = %d; want %d acknowledged", got, accepted)
+	}
+	logged := env.Count(t, `SELECT (convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'ballots')::int FROM audit_entries WHERE kind = 'election.closed'`)
+	if logged != accepted {
+		t.Errorf("close logged %d ballots; want %d", logged, accepted)
+	}
+}
+
+func TestBallotsCannotBeLinkedToVoters(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 2, true)
+	ctx := context.Background()
+
+	// The table holds nothing but the election, the tracking code and the content.
+	rows, err := env.DB.Pool.Query(ctx, `SELECT column_name, data_type, coalesce(column_default, ''), is_identity
+FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for rows.Next() {
+		var name, typ, def, identity string
+		if err := rows.Scan(&name, &typ, &def, &identity); err != nil {
+			t.Fatal(err)
+		}
+		if def != "" || identity == "YES" {
+			t.Errorf("ballots.%s has a default or identity (%q): no sequence or timestamp may order ballots", name, def)
+		}
+		cols = append(cols, name+" "+typ)
+	}
+	want := []string{"election_id text", "tracking_code bytea", "content bytea"}
+	if fmt.Sprint(cols) != fmt.Sprint(want) {
+		t.Errorf("ballots columns = %v; want %v", cols, want)
+	}
+
+	// Equal choices by two voters give different tracking codes.
+	r1, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k", goodSelections))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00002", "k", goodSelections))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b ballot.Receipt
+	json.Unmarshal(r1, &a)
+	json.Unmarshal(r2, &b)
+	if a.TrackingCode == b.TrackingCode {
+		t.Errorf("equal ballots share tracking code %s", a.TrackingCode)
+	}
+
+	// Each tracking code is SHA-256 of the stored content.
+	var n int
+	err = env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM ballots WHERE tracking_code <> sha256(content)`).Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("ballots whose tracking code is not sha256(content): %d, %v", n, err)
+	}
+}
+
+func TestTurnout(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 6, true)
+	ctx := context.Background()
+	for _, v := range []string{"V00001", "V00002", "V00003"} {
+		if _, _, err := env.Elections.Cast(ctx, castReq(el.ID, v, "k", goodSelections)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := env.Elections.Turnout(ctx, el.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// V1 members/north, V2 public/north, V3 members/south, V4 public/north,
+	// V5 members/north, V6 public/south.
+	want := &ballot.Turnout{
+		Eligible: 6, Voted: 3,
+		Groups: []ballot.GroupTurnout{
+			{ID: "members", Name: "Members", Eligible: 3, Voted: 2},
+			{ID: "public", Name: "Public", Eligible: 3, Voted: 1},
+		},
+		Regions: []ballot.RegionTurnout{
+			{Region: "north", Eligible: 4, Voted: 2},
+			{Region: "south", Eligible: 2, Voted: 1},
+		},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Turnout = %+v; want %+v", got, want)
+	}
+}
