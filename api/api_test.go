@@ -1,0 +1,417 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"primaryvote/api"
+	"primaryvote/auth"
+	"primaryvote/internal/fixture"
+)
+
+// harness is an API server on a fresh database with an open election "e1".
+type harness struct {
+	t   *testing.T
+	env *fixture.Env
+	el  *fixture.Election
+	srv *httptest.Server
+}
+
+func newHarness(t *testing.T, cfg api.Config) *harness {
+	t.Helper()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 20, true)
+	h := api.New(cfg, api.Services{
+		Pool: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials,
+		Officials: env.Officials, Tokens: env.Tokens,
+	}, nil)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &harness{t: t, env: env, el: el, srv: srv}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (r response) problem() map[string]any {
+	var p map[string]any
+	json.Unmarshal([]byte(r.body), &p)
+	return p
+}
+
+// do sends a request; headers alternate name, value.
+func (h *harness) do(method, path, body string, headers ...string) response {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, string(b)}
+}
+
+func (h *harness) voterToken(voter string) string {
+	h.t.Helper()
+	r := h.do("POST", "/api/v1/elections/e1/sessions", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, voter, h.el.Codes[voter]))
+	if r.status != http.StatusCreated {
+		h.t.Fatalf("sign in %s: %d %s", voter, r.status, r.body)
+	}
+	var s struct{ Token string }
+	json.Unmarshal([]byte(r.body), &s)
+	return s.Token
+}
+
+func (h *harness) officialToken(role auth.Role) string {
+	h.t.Helper()
+	name := "o-" + string(role)
+	if err := h.env.Officials.Add(context.Background(), name, role, "long enough password", "test"); err != nil {
+		h.t.Fatal(err)
+	}
+	r := h.do("POST", "/api/v1/officials/sessions", fmt.Sprintf(`{"username":%q,"password":"long enough password"}`, name))
+	if r.status != http.StatusCreated {
+		h.t.Fatalf("official sign in: %d %s", r.status, r.body)
+	}
+	var s struct{ Token string }
+	json.Unmarshal([]byte(r.body), &s)
+	return s.Token
+}
+
+func (h *harness) written() int {
+	return h.env.Count(h.t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM participation)`)
+}
+
+const goodBallot = `{"selections":{"leader":["a"],"council":["p","q"]}}`
+
+func TestCastRejectsBadInput(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	tok := h.voterToken("V00001")
+	other := h.env.Setup(t, "e2", 1, true)
+	otherTok, _, _ := h.env.Tokens.IssueVoter("e2", other.Voters[0])
+
+	tests := []struct {
+		name    string
+		body    string
+		headers []string
+		status  int
+		detail  string // a part of the problem's detail
+	}{
+		{"no idempotency key", goodBallot, []string{"Idempotency-Key", ""}, 400, "Idempotency-Key"},
+		{"key too long", goodBallot, []string{"Idempotency-Key", strings.Repeat("k", 256)}, 400, "Idempotency-Key"},
+		{"key with a space", goodBallot, []string{"Idempotency-Key", "a b"}, 400, "Idempotency-Key"},
+		{"no token", goodBallot, []string{"Authorization", ""}, 401, "sign in again"},
+		{"garbage token", goodBallot, []string{"Authorization", "Bearer nope"}, 401, "sign in again"},
+		{"token for another election", goodBallot, []string{"Authorization", "Bearer " + otherTok}, 401, "sign in again"},
+		{"wrong content type", goodBallot, []string{"Content-Type", "text/plain"}, 415, "application/json"},
+		{"no content type", goodBallot, []string{"Content-Type", ""}, 415, "application/json"},
+		{"oversized body", `{"selections":{"leader":["` + strings.Repeat("a", 70<<10) + `"]}}`, nil, 413, "larger than"},
+		{"malformed JSON", `{"selections":`, nil, 400, "not valid"},
+		{"empty body", ``, []string{"Content-Type", "application/json"}, 400, "not valid"},
+		{"unknown field", `{"selections":{"leader":["a"],"council":["p"]},"voter":"V00002"}`, nil, 400, "unknown field"},
+		{"duplicate key", `{"selections":{"leader":["a"],"leader":["b"],"council":["p"]}}`, nil, 400, "twice"},
+		{"bad UTF-8", "{\"selections\":{\"leader\":[\"\xff\"],\"council\":[\"p\"]}}", nil, 400, "UTF-8"},
+		{"trailing data", goodBallot + `{}`, nil, 400, "after its JSON value"},
+		{"wrong type", `{"selections":{"leader":"a","council":["p"]}}`, nil, 400, "must be"},
+		{"unknown candidate", `{"selections":{"leader":["z"],"council":["p"]}}`, nil, 400, "no candidate"},
+		{"unknown question", `{"selections":{"leader":["a"],"council":["p"],"mayor":["a"]}}`, nil, 400, "unknown question"},
+		{"too many", `{"selections":{"leader":["a","b"],"council":["p"]}}`, nil, 400, "exactly 1"},
+		{"too few", `{"selections":{"leader":[],"council":["p"]}}`, nil, 400, "exactly 1"},
+		{"repeated candidate", `{"selections":{"leader":["a"],"council":["p","p"]}}`, nil, 400, "chosen twice"},
+		{"unknown election", goodBallot, []string{"X-Path", "/api/v1/elections/nope/ballots"}, 401, "sign in again"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := "key-" + strings.ReplaceAll(tt.name, " ", "-")
+			headers := append([]string{"Authorization", "Bearer " + tok, "Idempotency-Key", key}, tt.headers...)
+			path := "/api/v1/elections/e1/ballots"
+			for i := 0; i+1 < len(headers); i += 2 {
+				if headers[i] == "X-Path" {
+					path = headers[i+1]
+				}
+			}
+			r := h.do("POST", path, tt.body, headers...)
+			if r.status != tt.status {
+				t.Errorf("status = %d; want %d (%s)", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type = %q; want application/problem+json", ct)
+			}
+			if p := r.problem(); p["status"] != float64(tt.status) || !strings.Contains(fmt.Sprint(p["detail"]), tt.detail) {
+				t.Errorf("problem = %v; want status %d and a detail mentioning %q", p, tt.status, tt.detail)
+			}
+			if n := h.written(); n != 0 {
+				t.Fatalf("a rejected request wrote %d rows", n)
+			}
+		})
+	}
+}
+
+func TestCastIdempotencyOverHTTP(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	tok := h.voterToken("V00001")
+	auth := []string{"Authorization", "Bearer " + tok, "Idempotency-Key", "k1"}
+
+	first := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, auth...)
+	if first.status != 201 {
+		t.Fatalf("cast: %d %s", first.status, first.body)
+	}
+	again := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, auth...)
+	if again.status != 201 || again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay = %d %q; want 201 %q", again.status, again.body, first.body)
+	}
+	changed := h.do("POST", "/api/v1/elections/e1/ballots", `{"selections":{"leader":["b"],"council":["p"]}}`, auth...)
+	if changed.status != 422 {
+		t.Errorf("same key, other body = %d; want 422", changed.status)
+	}
+	// A body that differs only in whitespace is another request too.
+	spaced := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot+" ", auth...)
+	if spaced.status != 422 {
+		t.Errorf("same key, respaced body = %d; want 422", spaced.status)
+	}
+	otherKey := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k2")
+	var conflict struct{ Receipt json.RawMessage }
+	json.Unmarshal([]byte(otherKey.body), &conflict)
+	if otherKey.status != 409 || string(conflict.Receipt) != strings.TrimSpace(first.body) {
+		t.Errorf("other key = %d %s; want 409 with receipt %s", otherKey.status, otherKey.body, first.body)
+	}
+	b := h.do("GET", "/api/v1/elections/e1/ballot", "", "Authorization", "Bearer "+tok)
+	var ballot struct {
+		Voted   bool
+		Receipt json.RawMessage
+	}
+	json.Unmarshal([]byte(b.body), &ballot)
+	if !ballot.Voted || string(ballot.Receipt) != first.body {
+		t.Errorf("GET ballot after voting = %s; want voted with the receipt", b.body)
+	}
+	if n := h.env.Count(t, `SELECT count(*) FROM ballots`); n != 1 {
+		t.Errorf("ballots = %d; want 1", n)
+	}
+}
+
+func TestCastRefusedWhenClosed(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	tok := h.voterToken("V00001")
+	if err := h.env.Elections.Close(context.Background(), "e1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k")
+	if r.status != 409 || h.written() != 0 {
+		t.Errorf("cast when closed = %d %s, %d rows; want 409, none", r.status, r.body, h.written())
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	path := "/api/v1/elections/e1/sessions"
+	wrong := h.do("POST", path, `{"voter_id":"V00001","code":"`+h.el.Codes["V00002"]+`"}`)
+	unknown := h.do("POST", path, `{"voter_id":"NOBODY","code":"`+h.el.Codes["V00002"]+`"}`)
+	if wrong.status != 401 || unknown.status != 401 || wrong.body != unknown.body {
+		t.Errorf("wrong code: %d %s; unknown voter: %d %s; want the same 401", wrong.status, wrong.body, unknown.status, unknown.body)
+	}
+	for name, body := range map[string]string{
+		"unknown field": `{"voter_id":"V00001","code":"x","remember":true}`,
+		"missing code":  `{"voter_id":"V00001"}`,
+		"not an object": `["V00001"]`,
+	} {
+		if r := h.do("POST", path, body); r.status != 400 {
+			t.Errorf("sign in with %s = %d; want 400", name, r.status)
+		}
+	}
+	if r := h.do("POST", "/api/v1/elections/nope/sessions", `{"voter_id":"V00001","code":"x"}`); r.status != 404 {
+		t.Errorf("sign in to unknown election = %d; want 404", r.status)
+	}
+	h.env.Setup(t, "draft", 1, false)
+	if r := h.do("POST", "/api/v1/elections/draft/sessions", `{"voter_id":"V00001","code":"x"}`); r.status != 409 {
+		t.Errorf("sign in to a draft = %d; want 409", r.status)
+	}
+}
+
+func TestSignInThrottling(t *testing.T) {
+	h := newHarness(t, api.Config{SignInsPerVoter: 3, SignInsPerIP: 8, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	path := "/api/v1/elections/e1/sessions"
+	guess := `{"voter_id":"V00001","code":"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}`
+	xff := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
+
+	for i := range 3 {
+		if r := h.do("POST", path, guess, xff("203.0.113.1")...); r.status != 401 {
+			t.Fatalf("guess %d = %d; want 401", i, r.status)
+		}
+	}
+	r := h.do("POST", path, guess, xff("203.0.113.2")...)
+	if r.status != 429 || r.header.Get("Retry-After") == "" {
+		t.Errorf("4th guess for one voter = %d (Retry-After %q); want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	// Another voter is not affected.
+	if r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V00002","code":%q}`, h.el.Codes["V00002"]), xff("203.0.113.1")...); r.status != 201 {
+		t.Errorf("another voter = %d; want 201", r.status)
+	}
+	// Per address: 8 a minute from 203.0.113.9, then 429; another address is fine.
+	for i := 3; i <= 11; i++ {
+		r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V%05d","code":%q}`, i, h.el.Codes[fmt.Sprintf("V%05d", i)]), xff("203.0.113.9")...)
+		if want := 201; i == 11 {
+			if r.status != 429 {
+				t.Errorf("9th sign-in from one address = %d; want 429", r.status)
+			}
+		} else if r.status != want {
+			t.Errorf("sign-in %d from one address = %d; want 201", i, r.status)
+		}
+	}
+	if r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V00012","code":%q}`, h.el.Codes["V00012"]), xff("203.0.113.10")...); r.status != 201 {
+		t.Errorf("sign-in from another address = %d; want 201", r.status)
+	}
+}
+
+func TestSpoofedForwardedForGetsNoExtraQuota(t *testing.T) {
+	h := newHarness(t, api.Config{SignInsPerIP: 3}) // no trusted proxies
+	path := "/api/v1/elections/e1/sessions"
+	for i := 1; i <= 4; i++ {
+		voter := fmt.Sprintf("V%05d", i)
+		r := h.do("POST", path, fmt.Sprintf(`{"voter_id":%q,"code":%q}`, voter, h.el.Codes[voter]), "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		if i <= 3 && r.status != 201 || i == 4 && r.status != 429 {
+			t.Errorf("sign-in %d with a spoofed X-Forwarded-For = %d", i, r.status)
+		}
+	}
+}
+
+func TestRoles(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	admin := h.officialToken(auth.Admin)
+	official := h.officialToken(auth.Official)
+	auditor := h.officialToken(auth.Auditor)
+	voter := h.voterToken("V00001")
+
+	tests := []struct {
+		method, path, token string
+		status              int
+	}{
+		{"GET", "/api/v1/elections/e1/turnout", official, 200},
+		{"GET", "/api/v1/elections/e1/turnout", admin, 200},
+		{"GET", "/api/v1/elections/e1/turnout", auditor, 403},
+		{"GET", "/api/v1/elections/e1/turnout", voter, 401},
+		{"GET", "/api/v1/elections/e1/turnout", "", 401},
+		{"POST", "/api/v1/elections/e1/close", official, 403},
+		{"POST", "/api/v1/elections/e1/close", auditor, 403},
+		{"POST", "/api/v1/elections/e1/close", voter, 401},
+		{"POST", "/api/v1/elections/e1/close", admin, 200},
+		{"POST", "/api/v1/elections/e1/close", admin, 409},
+		{"POST", "/api/v1/elections/e1/open", admin, 409},
+		{"GET", "/api/v1/elections/e1/ballot", admin, 401},
+	}
+	for _, tt := range tests {
+		r := h.do(tt.method, tt.path, "", "Authorization", "Bearer "+tt.token)
+		if r.status != tt.status {
+			t.Errorf("%s %s = %d; want %d (%s)", tt.method, tt.path, r.status, tt.status, r.body)
+		}
+	}
+	var kinds []string
+	rows, _ := h.env.DB.Pool.Query(context.Background(), `SELECT convert_from(body, 'UTF8')::jsonb->>'actor' FROM audit_entries WHERE kind = 'election.closed'`)
+	for rows.Next() {
+		var a string
+		rows.Scan(&a)
+		kinds = append(kinds, a)
+	}
+	if strings.Join(kinds, ",") != "official:o-admin" {
+		t.Errorf("close logged by %v; want official:o-admin", kinds)
+	}
+	if r := h.do("POST", "/api/v1/officials/sessions", `{"username":"o-admin","password":"wrong password"}`); r.status != 401 {
+		t.Errorf("official with a wrong password = %d; want 401", r.status)
+	}
+}
+
+func TestCrossOriginStateChangesRefused(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	tok := h.voterToken("V00001")
+	for name, hdr := range map[string][]string{
+		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site", "cross-site"},
+		"foreign Origin":            {"Origin", "https://evil.example"},
+	} {
+		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, append([]string{"Authorization", "Bearer " + tok, "Idempotency-Key", "k"}, hdr...)...)
+		if r.status != 403 {
+			t.Errorf("%s: status %d; want 403", name, r.status)
+		}
+	}
+	if h.written() != 0 {
+		t.Errorf("a cross-origin request wrote a ballot")
+	}
+	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k", "Sec-Fetch-Site", "same-origin"); r.status != 201 {
+		t.Errorf("same-origin cast = %d; want 201", r.status)
+	}
+}
+
+func TestSecurityHeadersEverywhere(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	for _, tt := range []struct{ method, path string }{
+		{"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"GET", "/api/v1/elections/e1"},
+		{"GET", "/nowhere"}, {"POST", "/api/v1/elections/e1/ballots"}, {"PUT", "/api/v1/elections/e1/ballots"},
+	} {
+		r := h.do(tt.method, tt.path, "")
+		for _, name := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"} {
+			if r.header.Get(name) == "" {
+				t.Errorf("%s %s (%d): no %s", tt.method, tt.path, r.status, name)
+			}
+		}
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("CSP = %q", csp)
+		}
+		if r.header.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: HSTS over plain HTTP", tt.path)
+		}
+	}
+	if r := h.do("PUT", "/api/v1/elections/e1/ballots", ""); r.status != 405 {
+		t.Errorf("PUT = %d; want 405", r.status)
+	}
+	if r := h.do("GET", "/metrics", ""); !strings.Contains(r.body, "primaryvote_http_requests_total") {
+		t.Errorf("/metrics lacks the request counter")
+	}
+}
+
+func TestTurnoutAndElection(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	official := h.officialToken(auth.Official)
+	for _, v := range []string{"V00001", "V00002"} {
+		tok := h.voterToken(v)
+		if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k"); r.status != 201 {
+			t.Fatal(r.body)
+		}
+	}
+	r := h.do("GET", "/api/v1/elections/e1/turnout", "", "Authorization", "Bearer "+official)
+	var got struct {
+		Eligible, Voted int
+		Groups          []struct{ Voted int }
+	}
+	json.Unmarshal([]byte(r.body), &got)
+	if got.Eligible != 20 || got.Voted != 2 || len(got.Groups) != 2 || got.Groups[0].Voted != 1 {
+		t.Errorf("turnout = %s", r.body)
+	}
+	e := h.do("GET", "/api/v1/elections/e1", "")
+	if e.status != 200 || !strings.Contains(e.body, `"status":"open"`) || !strings.Contains(e.body, `"min_selections":1`) {
+		t.Errorf("GET election = %d %s", e.status, e.body)
+	}
+	if e := h.do("GET", "/api/v1/elections/NOPE!", ""); e.status != 404 {
+		t.Errorf("GET bad id = %d; want 404", e.status)
+	}
+}
