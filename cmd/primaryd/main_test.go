@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"primaryvote/api"
+	"primaryvote/auth"
+	"primaryvote/internal/fixture"
+)
+
+// start runs primaryd's real wiring on a fresh database, on a random port,
+// with the secrets the fixture used.
+func start(t testing.TB, env *fixture.Env, secretsDir string, cfg api.Config) string {
+	t.Helper()
+	var logs bytes.Buffer
+	m := &Main{
+		Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: secretsDir, MaxConns: 20,
+			ShutdownTimeout: 5 * time.Second, API: cfg},
+		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	})
+	return "http://" + m.Addr()
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+type client struct {
+	t    testing.TB
+	base string
+}
+
+func (c client) call(method, path, token, key, body string) (int, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func field(t testing.TB, body, name string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	s, _ := m[name].(string)
+	return s
+}
+
+// TestVoteEndToEnd is the README's session: a voter signs in, reads the
+// ballot, casts, replays the request, tries another key, and an official
+// reads turnout.
+func TestVoteEndToEnd(t *testing.T) {
+	env := fixture.New(t)
+	secrets := t.TempDir()
+	// The fixture and the server must share secrets: rebuild the fixture's
+	// services on the server's directory.
+	s, err := auth.LoadSecrets(secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Credentials = auth.NewCredentials(env.DB.Pool, s.Pepper, env.Clock.Now)
+	el := env.Setup(t, "demo", 10, true)
+	if err := env.Officials.Add(context.Background(), "admin", auth.Admin, "admin password 1234", "test"); err != nil {
+		t.Fatal(err)
+	}
+	c := client{t, start(t, env, secrets, api.Config{})}
+
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if st, body := c.call("GET", p, "", "", ""); st != 200 {
+			t.Errorf("GET %s = %d %s", p, st, body)
+		}
+	}
+
+	st, body := c.call("POST", "/api/v1/elections/demo/sessions", "", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, el.Codes["V00001"]))
+	if st != 201 {
+		t.Fatalf("sign in = %d %s", st, body)
+	}
+	token := field(t, body, "token")
+
+	st, body = c.call("GET", "/api/v1/elections/demo/ballot", token, "", "")
+	if st != 200 || !strings.Contains(body, `"voted":false`) || !strings.Contains(body, `"leader"`) {
+		t.Fatalf("ballot = %d %s", st, body)
+	}
+
+	vote := `{"selections":{"leader":["b"],"council":["q","s"]}}`
+	st, receipt := c.call("POST", "/api/v1/elections/demo/ballots", token, "ballot-1", vote)
+	if st != 201 || field(t, receipt, "tracking_code") == "" {
+		t.Fatalf("cast = %d %s", st, receipt)
+	}
+	st, body = c.call("POST", "/api/v1/elections/demo/ballots", token, "ballot-1", vote)
+	if st != 201 || body != receipt {
+		t.Errorf("replay = %d %q; want 201 %q", st, body, receipt)
+	}
+	st, body = c.call("POST", "/api/v1/elections/demo/ballots", token, "ballot-2", vote)
+	if st != 409 || !strings.Contains(body, strings.TrimSpace(receipt)) {
+		t.Errorf("other key = %d %s; want 409 with the receipt", st, body)
+	}
+	st, body = c.call("GET", "/api/v1/elections/demo/ballot", token, "", "")
+	if st != 200 || !strings.Contains(body, `"voted":true`) || !strings.Contains(body, field(t, receipt, "tracking_code")) {
+		t.Errorf("ballot after voting = %d %s", st, body)
+	}
+
+	st, body = c.call("POST", "/api/v1/officials/sessions", "", "", `{"username":"admin","password":"admin password 1234"}`)
+	if st != 201 {
+		t.Fatalf("official sign in = %d %s", st, body)
+	}
+	official := field(t, body, "token")
+	st, body = c.call("GET", "/api/v1/elections/demo/turnout", official, "", "")
+	if st != 200 || !strings.Contains(body, `"eligible":10,"voted":1`) {
+		t.Errorf("turnout = %d %s", st, body)
+	}
+	// A voter signed in before the close cannot cast after it.
+	st, body = c.call("POST", "/api/v1/elections/demo/sessions", "", "", fmt.Sprintf(`{"voter_id":"V00002","code":%q}`, el.Codes["V00002"]))
+	if st != 201 {
+		t.Fatalf("sign in = %d %s", st, body)
+	}
+	token2 := field(t, body, "token")
+	if st, body := c.call("POST", "/api/v1/elections/demo/close", official, "", ""); st != 200 {
+		t.Errorf("close = %d %s", st, body)
+	}
+	if st, body := c.call("POST", "/api/v1/elections/demo/ballots", token2, "k", vote); st != 409 {
+		t.Errorf("cast after close = %d %s; want 409", st, body)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 1 {
+		t.Errorf("ballots = %d; want 1", n)
+	}
+}
+
+// BenchmarkSignInAndCast measures votes per second through the real server:
+// each operation is one voter signing in and casting a ballot over HTTP on
+// loopback, with 32 voters at a time.
+func BenchmarkSignInAndCast(b *testing.B) {
+	env := fixture.New(b)
+	secrets := b.TempDir()
+	s, err := auth.LoadSecrets(secrets)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env.Credentials = auth.NewCredentials(env.DB.Pool, s.Pepper, env.Clock.Now)
+	env.Clock.Set(time.Now())
+	el := env.Setup(b, "bench", b.N, true)
+	base := start(b, env, secrets, api.Config{SignInsPerIP: 1 << 30})
+	transport := &http.Transport{MaxIdleConnsPerHost: 64}
+	hc := &http.Client{Transport: transport}
+	post := func(path, token, key, body string) (int, []byte) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Idempotency-Key", key)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			b.Error(err)
+			return 0, nil
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, out
+	}
+	var next, failures atomic.Int64
+	b.SetParallelism(16) // × GOMAXPROCS goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			v := el.Voters[next.Add(1)-1]
+			st, out := post("/api/v1/elections/bench/sessions", "", "", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, v, el.Codes[v]))
+			if st != 201 {
+				failures.Add(1)
+				continue
+			}
+			var sess struct{ Token string }
+			json.Unmarshal(out, &sess)
+			key := make([]byte, 16)
+			rand.Read(key)
+			if st, _ := post("/api/v1/elections/bench/ballots", sess.Token, hex.EncodeToString(key), `{"selections":{"leader":["a"],"council":["p","r"]}}`); st != 201 {
+				failures.Add(1)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "votes/s")
+	if failures.Load() != 0 {
+		b.Fatalf("%d of %d votes failed", failures.Load(), b.N)
+	}
+	if got := env.Count(b, `SELECT count(*) FROM ballots WHERE election_id = 'bench'`); got != b.N {
+		b.Fatalf("ballots = %d; want %d", got, b.N)
+	}
+}
