@@ -24,6 +24,7 @@ import (
 	pv "primaryvote"
 	"primaryvote/auth"
 	"primaryvote/ballot"
+	"primaryvote/web"
 )
 
 // Config tunes the API. The zero value is usable: no trusted proxies and the
@@ -65,6 +66,8 @@ type Services struct {
 	Credentials *auth.Credentials
 	Officials   *auth.Officials
 	Tokens      *auth.Tokens
+	// Pages serves the web pages; nil serves the API alone.
+	Pages *web.Pages
 }
 
 // Server is the HTTP API.
@@ -108,6 +111,10 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
+	if s.svc.Pages != nil {
+		r.Get("/", s.svc.Pages.Home)
+		r.Method(http.MethodGet, "/static/*", s.svc.Pages.Static())
+	}
 
 	perIP := func(n int) func(http.Handler) http.Handler {
 		return httprate.Limit(n, time.Minute,

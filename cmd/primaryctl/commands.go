@@ -305,4 +305,3 @@ func (t *tool) officialAdd(ctx context.Context, args []string) error {
 	}
 	return nil
 }
-

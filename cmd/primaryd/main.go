@@ -26,6 +26,7 @@ import (
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/migrations"
+	"primaryvote/web"
 )
 
 // Config is primaryd's configuration.
@@ -84,9 +85,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("couldn't open database pool: %w", err)
 	}
 	clock := time.Now
+	elections := ballot.NewElections(m.pool, clock)
 	handler := api.New(m.Config.API, api.Services{
 		Pool:        m.pool,
-		Elections:   ballot.NewElections(m.pool, clock),
+		Elections:   elections,
+		Pages:       web.New(elections, m.Logger),
 		Credentials: auth.NewCredentials(m.pool, secrets.Pepper, clock),
 		Officials:   auth.NewOfficials(m.pool, clock),
 		Tokens:      auth.NewTokens(secrets, clock),

@@ -108,6 +108,12 @@ func TestVoteEndToEnd(t *testing.T) {
 	}
 	c := client{t, start(t, env, secrets, api.Config{})}
 
+	if st, body := c.call("GET", "/", "", "", ""); st != 200 || !strings.Contains(body, "Test primary demo") || !strings.Contains(body, "/static/site.css") {
+		t.Errorf("GET / = %d %s", st, body)
+	}
+	if st, body := c.call("GET", "/static/site.css", "", "", ""); st != 200 || !strings.Contains(body, "main {") {
+		t.Errorf("GET /static/site.css = %d", st)
+	}
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if st, body := c.call("GET", p, "", "", ""); st != 200 {
 			t.Errorf("GET %s = %d %s", p, st, body)

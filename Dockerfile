@@ -1,0 +1,14 @@
+# primaryd and primaryctl in a small image. Build: docker build -t primaryvote .
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/...
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/primaryd /out/primaryctl /usr/local/bin/
+USER nonroot
+ENV PRIMARYVOTE_ADDR=0.0.0.0:8080 PRIMARYVOTE_SECRETS=/secrets
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/primaryd"]
