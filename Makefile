@@ -1,7 +1,7 @@
 # primaryvote — see README.md.
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: build run test lint clean
 

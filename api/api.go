@@ -117,8 +117,8 @@ func (s *Server) routes() http.Handler {
 	}
 
 	perIP := func(n int) func(http.Handler) http.Handler {
-		return httprate.Limit(n, time.Minute,
-			httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return clientIPFrom(r.Context()), nil }),
+		return httprate.LimitBy(n, time.Minute,
+			func(r *http.Request) (string, error) { return clientIPFrom(r.Context()), nil },
 			httprate.WithLimitHandler(s.tooMany))
 	}
 
