@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +12,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"primaryvote/api"
 	"primaryvote/auth"
@@ -413,5 +418,40 @@ func TestTurnoutAndElection(t *testing.T) {
 	}
 	if e := h.do("GET", "/api/v1/elections/NOPE!", ""); e.status != 404 {
 		t.Errorf("GET bad id = %d; want 404", e.status)
+	}
+}
+
+func TestForgedTokensOverHTTP(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	good := h.voterToken("V00001")
+	now := h.env.Clock.Now()
+	kid := h.env.Secrets.KeyID()
+	claims := jwt.MapClaims{"iss": "primaryvote", "sub": "V00001", "aud": []string{"primaryvote:voter:e1"},
+		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+	header, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT", "kid": kid})
+	payload, _ := json.Marshal(claims)
+	none := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload) + "."
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	hs.Header["kid"] = kid
+	pub := h.env.Secrets.SigningKey.Public().(ed25519.PublicKey)
+	hs256, _ := hs.SignedString([]byte(pub))
+	wrongAud := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": "primaryvote", "sub": "V00001",
+		"aud": []string{"primaryvote:official"}, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "role": "admin"})
+	wrongAud.Header["kid"] = kid
+	wrongAudience, _ := wrongAud.SignedString(h.env.Secrets.SigningKey)
+
+	for name, tok := range map[string]string{"alg none": none, "HS256 keyed with the public key": hs256, "official audience": wrongAudience} {
+		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k")
+		if r.status != 401 {
+			t.Errorf("%s: status %d; want 401", name, r.status)
+		}
+	}
+	// A voter's own token, once expired.
+	h.env.Clock.Set(now.Add(16 * time.Minute))
+	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+good, "Idempotency-Key", "k"); r.status != 401 {
+		t.Errorf("expired token: status %d; want 401", r.status)
+	}
+	if h.written() != 0 {
+		t.Errorf("a forged token cast a ballot")
 	}
 }

@@ -1,0 +1,70 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"primaryvote/audit"
+	"primaryvote/internal/dbtest"
+)
+
+func TestAppendAndRead(t *testing.T) {
+	db := dbtest.New(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.FixedZone("KST", 9*3600))
+	entries := []audit.Entry{
+		{Kind: "official.signin", Actor: "official", At: at, Data: map[string]string{"username": "chair"}},
+		{ElectionID: "e1", Kind: "roll.import", Actor: "cli:root", At: at, Data: map[string]int{"voters": 3}},
+	}
+	for _, e := range entries {
+		if err := audit.Append(ctx, db.Pool, e); err != nil {
+			t.Fatalf("Append(%s) = %v", e.Kind, err)
+		}
+	}
+	got, err := audit.Entries(ctx, db.Pool, "e1")
+	if err != nil || len(got) != 1 || got[0].Kind != "roll.import" {
+		t.Fatalf("Entries(e1) = %v, %v", got, err)
+	}
+	want, _ := audit.Encode(entries[1])
+	if string(got[0].Body) != string(want) {
+		t.Errorf("stored body = %s; want the bytes encoded at append, %s", got[0].Body, want)
+	}
+	var rec struct {
+		Kind, Actor string
+		At          time.Time
+	}
+	json.Unmarshal(got[0].Body, &rec)
+	if rec.At.Location() != time.UTC || !rec.At.Equal(at) {
+		t.Errorf("at = %v; want %v in UTC", rec.At, at)
+	}
+	all, _ := audit.Entries(ctx, db.Pool, "")
+	if len(all) != 2 {
+		t.Errorf("Entries(all) = %d entries; want 2", len(all))
+	}
+}
+
+func TestLogIsAppendOnly(t *testing.T) {
+	db := dbtest.New(t)
+	ctx := context.Background()
+	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: "x", Actor: "test", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`UPDATE audit_entries SET kind = 'y'`,
+		`DELETE FROM audit_entries`,
+		`TRUNCATE audit_entries`,
+	} {
+		_, err := db.Pool.Exec(ctx, stmt)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s = %v; want refused as append-only", stmt, err)
+		}
+	}
+	var n int
+	db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE kind = 'x'`).Scan(&n)
+	if n != 1 {
+		t.Errorf("entries after tampering = %d; want 1", n)
+	}
+}
