@@ -14,6 +14,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/ballot"
 )
 
 // Credentials issues voter codes and checks them at sign-in.
@@ -31,23 +32,6 @@ func NewCredentials(pool *pgxpool.Pool, pepper []byte, clock func() time.Time) *
 // errBadCredential is the one answer to every failed sign-in, whatever failed.
 var errBadCredential = pv.Errorf(pv.EUnauthorized, "The voter ID or code is not correct.")
 
-// lockElection takes the election's exclusive lock (shared with package
-// ballot's lifecycle steps) and returns its status.
-func lockElection(ctx context.Context, tx pgx.Tx, electionID string) (string, error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('election:' || $1, 0))`, electionID); err != nil {
-		return "", fmt.Errorf("couldn't lock election: %w", err)
-	}
-	var status string
-	err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1`, electionID).Scan(&status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", pv.Errorf(pv.ENotFound, "no election %q", electionID)
-	}
-	if err != nil {
-		return "", fmt.Errorf("couldn't read election: %w", err)
-	}
-	return status, nil
-}
-
 // IssueAll gives every voter on a draft election's roll a new code, replacing
 // any earlier ones, and writes "voter_id,code" lines (with that header) to w
 // for the party's mail merge. Codes are written to w before the transaction
@@ -56,11 +40,11 @@ func lockElection(ctx context.Context, tx pgx.Tx, electionID string) (string, er
 func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writer, actor string) (int, error) {
 	var n int
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		status, err := lockElection(ctx, tx, electionID)
+		status, err := ballot.LockForChange(ctx, tx, electionID)
 		if err != nil {
 			return err
 		}
-		if status != "draft" {
+		if status != ballot.Draft {
 			return pv.Errorf(pv.EConflict, "election %q is %s: codes for the whole roll are issued only in draft; use --voter to re-issue one", electionID, status)
 		}
 		rows, err := tx.Query(ctx, `SELECT voter_id FROM voters WHERE election_id = $1 ORDER BY voter_id`, electionID)
@@ -118,11 +102,11 @@ func (c *Credentials) Reissue(ctx context.Context, electionID, voterID, actor st
 	code := NewCode()
 	norm, _ := normalizeCode(code)
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		status, err := lockElection(ctx, tx, electionID)
+		status, err := ballot.LockForChange(ctx, tx, electionID)
 		if err != nil {
 			return err
 		}
-		if status != "draft" && status != "open" {
+		if status != ballot.Draft && status != ballot.Open {
 			return pv.Errorf(pv.EConflict, "election %q is %s: credentials can no longer change", electionID, status)
 		}
 		tag, err := tx.Exec(ctx, `

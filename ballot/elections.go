@@ -173,21 +173,33 @@ func (s *Elections) Close(ctx context.Context, id, actor string) error {
 	})
 }
 
+// LockForChange takes election id's exclusive lock for the rest of tx and
+// returns its status. Every change to an election's roll, credentials or
+// status holds it; casting holds it shared, so a change waits for ballots in
+// flight and no ballot is accepted while it runs.
+func LockForChange(ctx context.Context, tx pgx.Tx, id string) (Status, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, id); err != nil {
+		return "", fmt.Errorf("couldn't lock election: %w", err)
+	}
+	var status Status
+	err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1`, id).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", pv.Errorf(pv.ENotFound, "no election %q", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("couldn't read election: %w", err)
+	}
+	return status, nil
+}
+
 // transition moves election id from one status to the next under the
 // election's exclusive lock, runs check inside the same transaction, and logs
 // the step with check's details.
 func (s *Elections) transition(ctx context.Context, id, actor string, from, to Status, check func(pgx.Tx) (map[string]any, error)) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, id); err != nil {
-			return fmt.Errorf("couldn't lock election: %w", err)
-		}
-		var status Status
-		err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1 FOR UPDATE`, id).Scan(&status)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return pv.Errorf(pv.ENotFound, "no election %q", id)
-		}
+		status, err := LockForChange(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("couldn't read election: %w", err)
+			return err
 		}
 		if status != from {
 			return pv.Errorf(pv.EConflict, "election %q is %s; only a %s election can become %s", id, status, from, to)

@@ -50,8 +50,8 @@ func (s *Elections) ImportRoll(ctx context.Context, electionID string, r io.Read
 
 	var summary *RollSummary
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, electionID); err != nil {
-			return fmt.Errorf("couldn't lock election: %w", err)
+		if _, err := LockForChange(ctx, tx, electionID); err != nil {
+			return err
 		}
 		e, err := s.get(ctx, tx, electionID)
 		if err != nil {
