@@ -221,16 +221,6 @@ func checkText(what, s string, max int, mayBeEmpty bool) error {
 	return nil
 }
 
-// Group returns the group with the given id.
-func (e *Election) Group(id string) (Group, bool) {
-	for _, g := range e.Groups {
-		if g.ID == id {
-			return g, true
-		}
-	}
-	return Group{}, false
-}
-
 // AcceptsBallotsAt reports whether e takes ballots at t: it is open and t is
 // inside its window.
 func (e *Election) AcceptsBallotsAt(t time.Time) error {
