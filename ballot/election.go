@@ -44,6 +44,8 @@ type Election struct {
 	ClosesAt  *time.Time `json:"closes_at,omitempty"`
 	Groups    []Group    `json:"groups"`
 	Questions []Question `json:"questions"`
+	// Key is the election's public key, set by the key ceremony (nil before).
+	Key *ElectionKey `json:"public_key,omitempty"`
 }
 
 // Group is a voter group; its weight is its share of the combined result.

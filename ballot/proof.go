@@ -1,0 +1,195 @@
+package ballot
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cloudflare/circl/group"
+)
+
+// A ciphertext is an exponential-ElGamal encryption of a small m under the
+// election key K: (α, β) = (r·G, m·G + r·K).
+type ciphertext struct {
+	alpha, beta group.Element
+	// enc is α ‖ β, encoded once.
+	enc []byte
+}
+
+func encryptValue(key *ElectionKey, m int) (ct ciphertext, r group.Scalar) {
+	r = randomScalar()
+	alpha := g.NewElement().MulGen(r)
+	beta := g.NewElement().Mul(key.point, r)
+	if m != 0 {
+		beta.Add(beta, timesG(m))
+	}
+	return newCiphertext(alpha, beta), r
+}
+
+func newCiphertext(alpha, beta group.Element) ciphertext {
+	return ciphertext{alpha: alpha, beta: beta, enc: append(encodeElement(alpha), encodeElement(beta)...)}
+}
+
+// sum returns the component-wise product of ciphertexts, which encrypts the
+// sum of their plaintexts with the sum of their randomness.
+func sum(cts []ciphertext) ciphertext {
+	alpha, beta := g.Identity(), g.Identity()
+	for _, c := range cts {
+		alpha.Add(alpha, c.alpha)
+		beta.Add(beta, c.beta)
+	}
+	return newCiphertext(alpha, beta)
+}
+
+// A rangeProof is a disjunctive Chaum–Pedersen proof that a ciphertext
+// encrypts one of lo, lo+1, …, hi. Branch k is for the value lo+k and holds
+// the commitments (a, b), its challenge c and its response z; the verifier
+// checks, for every k,
+//
+//	z·G = a + c·α   and   z·K = b + c·(β − (lo+k)·G),
+//
+// and that the challenges add up to the Fiat–Shamir challenge of the
+// statement and all commitments. The proof carries its commitments (rather
+// than only challenges and responses) so that many proofs can be checked at
+// once by a random linear combination.
+type rangeProof []proofBranch
+
+type proofBranch struct {
+	a, b group.Element
+	c, z group.Scalar
+}
+
+const branchSize = 2*elementSize + 2*scalarSize
+
+// proofContext is what a proof's challenge binds besides the ciphertext:
+// the election, its key, and the position of the ciphertext on the ballot.
+type proofContext struct {
+	electionID string
+	key        *ElectionKey
+	question   int
+	option     int // optionSum for the proof about a question's total
+}
+
+// optionSum marks the proof that a question's selections add up to within
+// its bounds.
+const optionSum = 0xffff
+
+func (pc proofContext) challenge(ct ciphertext, lo, hi int, p rangeProof) group.Scalar {
+	t := &transcript{}
+	t.bytes([]byte("primaryvote/v1/range-proof")).bytes([]byte(pc.electionID)).fixed(pc.key.enc).
+		uint16(pc.question).uint16(pc.option).uint16(lo).uint16(hi).fixed(ct.enc)
+	for _, br := range p {
+		t.fixed(encodeElement(br.a)).fixed(encodeElement(br.b))
+	}
+	return t.challenge()
+}
+
+// proveRange proves that ct, made with randomness r, encrypts m ∈ [lo, hi].
+// The simulated branches are computed from r, so every multiplication is by
+// a fixed base (G or K).
+func proveRange(pc proofContext, ct ciphertext, r group.Scalar, m, lo, hi int) rangeProof {
+	if m < lo || m > hi {
+		panic(fmt.Sprintf("ballot: proving %d in [%d, %d]", m, lo, hi))
+	}
+	p := make(rangeProof, hi-lo+1)
+	var w group.Scalar
+	others := g.NewScalar()
+	for k := range p {
+		v := lo + k
+		if v == m {
+			w = randomScalar()
+			p[k].a = g.NewElement().MulGen(w)
+			p[k].b = g.NewElement().Mul(pc.key.point, w)
+			continue
+		}
+		// z·G − c·α = (z − c·r)·G and z·K − c·(β − v·G) = (z − c·r)·K − c·(m − v)·G.
+		c, z := randomScalar(), randomScalar()
+		t := g.NewScalar().Sub(z, g.NewScalar().Mul(c, r))
+		p[k].a = g.NewElement().MulGen(t)
+		cm := g.NewScalar().Mul(c, signedScalar(m-v))
+		p[k].b = g.NewElement().Mul(pc.key.point, t)
+		p[k].b.Add(p[k].b, g.NewElement().Neg(g.NewElement().MulGen(cm)))
+		p[k].c, p[k].z = c, z
+		others.Add(others, c)
+	}
+	honest := &p[m-lo]
+	honest.c = g.NewScalar().Sub(pc.challenge(ct, lo, hi, p), others)
+	honest.z = g.NewScalar().Add(w, g.NewScalar().Mul(honest.c, r))
+	return p
+}
+
+func signedScalar(n int) group.Scalar {
+	if n < 0 {
+		return g.NewScalar().Neg(scalarOf(uint64(-n)))
+	}
+	return scalarOf(uint64(n))
+}
+
+var errProof = errors.New("proof does not verify")
+
+// verify checks p for ct against [lo, hi].
+func (p rangeProof) verify(pc proofContext, ct ciphertext, lo, hi int) error {
+	if len(p) != hi-lo+1 {
+		return errProof
+	}
+	total := g.NewScalar()
+	lhs, rhs := g.NewElement(), g.NewElement()
+	for k, br := range p {
+		// z·G = a + c·α
+		lhs.MulGen(br.z)
+		rhs.Mul(ct.alpha, br.c)
+		rhs.Add(rhs, br.a)
+		if !lhs.IsEqual(rhs) {
+			return errProof
+		}
+		// z·K = b + c·(β − v·G)
+		lhs.Mul(pc.key.point, br.z)
+		shifted := g.NewElement().Set(ct.beta)
+		if v := lo + k; v != 0 {
+			shifted.Add(shifted, timesG(-v))
+		}
+		rhs.Mul(shifted, br.c)
+		rhs.Add(rhs, br.b)
+		if !lhs.IsEqual(rhs) {
+			return errProof
+		}
+		total.Add(total, br.c)
+	}
+	if !total.IsEqual(pc.challenge(ct, lo, hi, p)) {
+		return errProof
+	}
+	return nil
+}
+
+func (p rangeProof) appendTo(b []byte) []byte {
+	for _, br := range p {
+		b = append(b, encodeElement(br.a)...)
+		b = append(b, encodeElement(br.b)...)
+		b = append(b, encodeScalar(br.c)...)
+		b = append(b, encodeScalar(br.z)...)
+	}
+	return b
+}
+
+func decodeRangeProof(b []byte, branches int) (rangeProof, error) {
+	if len(b) != branches*branchSize {
+		return nil, errEncoding
+	}
+	p := make(rangeProof, branches)
+	for k := range p {
+		o := k * branchSize
+		var err error
+		if p[k].a, err = decodeElement(b[o : o+32]); err != nil {
+			return nil, err
+		}
+		if p[k].b, err = decodeElement(b[o+32 : o+64]); err != nil {
+			return nil, err
+		}
+		if p[k].c, err = decodeScalar(b[o+64 : o+96]); err != nil {
+			return nil, err
+		}
+		if p[k].z, err = decodeScalar(b[o+96 : o+128]); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
