@@ -126,6 +126,7 @@ func (s *Server) routes() http.Handler {
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
 		r.Route("/elections/{id}", func(r chi.Router) {
 			r.Get("/", s.getElection)
+			r.Get("/results", s.getResults)
 			r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireVoter)

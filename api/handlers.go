@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -87,9 +88,12 @@ func (s *Server) getBallot(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ballotResponse{Election: e, Voted: receipt != nil, Receipt: receipt})
 }
 
-// castRequest is the body of POST …/ballots.
+// castRequest is the body of POST …/ballots: either the voter's selections,
+// which the server encrypts on arrival, or a ballot the voter's device has
+// already encrypted and proved (base64 of the canonical bytes, FORMAT.md).
 type castRequest struct {
-	Selections ballot.Selections `json:"selections"`
+	Selections ballot.Selections `json:"selections,omitempty"`
+	Encrypted  *string           `json:"encrypted,omitempty"`
 }
 
 const maxIdempotencyKey = 255
@@ -119,13 +123,25 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	resp, replayed, err := s.svc.Elections.Cast(r.Context(), ballot.CastRequest{
+	cast := ballot.CastRequest{
 		ElectionID:     chi.URLParam(r, "id"),
 		VoterID:        voterFrom(r.Context()),
 		IdempotencyKey: key,
 		RequestHash:    sha256.Sum256(body),
 		Selections:     req.Selections,
-	})
+	}
+	if req.Encrypted != nil {
+		raw, err := base64.StdEncoding.DecodeString(*req.Encrypted)
+		if err != nil || len(raw) == 0 {
+			s.writeError(w, r, pv.Errorf(pv.EInvalid, "encrypted must be the ballot's bytes in standard base64."))
+			return
+		}
+		cast.Encrypted = raw
+	} else if req.Selections == nil {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "The request needs selections or an encrypted ballot."))
+		return
+	}
+	resp, replayed, err := s.svc.Elections.Cast(r.Context(), cast)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -196,4 +212,14 @@ func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request, step func(ctx
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": e.ID, "status": e.Status})
+}
+
+func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
+	body, err := s.svc.Elections.Results(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
 }

@@ -3,10 +3,8 @@ package ballot
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +30,11 @@ type CastRequest struct {
 	IdempotencyKey string
 	// RequestHash is SHA-256 of the request body, exactly as received.
 	RequestHash [32]byte
-	Selections  Selections
+	// Exactly one of Selections and Encrypted is set. The server encrypts
+	// Selections the moment it gets them; an Encrypted ballot (made by the
+	// voter's own device) is checked proof by proof and stored as sent.
+	Selections Selections
+	Encrypted  []byte
 }
 
 // Receipt is what a voter gets for a cast ballot.
@@ -73,7 +75,7 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return nil, false, err // checked again under the lock below
 	}
-	content, err := e.encodeBallot(req.Selections)
+	content, err := e.ballotContent(req)
 	if err != nil {
 		return nil, false, err
 	}
@@ -104,8 +106,8 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO participation (election_id, voter_id, idempotency_key, request_hash, response) VALUES ($1, $2, $3, $4, $5)`,
 			req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
-		b.Queue(`INSERT INTO ballots (election_id, tracking_code, content) VALUES ($1, $2, $3)`,
-			req.ElectionID, tracking[:], content)
+		b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
+			req.ElectionID, tracking[:], group, content)
 		entry, err := audit.Encode(audit.Entry{
 			ElectionID: req.ElectionID, Kind: "ballot.cast", Actor: "voter", At: now,
 			Data: map[string]string{"group": group, "tracking_code": TrackingCode(tracking)},
@@ -185,39 +187,18 @@ func (s *Elections) voterGroup(ctx context.Context, req CastRequest) (string, er
 	return group, nil
 }
 
-// storedBallot is the stored form of a ballot: every question in the
-// election's order, with the chosen candidates in the question's order, and a
-// random nonce so that equal choices never give equal tracking codes.
-type storedBallot struct {
-	Version    int        `json:"v"`
-	Election   string     `json:"election"`
-	Nonce      string     `json:"nonce"`
-	Selections [][]string `json:"selections"`
-}
-
-// encodeBallot validates sel against the election and returns the ballot's
-// canonical bytes.
-func (e *Election) encodeBallot(sel Selections) ([]byte, error) {
-	if err := e.Validate(sel); err != nil {
-		return nil, err
-	}
-	b := storedBallot{Version: 1, Election: e.ID, Selections: make([][]string, len(e.Questions))}
-	for i, q := range e.Questions {
-		chosen := map[string]bool{}
-		for _, c := range sel[q.ID] {
-			chosen[c] = true
+// ballotContent returns the encrypted ballot to store for req.
+func (e *Election) ballotContent(req CastRequest) ([]byte, error) {
+	switch {
+	case req.Encrypted != nil && req.Selections != nil:
+		return nil, pv.Errorf(pv.EInvalid, "send either selections or an encrypted ballot, not both")
+	case req.Encrypted != nil:
+		if _, err := e.VerifyBallot(req.Encrypted); err != nil {
+			return nil, err
 		}
-		b.Selections[i] = []string{}
-		for _, c := range q.Candidates {
-			if chosen[c.ID] {
-				b.Selections[i] = append(b.Selections[i], c.ID)
-			}
-		}
+		return req.Encrypted, nil
 	}
-	var nonce [32]byte
-	rand.Read(nonce[:])
-	b.Nonce = hex.EncodeToString(nonce[:])
-	return json.Marshal(b)
+	return e.Encrypt(req.Selections)
 }
 
 // Validate checks a ballot's selections against the election: every question

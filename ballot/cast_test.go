@@ -187,6 +187,7 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 	if _, err := env.Credentials.Reissue(ctx, "windowed", "W1", "test"); err != nil {
 		t.Fatal(err)
 	}
+	env.SetTrustees(t, "windowed")
 	if err := env.Elections.Open(ctx, "windowed", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,8 @@ func TestBallotsCannotBeLinkedToVoters(t *testing.T) {
 	el := env.Setup(t, "e1", 2, true)
 	ctx := context.Background()
 
-	// The table holds nothing but the election, the tracking code and the content.
+	// The table holds nothing but the election, the tracking code, the group
+	// and the encrypted content.
 	rows, err := env.DB.Pool.Query(ctx, `SELECT column_name, data_type, coalesce(column_default, ''), is_identity
 FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_position`)
 	if err != nil {
@@ -279,7 +281,7 @@ FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_po
 		}
 		cols = append(cols, name+" "+typ)
 	}
-	want := []string{"election_id text", "tracking_code bytea", "content bytea"}
+	want := []string{"election_id text", "tracking_code bytea", "group_id text", "content bytea"}
 	if fmt.Sprint(cols) != fmt.Sprint(want) {
 		t.Errorf("ballots columns = %v; want %v", cols, want)
 	}

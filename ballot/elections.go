@@ -22,14 +22,19 @@ type Elections struct {
 	clock func() time.Time
 
 	mu sync.Mutex
-	// defs caches definitions of elections that have left draft: from then on
-	// a definition never changes.
-	defs map[string]*Definition
+	// frozen caches the definitions and keys of elections that have left
+	// draft: from then on neither changes.
+	frozen map[string]*frozen
+}
+
+type frozen struct {
+	def *Definition
+	key *ElectionKey
 }
 
 // NewElections returns an election store on pool; clock is the server's clock.
 func NewElections(pool *pgxpool.Pool, clock func() time.Time) *Elections {
-	return &Elections{pool: pool, clock: clock, defs: map[string]*Definition{}}
+	return &Elections{pool: pool, clock: clock, frozen: map[string]*frozen{}}
 }
 
 // rowQuerier is satisfied by a pool, a connection and a transaction.
@@ -74,7 +79,10 @@ func (s *Elections) Create(ctx context.Context, d *Definition, actor string) err
 	})
 }
 
-const selectElection = `SELECT status, opens_at, closes_at, definition FROM elections WHERE id = $1`
+const selectElection = `
+SELECT e.status, e.opens_at, e.closes_at, e.definition, k.public_key
+FROM elections e LEFT JOIN election_keys k ON k.election_id = e.id
+WHERE e.id = $1`
 
 // Get returns the election with the given id, or an ENotFound error.
 func (s *Elections) Get(ctx context.Context, id string) (*Election, error) {
@@ -86,41 +94,49 @@ func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election
 		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
 	}
 	var (
-		e   Election
-		raw []byte
+		e        Election
+		raw, key []byte
 	)
-	err := q.QueryRow(ctx, selectElection, id).Scan(&e.Status, &e.OpensAt, &e.ClosesAt, &raw)
+	err := q.QueryRow(ctx, selectElection, id).Scan(&e.Status, &e.OpensAt, &e.ClosesAt, &raw, &key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read election: %w", err)
 	}
-	d, err := s.definition(id, e.Status, raw)
+	f, err := s.freeze(id, e.Status, raw, key)
 	if err != nil {
 		return nil, err
 	}
-	e.ID, e.Title, e.Groups, e.Questions = d.ID, d.Title, d.Groups, d.Questions
+	e.ID, e.Title, e.Groups, e.Questions, e.Key = f.def.ID, f.def.Title, f.def.Groups, f.def.Questions, f.key
 	return &e, nil
 }
 
-func (s *Elections) definition(id string, status Status, raw []byte) (*Definition, error) {
+// freeze decodes a stored definition and key, from the cache once the
+// election has left draft.
+func (s *Elections) freeze(id string, status Status, raw, key []byte) (*frozen, error) {
 	s.mu.Lock()
-	d := s.defs[id]
+	f := s.frozen[id]
 	s.mu.Unlock()
-	if d != nil {
-		return d, nil
+	if f != nil {
+		return f, nil
 	}
-	d = new(Definition)
-	if err := json.Unmarshal(raw, d); err != nil {
+	f = &frozen{def: new(Definition)}
+	if err := json.Unmarshal(raw, f.def); err != nil {
 		return nil, fmt.Errorf("couldn't decode stored definition of %s: %w", id, err)
+	}
+	if key != nil {
+		var err error
+		if f.key, err = ParseElectionKey(key); err != nil {
+			return nil, fmt.Errorf("stored key of %s: %w", id, err)
+		}
 	}
 	if status != Draft {
 		s.mu.Lock()
-		s.defs[id] = d
+		s.frozen[id] = f
 		s.mu.Unlock()
 	}
-	return d, nil
+	return f, nil
 }
 
 // List returns every election's id, title and status, newest first.
@@ -140,14 +156,16 @@ func (s *Elections) List(ctx context.Context) ([]Election, error) {
 	return out, nil
 }
 
-// Open moves an election from draft to open. It refuses an election whose roll
-// is empty or in which any voter has no credential.
+// Open moves an election from draft to open. It refuses an election without
+// a key, whose roll is empty, or in which any voter has no credential.
 func (s *Elections) Open(ctx context.Context, id, actor string) error {
 	return s.transition(ctx, id, actor, Draft, Open, func(tx pgx.Tx) (map[string]any, error) {
 		var voters, credentials int
+		var keyed bool
 		err := tx.QueryRow(ctx, `
 SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
-       (SELECT count(*) FROM voter_credentials WHERE election_id = $1)`, id).Scan(&voters, &credentials)
+       (SELECT count(*) FROM voter_credentials WHERE election_id = $1),
+       EXISTS (SELECT 1 FROM election_keys WHERE election_id = $1)`, id).Scan(&voters, &credentials, &keyed)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't count the roll: %w", err)
 		}
@@ -156,6 +174,9 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 		}
 		if credentials != voters {
 			return nil, pv.Errorf(pv.EConflict, "%d of %d voters in %q have no credential: issue credentials first", voters-credentials, voters, id)
+		}
+		if !keyed {
+			return nil, pv.Errorf(pv.EConflict, "election %q has no key: run the trustees' key ceremony first", id)
 		}
 		return map[string]any{"voters": voters}, nil
 	})

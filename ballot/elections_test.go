@@ -80,6 +80,13 @@ func TestLifecycle(t *testing.T) {
 	if _, err := env.Credentials.IssueAll(ctx, "e1", io.Discard, "test"); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.Open(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("Open without a key = %v; want conflict", err)
+	}
+	tr, _ := env.SetTrustees(t, "e1")
+	if err := e.SetTrustees(ctx, "e1", tr, "test"); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("SetTrustees twice = %v; want conflict", err)
+	}
 	if err := e.Close(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("Close a draft = %v; want conflict", err)
 	}
@@ -111,7 +118,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || got.Status != ballot.Closed {
 		t.Errorf("Get = %v, %v; want closed", got, err)
 	}
-	want := []string{"election.create", "roll.import", "credentials.reissue", "credentials.issue", "election.open", "election.closed"}
+	want := []string{"election.create", "roll.import", "credentials.reissue", "credentials.issue", "trustees.setup", "election.open", "election.closed"}
 	rows, _ := env.DB.Pool.Query(ctx, `SELECT kind FROM audit_entries WHERE election_id = 'e1' ORDER BY id`)
 	var kinds []string
 	for rows.Next() {

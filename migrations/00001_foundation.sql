@@ -54,13 +54,16 @@ CREATE TABLE participation (
 );
 
 -- Ballots carry no voter column, no timestamp and no sequential id: nothing in
--- this table links a ballot to a voter or orders ballots by time. The tracking
--- code is SHA-256 of content.
+-- this table links a ballot to a voter or orders ballots by time. The content
+-- is the encrypted ballot with its proofs; the tracking code is its SHA-256.
+-- The voter's group is kept because results are counted per group.
 CREATE TABLE ballots (
     election_id   text NOT NULL REFERENCES elections (id),
     tracking_code bytea NOT NULL CHECK (length(tracking_code) = 32),
+    group_id      text NOT NULL,
     content       bytea NOT NULL,
-    PRIMARY KEY (election_id, tracking_code)
+    PRIMARY KEY (election_id, tracking_code),
+    FOREIGN KEY (election_id, group_id) REFERENCES voter_groups (election_id, id)
 );
 
 CREATE TABLE officials (

@@ -34,7 +34,9 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return errors.New("DATABASE_URL is not set (make run prints it)")
 	}
 	cmd, rest := args[0], args[1:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	switch {
+	case cmd == "tally" && len(rest) > 0 && rest[0] == "finish",
+		cmd != "tally" && cmd != "publish" && cmd != "demo" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-"):
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	if cmd == "migrate" {
@@ -68,6 +70,16 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return t.credentialsIssue(ctx, rest)
 	case "official add":
 		return t.officialAdd(ctx, rest)
+	case "trustees setup":
+		return t.trusteesSetup(ctx, rest)
+	case "trustees decrypt":
+		return t.trusteesDecrypt(ctx, rest)
+	case "tally":
+		return t.tally(ctx, rest)
+	case "tally finish":
+		return t.tallyFinish(ctx, rest)
+	case "publish":
+		return t.lifecycle(ctx, rest, t.elections.Publish, "published")
 	}
 	return errUsage
 }

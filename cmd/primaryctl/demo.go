@@ -31,7 +31,8 @@ var demoRegions = []string{"서울", "부산", "대구", "인천", "광주", "�
 
 // demo seeds the demo election: it creates it, imports a roll of 1,000
 // voters, issues their codes into DIR/voters.csv, adds an admin whose
-// password goes to DIR/officials.csv, and opens the election. Each step is
+// password goes to DIR/officials.csv, runs a 2-of-3 key ceremony whose share
+// files and passphrases go to DIR, and opens the election. Each step is
 // skipped when already done, so a second run changes nothing; a run cut off
 // half-way is finished by the next one.
 func (t *tool) demo(ctx context.Context, args []string) error {
@@ -72,6 +73,9 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 		}); err != nil {
 			return err
 		}
+		if err := t.demoTrustees(ctx, d.ID, *dir); err != nil {
+			return err
+		}
 		if err := t.elections.Open(ctx, d.ID, t.actor); err != nil {
 			return err
 		}
@@ -82,8 +86,35 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 			fmt.Fprintf(t.env.Stdout, "%s is missing; re-issue a voter's code with: primaryctl credentials issue demo --voter ID\n", votersFile)
 		}
 	}
-	fmt.Fprintf(t.env.Stdout, "voter credentials:  %s\nofficial accounts:  %s\n", votersFile, officialsFile)
+	fmt.Fprintf(t.env.Stdout, "voter credentials:  %s\nofficial accounts:  %s\ntrustees (2 of 3):  %s\n",
+		votersFile, officialsFile, filepath.Join(*dir, "trustees.csv"))
 	return nil
+}
+
+// demoTrustees runs the demo's key ceremony (any 2 of 3 trustees decrypt)
+// unless its key exists, writing the passphrases to DIR/trustees.csv.
+func (t *tool) demoTrustees(ctx context.Context, id, dir string) error {
+	if _, err := t.elections.Trustees(ctx, id); pv.ErrorCode(err) != pv.ENotFound {
+		return err
+	}
+	passphrases := []string{auth.NewPassword(), auth.NewPassword(), auth.NewPassword()}
+	list := filepath.Join(dir, "trustees.csv")
+	for i := range passphrases { // shares of a key that was never stored
+		os.Remove(filepath.Join(dir, fmt.Sprintf("%s-trustee-%d.share", id, i+1)))
+	}
+	if _, err := writeFileAtomic(list, func(w io.Writer) (int, error) {
+		c := csv.NewWriter(w)
+		c.Write([]string{"trustee", "passphrase", "share_file"})
+		for i, p := range passphrases {
+			c.Write([]string{fmt.Sprint(i + 1), p, filepath.Join(dir, fmt.Sprintf("%s-trustee-%d.share", id, i+1))})
+		}
+		c.Flush()
+		return len(passphrases), c.Error()
+	}); err != nil {
+		return err
+	}
+	_, err := setupTrustees(ctx, t, id, 2, 3, dir, passphrases)
+	return err
 }
 
 // demoOfficial adds the demo admin unless officials.csv already names it.

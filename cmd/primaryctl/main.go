@@ -1,6 +1,7 @@
 // Command primaryctl is the officials' and trustees' tool: it migrates the
 // database, seeds the demo, defines elections, imports the roll, issues
-// credentials, adds officials and opens and closes elections.
+// credentials, adds officials, runs the key ceremony, opens and closes
+// elections, and tallies, decrypts and publishes the results.
 //
 // It reads DATABASE_URL and the secrets directory (PRIMARYVOTE_SECRETS,
 // default .data/secrets), the same ones primaryd uses.
@@ -31,6 +32,14 @@ const usage = `usage: primaryctl COMMAND [ARGS]
   credentials issue ID --voter VID        re-issue one voter's code, printed on stdout
   official add --username U --role R      add an official (admin, official or auditor); the
                [--password-stdin]         password is read from stdin or generated and printed once
+  trustees setup ID --threshold K         make the election key and split it among N trustees, any K
+               --trustees N --out DIR     of whom can decrypt; one share file per trustee in DIR,
+               [--passphrases FILE]       encrypted under their passphrases (N lines, FILE or stdin)
+  tally ID                                add up a closed election's encrypted ballots
+  trustees decrypt ID --share FILE        a trustee's partial decryption of the sums (passphrase
+               [--passphrase-file FILE]   from FILE or the first line of stdin)
+  tally finish ID                         combine the trustees' decryptions into the results
+  publish ID                              make the results public
 
 Environment: DATABASE_URL (required), PRIMARYVOTE_SECRETS (default .data/secrets).
 `

@@ -38,7 +38,12 @@ func (c *cli) run(stdin, line string) (string, error) {
 
 func (c *cli) must(line string) string {
 	c.t.Helper()
-	out, err := c.run("", line)
+	return c.mustIn("", line)
+}
+
+func (c *cli) mustIn(stdin, line string) string {
+	c.t.Helper()
+	out, err := c.run(stdin, line)
 	if err != nil {
 		c.t.Fatalf("primaryctl %s: %v", line, err)
 	}
@@ -92,6 +97,17 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	if _, err := c.run("", "official add --username x --role king"); err == nil {
 		t.Error("official add with an unknown role succeeded")
 	}
+	if _, err := c.run("", "election open demo"); err == nil || !strings.Contains(userMessage(err), "no key") {
+		t.Errorf("open without a key: %v", err)
+	}
+	shares := filepath.Join(dir, "shares")
+	if _, err := c.run("only one passphrase\n", "trustees setup demo --threshold 2 --trustees 3 --out "+shares); err == nil {
+		t.Error("trustees setup with one passphrase for three trustees succeeded")
+	}
+	if _, err := c.run("short\nshort\nshort\n", "trustees setup demo --threshold 2 --trustees 3 --out "+shares); err == nil {
+		t.Error("trustees setup with short passphrases succeeded")
+	}
+	c.mustIn("first passphrase 1\nsecond passphrase 2\nthird passphrase 3\n", "trustees setup demo --threshold 2 --trustees 3 --out "+shares)
 	c.must("election open demo")
 	if out := c.must("election list"); !strings.Contains(out, "demo") || !strings.Contains(out, "open") {
 		t.Errorf("list: %s", out)
@@ -102,6 +118,30 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	}
 	if out := c.must("election show demo"); !strings.Contains(out, `"status": "closed"`) {
 		t.Errorf("show: %s", out)
+	}
+
+	// Tally with trustees 1 and 3; trustee 2 is away.
+	c.must("tally demo")
+	share := func(i int) string { return filepath.Join(shares, fmt.Sprintf("demo-trustee-%d.share", i)) }
+	if _, err := c.run("wrong passphrase!!\n", "trustees decrypt demo --share "+share(1)); err == nil {
+		t.Error("decrypt with a wrong passphrase succeeded")
+	}
+	if _, err := c.run("", "tally finish demo"); err == nil {
+		t.Error("tally finish without decryptions succeeded")
+	}
+	c.mustIn("first passphrase 1\n", "trustees decrypt demo --share "+share(1))
+	if _, err := c.run("first passphrase 1\n", "trustees decrypt demo --share "+share(1)); err == nil {
+		t.Error("a second decryption by the same trustee succeeded")
+	}
+	pf := filepath.Join(dir, "p3")
+	os.WriteFile(pf, []byte("third passphrase 3\n"), 0o600)
+	c.must("trustees decrypt demo --share " + share(3) + " --passphrase-file " + pf)
+	if out := c.must("tally finish demo"); !strings.Contains(out, "results from trustees [1 3]") {
+		t.Errorf("tally finish: %s", out)
+	}
+	c.must("publish demo")
+	if out := c.must("election show demo"); !strings.Contains(out, `"status": "published"`) {
+		t.Errorf("show after publish: %s", out)
 	}
 	if _, err := c.run("", "election frobnicate demo"); !errors.Is(err, errUsage) {
 		t.Errorf("unknown command: %v", err)
@@ -122,6 +162,15 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 	if !bytes.HasPrefix(officials, []byte("username,password,role\nadmin,")) {
 		t.Errorf("officials.csv = %q", officials)
+	}
+	trustees, _ := os.ReadFile(filepath.Join(dir, "trustees.csv"))
+	if n := bytes.Count(trustees, []byte("\n")); n != 4 {
+		t.Errorf("trustees.csv has %d lines; want 4", n)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("demo-trustee-%d.share", i))); err != nil {
+			t.Errorf("share file %d: %v", i, err)
+		}
 	}
 
 	second := c.must("demo --dir " + dir)

@@ -1,0 +1,296 @@
+package ballot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	pv "primaryvote"
+	"primaryvote/audit"
+)
+
+// Tally adds up a closed election's encrypted ballots per question,
+// candidate and group, and stores the sums for the trustees to decrypt. It
+// checks that every stored ballot is well formed and matches its tracking
+// code, and that there is exactly one ballot per voter who voted. (Every
+// ballot's proofs were checked when it was cast; the audit verifier checks
+// them all again.)
+func (s *Elections) Tally(ctx context.Context, id, actor string) (*Sums, error) {
+	e, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status != Closed {
+		return nil, pv.Errorf(pv.EConflict, "election %q is %s: only a closed election is tallied", id, e.Status)
+	}
+	sums, err := s.sumBallots(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		status, err := LockForChange(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if status != Closed {
+			return pv.Errorf(pv.EConflict, "election %q is %s: only a closed election is tallied", id, status)
+		}
+		var voted int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM participation WHERE election_id = $1`, id).Scan(&voted); err != nil {
+			return fmt.Errorf("couldn't count participation: %w", err)
+		}
+		if voted != sums.Ballots() {
+			return fmt.Errorf("election %q: %d voters voted but %d ballots are stored", id, voted, sums.Ballots())
+		}
+		enc := sums.Encode()
+		tag, err := tx.Exec(ctx, `INSERT INTO tallies (election_id, ballots, sums) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, id, sums.Ballots(), enc)
+		if err != nil {
+			return fmt.Errorf("couldn't store the tally: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return pv.Errorf(pv.EConflict, "election %q is already tallied", id)
+		}
+		digest := sha256.Sum256(enc)
+		return audit.Append(ctx, tx, audit.Entry{
+			ElectionID: id, Kind: "tally.sums", Actor: actor, At: s.clock(),
+			Data: map[string]any{"ballots": sums.Ballots(), "per_group": sums.ballots, "sums_sha256": hex.EncodeToString(digest[:])},
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sums, nil
+}
+
+// sumBallots reads every ballot of e and adds them up on all cores.
+func (s *Elections) sumBallots(ctx context.Context, e *Election) (*Sums, error) {
+	groupIndex := map[string]int{}
+	for i, gr := range e.Groups {
+		groupIndex[gr.ID] = i
+	}
+	type job struct {
+		group    int
+		tracking []byte
+		content  []byte
+	}
+	jobs := make(chan job, 256)
+	workers := runtime.GOMAXPROCS(0)
+	partial := make([]*Sums, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		partial[w] = e.NewSums()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if errs[w] != nil {
+					continue
+				}
+				if sum := sha256.Sum256(j.content); string(sum[:]) != string(j.tracking) {
+					errs[w] = fmt.Errorf("ballot %s does not match its tracking code", hex.EncodeToString(j.tracking))
+					continue
+				}
+				cts, err := e.parseCiphertexts(j.content)
+				if err != nil {
+					errs[w] = fmt.Errorf("ballot %s: %w", hex.EncodeToString(j.tracking), err)
+					continue
+				}
+				partial[w].Add(e, j.group, cts)
+			}
+		}()
+	}
+	rows, err := s.pool.Query(ctx, `SELECT group_id, tracking_code, content FROM ballots WHERE election_id = $1`, e.ID)
+	if err == nil {
+		for rows.Next() {
+			var (
+				group    string
+				tracking []byte
+				content  []byte
+			)
+			if err = rows.Scan(&group, &tracking, &content); err != nil {
+				break
+			}
+			gi, ok := groupIndex[group]
+			if !ok {
+				err = fmt.Errorf("a ballot has unknown group %q", group)
+				break
+			}
+			jobs <- job{gi, tracking, content}
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read ballots: %w", err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, p := range partial[1:] {
+		partial[0].Merge(p)
+	}
+	return partial[0], nil
+}
+
+// StoredSums returns the stored sums of a tallied election.
+func (s *Elections) StoredSums(ctx context.Context, e *Election) (*Sums, error) {
+	var enc []byte
+	err := s.pool.QueryRow(ctx, `SELECT sums FROM tallies WHERE election_id = $1`, e.ID).Scan(&enc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, pv.Errorf(pv.EConflict, "election %q has not been tallied: run primaryctl tally first", e.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the tally: %w", err)
+	}
+	return e.DecodeSums(enc)
+}
+
+// Decrypt computes and stores one trustee's partial decryption of the sums.
+func (s *Elections) Decrypt(ctx context.Context, id string, share TrusteeShare, actor string) error {
+	e, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if share.ElectionID != id {
+		return pv.Errorf(pv.EInvalid, "the share is for election %q, not %q", share.ElectionID, id)
+	}
+	t, err := s.Trustees(ctx, id)
+	if err != nil {
+		return err
+	}
+	sums, err := s.StoredSums(ctx, e)
+	if err != nil {
+		return err
+	}
+	p, err := e.PartialDecrypt(t, sums, share)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO partial_decryptions (election_id, trustee, shares, proof) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING`, id, p.Trustee, p.EncodeShares(), p.Proof)
+		if err != nil {
+			return fmt.Errorf("couldn't store the partial decryption: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return pv.Errorf(pv.EConflict, "trustee %d has already decrypted election %q", p.Trustee, id)
+		}
+		return audit.Append(ctx, tx, audit.Entry{
+			ElectionID: id, Kind: "tally.partial_decryption", Actor: actor, At: s.clock(),
+			Data: map[string]any{"trustee": p.Trustee, "proof": hex.EncodeToString(p.Proof)},
+		})
+	})
+}
+
+// FinishReport says how the decryption went.
+type FinishReport struct {
+	Used     []int    // trustees whose partial decryptions were combined
+	Rejected []string // why other partial decryptions were refused
+	Results  *Results
+}
+
+// FinishTally verifies the trustees' partial decryptions, combines the
+// first Threshold valid ones into the counts, stores the results and moves
+// the election from closed to tallied. Invalid partial decryptions are
+// refused, each naming its trustee; it fails if too few valid ones remain.
+func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishReport, error) {
+	e, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Trustees(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := s.StoredSums(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT trustee, shares, proof FROM partial_decryptions WHERE election_id = $1 ORDER BY trustee`, id)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read partial decryptions: %w", err)
+	}
+	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*PartialDecryption, error) {
+		var (
+			trustee       int
+			shares, proof []byte
+		)
+		if err := r.Scan(&trustee, &shares, &proof); err != nil {
+			return nil, err
+		}
+		p, err := DecodePartial(trustee, shares, proof)
+		if err != nil {
+			return &PartialDecryption{Trustee: trustee}, nil // fails verification below
+		}
+		return p, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read partial decryptions: %w", err)
+	}
+	report := &FinishReport{}
+	var valid []*PartialDecryption
+	for _, p := range stored {
+		if err := e.VerifyPartial(t, sums, p); err != nil {
+			report.Rejected = append(report.Rejected, err.Error())
+			continue
+		}
+		if len(valid) < t.Threshold {
+			valid = append(valid, p)
+			report.Used = append(report.Used, p.Trustee)
+		}
+	}
+	if len(valid) < t.Threshold {
+		return report, pv.Errorf(pv.EConflict, "%d valid partial decryptions of the %d needed", len(valid), t.Threshold)
+	}
+	counts, err := e.Counts(t, sums, valid)
+	if err != nil {
+		return report, err
+	}
+	report.Results = e.MakeResults(sums, counts)
+	body, err := json.Marshal(report.Results)
+	if err != nil {
+		return report, err
+	}
+	err = s.transition(ctx, id, actor, Closed, Tallied, func(tx pgx.Tx) (map[string]any, error) {
+		if _, err := tx.Exec(ctx, `INSERT INTO results (election_id, body) VALUES ($1, $2)`, id, body); err != nil {
+			return nil, fmt.Errorf("couldn't store results: %w", err)
+		}
+		return map[string]any{"trustees": report.Used, "rejected": report.Rejected, "results": json.RawMessage(body)}, nil
+	})
+	return report, err
+}
+
+// Publish makes a tallied election's results public.
+func (s *Elections) Publish(ctx context.Context, id, actor string) error {
+	return s.transition(ctx, id, actor, Tallied, Published, func(tx pgx.Tx) (map[string]any, error) {
+		return map[string]any{}, nil
+	})
+}
+
+// Results returns a published election's results as stored.
+func (s *Elections) Results(ctx context.Context, id string) (json.RawMessage, error) {
+	e, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status != Published {
+		return nil, pv.Errorf(pv.ENotFound, "the results of election %q are not published", id)
+	}
+	var body []byte
+	if err := s.pool.QueryRow(ctx, `SELECT body FROM results WHERE election_id = $1`, id).Scan(&body); err != nil {
+		return nil, fmt.Errorf("couldn't read results: %w", err)
+	}
+	return body, nil
+}

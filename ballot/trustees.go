@@ -1,0 +1,237 @@
+package ballot
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/cloudflare/circl/group"
+	"github.com/cloudflare/circl/secretsharing"
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/chacha20poly1305"
+
+	pv "primaryvote"
+)
+
+// Trustees is the public outcome of an election's key ceremony: the
+// election key, the Feldman commitments to the sharing polynomial, and each
+// trustee's public key. Any Threshold of the trustees can decrypt totals; the
+// secret key itself is never assembled.
+type Trustees struct {
+	Threshold int
+	Key       *ElectionKey
+	// Commitments are C_j = a_j·G for the coefficients a_0 = x, …,
+	// a_{Threshold−1} of the sharing polynomial; C_0 = K.
+	Commitments []group.Element
+	// Public[i-1] is trustee i's public key K_i = s_i·G.
+	Public []group.Element
+}
+
+// TrusteeShare is one trustee's share s_i of the election's secret key.
+type TrusteeShare struct {
+	ElectionID string
+	Index      int // 1…N
+	Value      group.Scalar
+}
+
+// Limits of a key ceremony.
+const (
+	MaxTrustees   = 20
+	MinPassphrase = 12
+)
+
+// GenerateTrustees makes an election key and splits its secret among n
+// trustees so that any threshold of them can decrypt (Feldman VSS). The
+// secret is dropped before returning; only the shares hold it.
+func GenerateTrustees(electionID string, threshold, n int) (*Trustees, []TrusteeShare, error) {
+	if n < 1 || n > MaxTrustees || threshold < 1 || threshold > n {
+		return nil, nil, pv.Errorf(pv.EInvalid, "need 1 <= threshold <= trustees <= %d", MaxTrustees)
+	}
+	x := g.RandomNonZeroScalar(rand.Reader)
+	ss := secretsharing.New(rand.Reader, uint(threshold-1), x) // circl's t is the degree
+	x.SetUint64(0)
+	shares := ss.Share(uint(n))
+	t := &Trustees{Threshold: threshold, Commitments: ss.CommitSecret()}
+	t.Key = newElectionKey(t.Commitments[0])
+	out := make([]TrusteeShare, n)
+	for i, s := range shares {
+		if !secretsharing.Verify(uint(threshold-1), s, t.Commitments) {
+			return nil, nil, fmt.Errorf("share %d does not match the commitments", i+1)
+		}
+		t.Public = append(t.Public, g.NewElement().MulGen(s.Value))
+		out[i] = TrusteeShare{ElectionID: electionID, Index: i + 1, Value: s.Value}
+	}
+	return t, out, nil
+}
+
+// Check verifies the public data's consistency: K = C_0 and every trustee
+// key K_i = Σ_j C_j·i^j.
+func (t *Trustees) Check() error {
+	if t.Threshold < 1 || len(t.Commitments) != t.Threshold || len(t.Public) < t.Threshold || len(t.Public) > MaxTrustees {
+		return fmt.Errorf("trustees: %d commitments and %d trustees for threshold %d", len(t.Commitments), len(t.Public), t.Threshold)
+	}
+	if !t.Commitments[0].IsEqual(t.Key.point) {
+		return fmt.Errorf("trustees: the election key is not the first commitment")
+	}
+	for i := range t.Public {
+		if !t.Public[i].IsEqual(t.derivedPublic(i + 1)) {
+			return fmt.Errorf("trustees: trustee %d's public key does not match the commitments", i+1)
+		}
+	}
+	return nil
+}
+
+// derivedPublic is Σ_j C_j·i^j, trustee i's public key from the commitments.
+func (t *Trustees) derivedPublic(i int) group.Element {
+	acc := g.Identity()
+	pow := scalarOf(1)
+	idx := scalarOf(uint64(i))
+	for _, c := range t.Commitments {
+		acc.Add(acc, g.NewElement().Mul(c, pow))
+		pow = g.NewScalar().Mul(pow, idx)
+	}
+	return acc
+}
+
+// CheckShare reports whether s is trustee s.Index's share of t.
+func (t *Trustees) CheckShare(s TrusteeShare) bool {
+	if s.Index < 1 || s.Index > len(t.Public) {
+		return false
+	}
+	return g.NewElement().MulGen(s.Value).IsEqual(t.Public[s.Index-1])
+}
+
+// encodeElements concatenates encodings, for storage.
+func encodeElements(es []group.Element) []byte {
+	var b []byte
+	for _, e := range es {
+		b = append(b, encodeElement(e)...)
+	}
+	return b
+}
+
+func decodeElements(b []byte) ([]group.Element, error) {
+	if len(b)%elementSize != 0 {
+		return nil, errEncoding
+	}
+	var out []group.Element
+	for o := 0; o < len(b); o += elementSize {
+		e, err := decodeElement(b[o : o+elementSize])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// shareFile is a trustee's share on disk (FORMAT.md, "Trustee share file").
+type shareFile struct {
+	Format     string  `json:"format"`
+	Election   string  `json:"election"`
+	Trustee    int     `json:"trustee"`
+	Threshold  int     `json:"threshold"`
+	Trustees   int     `json:"trustees"`
+	PublicKey  string  `json:"public_key"`
+	TrusteeKey string  `json:"trustee_public_key"`
+	KDF        kdfSpec `json:"kdf"`
+	Nonce      string  `json:"nonce"`
+	Ciphertext string  `json:"ciphertext"`
+}
+
+type kdfSpec struct {
+	Algorithm string `json:"algorithm"`
+	Salt      string `json:"salt"`
+	Time      uint32 `json:"time"`
+	MemoryKiB uint32 `json:"memory_kib"`
+	Threads   uint8  `json:"threads"`
+}
+
+const shareFormat = "primaryvote-trustee-share-v1"
+
+// associatedData binds a share's ciphertext to everything its file says
+// about it, so no field can be changed without failing decryption.
+func (f *shareFile) associatedData() []byte {
+	var b bytes.Buffer
+	for _, s := range []string{f.Format, f.Election, strconv.Itoa(f.Trustee), strconv.Itoa(f.Threshold), strconv.Itoa(f.Trustees), f.PublicKey, f.TrusteeKey} {
+		b.WriteString(s)
+		b.WriteByte(0)
+	}
+	return b.Bytes()
+}
+
+func (k kdfSpec) key(passphrase string) ([]byte, error) {
+	salt, err := base64.StdEncoding.DecodeString(k.Salt)
+	if err != nil || k.Algorithm != "argon2id" || len(salt) < 16 || k.Time < 1 || k.MemoryKiB < 19*1024 || k.Threads < 1 || k.MemoryKiB > 4<<20 || k.Time > 100 {
+		return nil, pv.Errorf(pv.EInvalid, "share file: unsupported key derivation parameters")
+	}
+	return argon2.IDKey([]byte(passphrase), salt, k.Time, k.MemoryKiB, k.Threads, chacha20poly1305.KeySize), nil
+}
+
+// WriteShare writes s, encrypted under passphrase, as a share file.
+func WriteShare(w io.Writer, t *Trustees, s TrusteeShare, passphrase string) error {
+	if utf8.RuneCountInString(passphrase) < MinPassphrase {
+		return pv.Errorf(pv.EInvalid, "trustee %d's passphrase needs at least %d characters", s.Index, MinPassphrase)
+	}
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	f := &shareFile{
+		Format: shareFormat, Election: s.ElectionID, Trustee: s.Index, Threshold: t.Threshold, Trustees: len(t.Public),
+		PublicKey: hex.EncodeToString(t.Key.enc), TrusteeKey: hex.EncodeToString(encodeElement(t.Public[s.Index-1])),
+		KDF: kdfSpec{Algorithm: "argon2id", Salt: base64.StdEncoding.EncodeToString(salt), Time: 3, MemoryKiB: 64 * 1024, Threads: 1},
+	}
+	key, err := f.KDF.key(passphrase)
+	if err != nil {
+		return err
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return err
+	}
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	rand.Read(nonce)
+	f.Nonce = base64.StdEncoding.EncodeToString(nonce)
+	f.Ciphertext = base64.StdEncoding.EncodeToString(aead.Seal(nil, nonce, encodeScalar(s.Value), f.associatedData()))
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f)
+}
+
+// ReadShare decrypts a share file with passphrase. A wrong passphrase or a
+// changed file is an EUnauthorized error.
+func ReadShare(r io.Reader, passphrase string) (TrusteeShare, error) {
+	var f shareFile
+	dec := json.NewDecoder(io.LimitReader(r, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil || f.Format != shareFormat {
+		return TrusteeShare{}, pv.Errorf(pv.EInvalid, "not a %s file", shareFormat)
+	}
+	key, err := f.KDF.key(passphrase)
+	if err != nil {
+		return TrusteeShare{}, err
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return TrusteeShare{}, err
+	}
+	nonce, err1 := base64.StdEncoding.DecodeString(f.Nonce)
+	ct, err2 := base64.StdEncoding.DecodeString(f.Ciphertext)
+	if err1 != nil || err2 != nil || len(nonce) != chacha20poly1305.NonceSizeX {
+		return TrusteeShare{}, pv.Errorf(pv.EInvalid, "share file: malformed nonce or ciphertext")
+	}
+	plain, err := aead.Open(nil, nonce, ct, f.associatedData())
+	if err != nil {
+		return TrusteeShare{}, pv.Errorf(pv.EUnauthorized, "share file: wrong passphrase, or the file was altered")
+	}
+	v, err := decodeScalar(plain)
+	if err != nil {
+		return TrusteeShare{}, pv.Errorf(pv.EInvalid, "share file: bad share")
+	}
+	return TrusteeShare{ElectionID: f.Election, Index: f.Trustee, Value: v}, nil
+}
