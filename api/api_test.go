@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 
 	"primaryvote/api"
 	"primaryvote/auth"
+	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
 
@@ -453,5 +456,59 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 	}
 	if h.written() != 0 {
 		t.Errorf("a forged token cast a ballot")
+	}
+}
+
+func TestCastEncryptedBallot(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	ctx := context.Background()
+	e, err := h.env.Elections.Get(ctx, "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The voter's device encrypts and proves; the server only verifies.
+	raw, err := e.Encrypt(ballot.Selections{"leader": {"b"}, "council": {"r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := append([]byte{}, raw...)
+	tampered[len(tampered)-40] ^= 1 // inside the last proof's response
+	wrongLength := raw[:len(raw)-1]
+
+	tok := h.voterToken("V00001")
+	cast := func(key, body string) response {
+		return h.do("POST", "/api/v1/elections/e1/ballots", body, "Authorization", "Bearer "+tok, "Idempotency-Key", key)
+	}
+	enc := func(b []byte) string { return fmt.Sprintf(`{"encrypted":%q}`, base64.StdEncoding.EncodeToString(b)) }
+	for name, tc := range map[string]struct {
+		body, detail string
+	}{
+		"tampered proof":  {enc(tampered), "encrypted ballot"},
+		"wrong length":    {enc(wrongLength), "bytes"},
+		"not base64":      {`{"encrypted":"!!"}`, "base64"},
+		"both forms":      {fmt.Sprintf(`{"selections":{"leader":["a"]},"encrypted":%q}`, base64.StdEncoding.EncodeToString(raw)), "either"},
+		"neither":         {`{}`, "selections or an encrypted ballot"},
+		"null selections": {`{"selections":null}`, "selections or an encrypted ballot"},
+	} {
+		r := cast("k-"+strings.ReplaceAll(name, " ", "-"), tc.body)
+		if r.status != 400 || !strings.Contains(fmt.Sprint(r.problem()["detail"]), tc.detail) {
+			t.Errorf("%s: %d %s; want 400 mentioning %q", name, r.status, r.body, tc.detail)
+		}
+	}
+	if n := h.written(); n != 0 {
+		t.Fatalf("rejected ballots wrote %d rows", n)
+	}
+	r := cast("good", enc(raw))
+	if r.status != 201 {
+		t.Fatalf("cast encrypted = %d %s", r.status, r.body)
+	}
+	var stored []byte
+	h.env.DB.Pool.QueryRow(ctx, `SELECT content FROM ballots`).Scan(&stored)
+	if !bytes.Equal(stored, raw) {
+		t.Error("the stored ballot is not the one the voter's device sent")
+	}
+	sum := sha256.Sum256(raw)
+	if want := ballot.TrackingCode(sum); !strings.Contains(r.body, want) {
+		t.Errorf("receipt %s; want tracking code %s", r.body, want)
 	}
 }
