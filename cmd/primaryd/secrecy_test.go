@@ -182,4 +182,3 @@ func pgDump(t *testing.T, url string) string {
 	}
 	return b.String()
 }
-
