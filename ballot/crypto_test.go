@@ -217,6 +217,7 @@ func TestProofsRejectTampering(t *testing.T) {
 		"tampered commitment": func(b *EncryptedBallot) {
 			br := &b.questions[1].proofs[0][0]
 			br.a = plusG(br.a)
+			br.encodeCommitments()
 		},
 		"challenges shifted between branches": func(b *EncryptedBallot) {
 			p := b.questions[0].proofs[2]
@@ -327,6 +328,17 @@ func BenchmarkVerify(b *testing.B) {
 	for b.Loop() {
 		if _, err := e.VerifyBallot(raw); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestFixedBaseMatchesMul(t *testing.T) {
+	p := g.NewElement().MulGen(randomScalar())
+	table := newFixedBase(p)
+	minusOne := g.NewScalar().Neg(scalarOf(1))
+	for _, s := range []group.Scalar{scalarOf(0), scalarOf(1), scalarOf(15), scalarOf(16), scalarOf(0xffffffff), minusOne, randomScalar(), randomScalar()} {
+		if got, want := table.mul(s), g.NewElement().Mul(p, s); !got.IsEqual(want) {
+			t.Errorf("table.mul(%x) ≠ Mul", encodeScalar(s))
 		}
 	}
 }

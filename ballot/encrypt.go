@@ -14,6 +14,7 @@ import (
 type ElectionKey struct {
 	point group.Element
 	enc   []byte
+	keyTableState
 }
 
 // ParseElectionKey decodes a 32-byte canonical ristretto255 element.

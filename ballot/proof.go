@@ -18,7 +18,7 @@ type ciphertext struct {
 func encryptValue(key *ElectionKey, m int) (ct ciphertext, r group.Scalar) {
 	r = randomScalar()
 	alpha := g.NewElement().MulGen(r)
-	beta := g.NewElement().Mul(key.point, r)
+	beta := key.mul(r)
 	if m != 0 {
 		beta.Add(beta, timesG(m))
 	}
@@ -56,6 +56,13 @@ type rangeProof []proofBranch
 type proofBranch struct {
 	a, b group.Element
 	c, z group.Scalar
+	// ab is a ‖ b encoded, kept from when the branch was made or parsed:
+	// the challenge and the ballot's bytes both need it.
+	ab []byte
+}
+
+func (br *proofBranch) encodeCommitments() {
+	br.ab = append(encodeElement(br.a), encodeElement(br.b)...)
 }
 
 const branchSize = 2*elementSize + 2*scalarSize
@@ -78,7 +85,7 @@ func (pc proofContext) challenge(ct ciphertext, lo, hi int, p rangeProof) group.
 	t.bytes([]byte("primaryvote/v1/range-proof")).bytes([]byte(pc.electionID)).fixed(pc.key.enc).
 		uint16(pc.question).uint16(pc.option).uint16(lo).uint16(hi).fixed(ct.enc)
 	for _, br := range p {
-		t.fixed(encodeElement(br.a)).fixed(encodeElement(br.b))
+		t.fixed(br.ab)
 	}
 	return t.challenge()
 }
@@ -98,7 +105,8 @@ func proveRange(pc proofContext, ct ciphertext, r group.Scalar, m, lo, hi int) r
 		if v == m {
 			w = randomScalar()
 			p[k].a = g.NewElement().MulGen(w)
-			p[k].b = g.NewElement().Mul(pc.key.point, w)
+			p[k].b = pc.key.mul(w)
+			p[k].encodeCommitments()
 			continue
 		}
 		// z·G − c·α = (z − c·r)·G and z·K − c·(β − v·G) = (z − c·r)·K − c·(m − v)·G.
@@ -106,9 +114,10 @@ func proveRange(pc proofContext, ct ciphertext, r group.Scalar, m, lo, hi int) r
 		t := g.NewScalar().Sub(z, g.NewScalar().Mul(c, r))
 		p[k].a = g.NewElement().MulGen(t)
 		cm := g.NewScalar().Mul(c, signedScalar(m-v))
-		p[k].b = g.NewElement().Mul(pc.key.point, t)
+		p[k].b = pc.key.mul(t)
 		p[k].b.Add(p[k].b, g.NewElement().Neg(g.NewElement().MulGen(cm)))
 		p[k].c, p[k].z = c, z
+		p[k].encodeCommitments()
 		others.Add(others, c)
 	}
 	honest := &p[m-lo]
@@ -142,7 +151,7 @@ func (p rangeProof) verify(pc proofContext, ct ciphertext, lo, hi int) error {
 			return errProof
 		}
 		// z·K = b + c·(β − v·G)
-		lhs.Mul(pc.key.point, br.z)
+		lhs = pc.key.mul(br.z)
 		shifted := g.NewElement().Set(ct.beta)
 		if v := lo + k; v != 0 {
 			shifted.Add(shifted, timesG(-v))
@@ -162,8 +171,7 @@ func (p rangeProof) verify(pc proofContext, ct ciphertext, lo, hi int) error {
 
 func (p rangeProof) appendTo(b []byte) []byte {
 	for _, br := range p {
-		b = append(b, encodeElement(br.a)...)
-		b = append(b, encodeElement(br.b)...)
+		b = append(b, br.ab...)
 		b = append(b, encodeScalar(br.c)...)
 		b = append(b, encodeScalar(br.z)...)
 	}
@@ -190,6 +198,7 @@ func decodeRangeProof(b []byte, branches int) (rangeProof, error) {
 		if p[k].z, err = decodeScalar(b[o+96 : o+128]); err != nil {
 			return nil, err
 		}
+		p[k].ab = b[o : o+64]
 	}
 	return p, nil
 }
