@@ -1,11 +1,23 @@
 // Package ballot runs elections: their definitions and lifecycle, the voter
-// roll, casting one ballot per voter, and turnout.
+// roll, casting one secret ballot per voter, turnout, and the count.
 //
 // The rules that matter most are enforced by the database, not by checks in
 // Go: one ballot per voter is the primary key of the participation table, and
 // a ballot, its participation row, its idempotency record and its audit entry
 // commit in one transaction. The ballots table has no voter column, no
 // timestamp and no sequential id.
+//
+// Ballots are secret because they are encrypted, not because the database is
+// trusted. Each candidate on a ballot is an exponential-ElGamal ciphertext of
+// 0 or 1 under the election key, on ristretto255, with a zero-knowledge
+// proof that it is 0 or 1, and each question carries a proof that its total
+// is within the allowed number of selections (Encrypt, VerifyBallot). The
+// election key's secret is split among trustees by Feldman secret sharing
+// (GenerateTrustees) and never assembled: after the vote, the ciphertexts are
+// added up per candidate and group (Tally), each trustee publishes a partial
+// decryption with a proof (PartialDecrypt), and any threshold of them give
+// the counts (Counts, MakeResults). Everything a verifier needs is public, and
+// the checks are functions here (see verify.go); FORMAT.md gives the bytes.
 package ballot
 
 import (

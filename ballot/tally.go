@@ -35,24 +35,29 @@ func (e *Election) NewSums() *Sums {
 	return s
 }
 
-// Add adds the ciphertexts of one ballot (from EncryptedBallot.Ciphertexts
-// or Election.parseCiphertexts) cast by a voter of group index gi.
-func (s *Sums) Add(e *Election, gi int, cts []ciphertext) {
+// AddBallot adds a parsed ballot cast by a voter of the given group.
+func (s *Sums) AddBallot(e *Election, group string, b *EncryptedBallot) error {
+	for gi, gr := range e.Groups {
+		if gr.ID == group {
+			var cts []ciphertext
+			for _, q := range b.questions {
+				cts = append(cts, q.options...)
+			}
+			s.add(e, gi, cts)
+			return nil
+		}
+	}
+	return fmt.Errorf("sums: unknown group %q", group)
+}
+
+// add adds one ballot's ciphertexts, in Sums order, for group index gi.
+func (s *Sums) add(e *Election, gi int, cts []ciphertext) {
 	for k, ct := range cts {
 		sum := &s.cts[k*len(e.Groups)+gi]
 		sum.alpha.Add(sum.alpha, ct.alpha)
 		sum.beta.Add(sum.beta, ct.beta)
 	}
 	s.ballots[gi]++
-}
-
-// ciphertexts lists a parsed ballot's ciphertexts in Sums order.
-func (b *EncryptedBallot) ciphertexts() []ciphertext {
-	var out []ciphertext
-	for _, q := range b.questions {
-		out = append(out, q.options...)
-	}
-	return out
 }
 
 // parseCiphertexts decodes only the ciphertexts of a stored ballot, skipping

@@ -51,7 +51,7 @@ func TestThresholdTallyRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sums.Add(e, gi, b.ciphertexts())
+				sums.AddBallot(e, e.Groups[gi].ID, b)
 				i := 0
 				for _, q := range e.Questions {
 					for _, c := range q.Candidates {
@@ -105,7 +105,7 @@ func TestCheatingTrusteeIsCaught(t *testing.T) {
 	sums := e.NewSums()
 	raw, _ := e.Encrypt(Selections{"leader": {"a"}})
 	b, _ := e.VerifyBallot(raw)
-	sums.Add(e, 0, b.ciphertexts())
+	sums.AddBallot(e, "members", b)
 	honest, _ := e.PartialDecrypt(tr, sums, shares[0])
 	other, _ := e.PartialDecrypt(tr, sums, shares[1])
 
@@ -207,7 +207,60 @@ func BenchmarkTally(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sums.Add(e, i%2, cts)
+			sums.add(e, i%2, cts)
 		}
 	}
+}
+
+func TestCheckTally(t *testing.T) {
+	e, tr, shares := electionWithTrustees(t, 2, 3)
+	sums := e.NewSums()
+	for i, sel := range []Selections{{"leader": {"a"}}, {"leader": {"b"}, "council": {"p"}}, {"leader": {"a"}}} {
+		raw, _ := e.Encrypt(sel)
+		b, err := e.VerifyBallot(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sums.AddBallot(e, e.Groups[i%2].ID, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sums.AddBallot(e, "nobody", nil); err == nil {
+		t.Error("AddBallot accepted an unknown group")
+	}
+	var partials []*PartialDecryption
+	for _, s := range shares {
+		p, _ := e.PartialDecrypt(tr, sums, s)
+		partials = append(partials, p)
+	}
+	counts, _ := e.Counts(tr, sums, partials[:2])
+	published := e.MakeResults(sums, counts)
+	if err := e.CheckTally(tr, sums, partials, published); err != nil {
+		t.Fatalf("CheckTally(honest) = %v", err)
+	}
+
+	altered := *published
+	altered.Questions = append([]QuestionResult(nil), published.Questions...)
+	altered.Questions[0].Candidates = append([]CandidateResult(nil), published.Questions[0].Candidates...)
+	altered.Questions[0].Candidates[0].Votes = []int{9, 9}
+	if err := e.CheckTally(tr, sums, partials, &altered); err == nil || !strings.Contains(err.Error(), "differ") {
+		t.Errorf("CheckTally(altered results) = %v; want a difference", err)
+	}
+	forged := *partials[1]
+	forged.Shares = append(forged.Shares[:0:0], partials[0].Shares...)
+	if err := e.CheckTally(tr, sums, []*PartialDecryption{partials[0], &forged}, published); err == nil || !strings.Contains(err.Error(), "trustee 2") {
+		t.Errorf("CheckTally(forged partial) = %v; want trustee 2 named", err)
+	}
+}
+
+func FuzzDecodeSums(f *testing.F) {
+	e, _, _ := electionWithTrustees(f, 1, 1)
+	f.Add(e.NewSums().Encode())
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := e.DecodeSums(b)
+		if err == nil && !bytes.Equal(s.Encode(), b) {
+			t.Fatal("decoded sums do not re-encode to their bytes")
+		}
+	})
 }

@@ -103,7 +103,7 @@ func (s *Elections) sumBallots(ctx context.Context, e *Election) (*Sums, error) 
 					errs[w] = fmt.Errorf("ballot %s: %w", hex.EncodeToString(j.tracking), err)
 					continue
 				}
-				partial[w].Add(e, j.group, cts)
+				partial[w].add(e, j.group, cts)
 			}
 		}()
 	}
