@@ -66,6 +66,9 @@ type Services struct {
 	Credentials *auth.Credentials
 	Officials   *auth.Officials
 	Tokens      *auth.Tokens
+	// RequestMACKey keys the hash of cast requests kept for idempotency
+	// (auth.Secrets.RequestMACKey).
+	RequestMACKey []byte
 	// Pages serves the web pages; nil serves the API alone.
 	Pages *web.Pages
 }

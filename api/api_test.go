@@ -38,7 +38,7 @@ func newHarness(t *testing.T, cfg api.Config) *harness {
 	el := env.Setup(t, "e1", 20, true)
 	h := api.New(cfg, api.Services{
 		Pool: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials,
-		Officials: env.Officials, Tokens: env.Tokens,
+		Officials: env.Officials, Tokens: env.Tokens, RequestMACKey: env.Secrets.RequestMACKey(),
 	}, nil)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -217,6 +217,13 @@ func TestCastIdempotencyOverHTTP(t *testing.T) {
 	}
 	if n := h.env.Count(t, `SELECT count(*) FROM ballots`); n != 1 {
 		t.Errorf("ballots = %d; want 1", n)
+	}
+	// The stored request hash cannot be recomputed from the body alone: a
+	// plain hash would let anyone with the database try every ballot.
+	var stored []byte
+	h.env.DB.Pool.QueryRow(context.Background(), `SELECT request_hash FROM participation`).Scan(&stored)
+	if plain := sha256.Sum256([]byte(goodBallot)); bytes.Equal(stored, plain[:]) || len(stored) != 32 {
+		t.Errorf("participation.request_hash is the plain SHA-256 of the body")
 	}
 }
 

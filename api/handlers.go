@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -127,7 +128,7 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		ElectionID:     chi.URLParam(r, "id"),
 		VoterID:        voterFrom(r.Context()),
 		IdempotencyKey: key,
-		RequestHash:    sha256.Sum256(body),
+		RequestHash:    s.requestMAC(body),
 		Selections:     req.Selections,
 	}
 	if req.Encrypted != nil {
@@ -222,4 +223,12 @@ func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(body)
+}
+
+// requestMAC is HMAC-SHA256 of a request body under the server's request
+// key: equal bodies match, but the database alone cannot tell what a body was.
+func (s *Server) requestMAC(body []byte) [32]byte {
+	m := hmac.New(sha256.New, s.svc.RequestMACKey)
+	m.Write(body)
+	return [32]byte(m.Sum(nil))
 }

@@ -7,10 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/crypto/hkdf"
 )
 
 // Secrets are the server's long-lived secrets. Every primaryd replica and
@@ -43,6 +46,18 @@ func LoadSecrets(dir string) (*Secrets, error) {
 		return nil, err
 	}
 	return &Secrets{Pepper: pepper, SigningKey: ed25519.NewKeyFromSeed(seed)}, nil
+}
+
+// RequestMACKey keys the hash under which a cast request's body is kept
+// for idempotency. A plain hash would betray the ballot: a body that holds
+// selections has few possible values, and anyone with the database could
+// hash them all. Derived from the pepper with HKDF-SHA256.
+func (s *Secrets) RequestMACKey() []byte {
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, s.Pepper, nil, []byte("primaryvote request mac v1")), key); err != nil {
+		panic("auth: hkdf: " + err.Error())
+	}
+	return key
 }
 
 // KeyID names the signing key in token headers: the first 8 bytes of SHA-256

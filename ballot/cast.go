@@ -28,7 +28,9 @@ type CastRequest struct {
 	// IdempotencyKey identifies the attempt: a retry of the same ballot uses
 	// the same key.
 	IdempotencyKey string
-	// RequestHash is SHA-256 of the request body, exactly as received.
+	// RequestHash is a keyed hash (HMAC) of the request body, exactly as
+	// received: never a plain hash, which would reveal a ballot's selections
+	// to anyone who can read the database.
 	RequestHash [32]byte
 	// Exactly one of Selections and Encrypted is set. The server encrypts
 	// Selections the moment it gets them; an Encrypted ballot (made by the

@@ -42,7 +42,8 @@ CREATE TABLE voter_credentials (
 
 -- One row per voter who has cast a ballot. Its primary key is the rule "one
 -- ballot per voter". It also holds the idempotency record of the cast: the
--- Idempotency-Key, the SHA-256 of the request body and the exact response body.
+-- Idempotency-Key, an HMAC of the request body under a server secret (a plain
+-- hash of a body with selections would reveal them), and the exact response.
 CREATE TABLE participation (
     election_id     text NOT NULL,
     voter_id        text NOT NULL,

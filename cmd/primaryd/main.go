@@ -87,12 +87,13 @@ func (m *Main) Run(ctx context.Context) error {
 	clock := time.Now
 	elections := ballot.NewElections(m.pool, clock)
 	handler := api.New(m.Config.API, api.Services{
-		Pool:        m.pool,
-		Elections:   elections,
-		Pages:       web.New(elections, m.Logger),
-		Credentials: auth.NewCredentials(m.pool, secrets.Pepper, clock),
-		Officials:   auth.NewOfficials(m.pool, clock),
-		Tokens:      auth.NewTokens(secrets, clock),
+		Pool:          m.pool,
+		Elections:     elections,
+		Pages:         web.New(elections, m.Logger),
+		Credentials:   auth.NewCredentials(m.pool, secrets.Pepper, clock),
+		Officials:     auth.NewOfficials(m.pool, clock),
+		Tokens:        auth.NewTokens(secrets, clock),
+		RequestMACKey: secrets.RequestMACKey(),
 	}, m.Logger)
 
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
