@@ -19,9 +19,9 @@ func encryptValue(key *ElectionKey, m int) (ct ciphertext, r group.Scalar) {
 	r = randomScalar()
 	alpha := g.NewElement().MulGen(r)
 	beta := key.mul(r)
-	if m != 0 {
-		beta.Add(beta, timesG(m))
-	}
+	// Always multiply, also for m = 0, so the time taken does not tell
+	// whether a candidate was chosen.
+	beta.Add(beta, g.NewElement().MulGen(scalarOf(uint64(m))))
 	return newCiphertext(alpha, beta), r
 }
 
