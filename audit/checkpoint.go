@@ -1,0 +1,181 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Checkpoint is a signed statement of the log's state: its size, the root
+// of the Merkle tree over its records, and the chain hash of its last record.
+type Checkpoint struct {
+	Origin string
+	Size   int64
+	Root   tlog.Hash
+	Chain  tlog.Hash
+}
+
+// chainExtension prefixes the extension line that carries the chain head.
+const chainExtension = "primaryvote-chain "
+
+// Body returns the checkpoint's text in the C2SP tlog-checkpoint format:
+//
+//	<origin>
+//	<size, decimal>
+//	<root hash, base64>
+//	primaryvote-chain <chain hash, base64>
+//
+// each line ending in a newline.
+func (c Checkpoint) Body() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\n%d\n%s\n%s%s\n", c.Origin, c.Size,
+		base64.StdEncoding.EncodeToString(c.Root[:]), chainExtension, base64.StdEncoding.EncodeToString(c.Chain[:]))
+	return b.Bytes()
+}
+
+// ParseCheckpoint parses a checkpoint body strictly: exactly the four lines
+// Body writes, with a canonical size and well-formed hashes.
+func ParseCheckpoint(body []byte) (Checkpoint, error) {
+	bad := func(why string) (Checkpoint, error) {
+		return Checkpoint{}, fmt.Errorf("audit: malformed checkpoint: %s", why)
+	}
+	if len(body) > 1024 || !bytes.HasSuffix(body, []byte("\n")) {
+		return bad("not newline-terminated text of at most 1 KiB")
+	}
+	lines := strings.Split(string(body[:len(body)-1]), "\n")
+	if len(lines) != 4 {
+		return bad("want 4 lines")
+	}
+	var c Checkpoint
+	c.Origin = lines[0]
+	if c.Origin == "" || strings.ContainsAny(c.Origin, " \t+") {
+		return bad("origin")
+	}
+	n, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != lines[1] {
+		return bad("size")
+	}
+	c.Size = n
+	if c.Root, err = parseHash(lines[2]); err != nil {
+		return bad("root hash")
+	}
+	if !strings.HasPrefix(lines[3], chainExtension) {
+		return bad("chain extension")
+	}
+	if c.Chain, err = parseHash(strings.TrimPrefix(lines[3], chainExtension)); err != nil {
+		return bad("chain hash")
+	}
+	return c, nil
+}
+
+func parseHash(s string) (tlog.Hash, error) {
+	var h tlog.Hash
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != tlog.HashSize {
+		return h, errors.New("bad hash")
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// Signer signs checkpoints as notes (golang.org/x/mod/sumdb/note, Ed25519).
+type Signer struct {
+	signer   note.Signer
+	verifier string
+}
+
+// Sign returns the signed checkpoint: the body followed by the note's
+// signature lines.
+func (s *Signer) Sign(c Checkpoint) ([]byte, error) {
+	if c.Origin != s.signer.Name() {
+		return nil, fmt.Errorf("audit: checkpoint origin %q is not the key's name %q", c.Origin, s.signer.Name())
+	}
+	return note.Sign(&note.Note{Text: string(c.Body())}, s.signer)
+}
+
+// Origin is the log's name, which is also the key's name.
+func (s *Signer) Origin() string { return s.signer.Name() }
+
+// VerifierKey is the note verifier key that checks this signer's
+// checkpoints ("<origin>+<hash>+<base64 key>").
+func (s *Signer) VerifierKey() string { return s.verifier }
+
+// OpenCheckpoint verifies a signed checkpoint against the verifier key and
+// parses it.
+func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
+	v, err := note.NewVerifier(verifierKey)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("audit: bad verifier key: %w", err)
+	}
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("audit: checkpoint signature: %w", err)
+	}
+	c, err := ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if c.Origin != v.Name() {
+		return Checkpoint{}, fmt.Errorf("audit: checkpoint origin %q signed by key %q", c.Origin, v.Name())
+	}
+	return c, nil
+}
+
+const signerFile = "checkpoint.key"
+
+// LoadSigner reads the log's signing key from dir, creating it (named
+// origin) with crypto/rand on first use. The file holds the note signer key
+// and, on its second line, the matching verifier key.
+func LoadSigner(dir, origin string) (*Signer, error) {
+	path := filepath.Join(dir, signerFile)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		skey, vkey, gerr := note.GenerateKey(rand.Reader, origin)
+		if gerr != nil {
+			return nil, fmt.Errorf("couldn't make the checkpoint key: %w", gerr)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if ferr == nil {
+			_, ferr = f.WriteString(skey + "\n" + vkey + "\n")
+			if cerr := f.Close(); ferr == nil {
+				ferr = cerr
+			}
+		}
+		if ferr != nil && !errors.Is(ferr, fs.ErrExist) {
+			return nil, fmt.Errorf("couldn't store the checkpoint key: %w", ferr)
+		}
+		raw, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the checkpoint key: %w", err)
+	}
+	lines := strings.Fields(string(raw))
+	if len(lines) != 2 {
+		return nil, fmt.Errorf("checkpoint key %s: want a signer key and a verifier key", path)
+	}
+	signer, err := note.NewSigner(lines[0])
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key %s: %w", path, err)
+	}
+	verifier, err := note.NewVerifier(lines[1])
+	if err != nil || verifier.Name() != signer.Name() || verifier.KeyHash() != signer.KeyHash() {
+		return nil, fmt.Errorf("checkpoint key %s: the verifier key does not match the signer key", path)
+	}
+	if signer.Name() != origin {
+		return nil, fmt.Errorf("checkpoint key %s is for log %q, not %q", path, signer.Name(), origin)
+	}
+	return &Signer{signer: signer, verifier: lines[1]}, nil
+}
