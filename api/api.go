@@ -69,6 +69,8 @@ type Services struct {
 	// RequestMACKey keys the hash of cast requests kept for idempotency
 	// (auth.Secrets.RequestMACKey).
 	RequestMACKey []byte
+	// LogVerifierKey is the note verifier key of the audit log's checkpoints.
+	LogVerifierKey string
 	// Pages serves the web pages; nil serves the API alone.
 	Pages *web.Pages
 }
@@ -127,9 +129,11 @@ func (s *Server) routes() http.Handler {
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
+		r.Get("/log/key", s.getLogKey)
 		r.Route("/elections/{id}", func(r chi.Router) {
 			r.Get("/", s.getElection)
 			r.Get("/results", s.getResults)
+			r.Get("/checkpoint", s.getCheckpoint)
 			r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireVoter)

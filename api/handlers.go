@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	pv "primaryvote"
+	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 )
@@ -231,4 +233,35 @@ func (s *Server) requestMAC(body []byte) [32]byte {
 	m := hmac.New(sha256.New, s.svc.RequestMACKey)
 	m.Write(body)
 	return [32]byte(m.Sum(nil))
+}
+
+// getCheckpoint serves the audit log's latest signed checkpoint, a note
+// (golang.org/x/mod/sumdb/note) over a C2SP tlog-checkpoint body. The log
+// covers every election, so every election serves the same checkpoint.
+func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.svc.Elections.Get(r.Context(), chi.URLParam(r, "id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	signed, err := audit.LatestCheckpoint(r.Context(), s.svc.Pool)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if signed == nil {
+		s.writeError(w, r, pv.Errorf(pv.ENotFound, "The audit log has no checkpoint yet."))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(signed)
+}
+
+// getLogKey serves the note verifier key that checks the log's checkpoints.
+func (s *Server) getLogKey(w http.ResponseWriter, r *http.Request) {
+	if s.svc.LogVerifierKey == "" {
+		s.writeError(w, r, pv.Errorf(pv.ENotFound, "This server has no audit log key."))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, s.svc.LogVerifierKey+"\n")
 }

@@ -54,7 +54,7 @@ func TestLogIsAppendOnly(t *testing.T) {
 	}
 	for _, stmt := range []string{
 		`UPDATE audit_entries SET kind = 'y'`,
-		`DELETE FROM audit_entries`,
+		`DELETE FROM audit_entries`, // not yet in the log
 		`TRUNCATE audit_entries`,
 	} {
 		_, err := db.Pool.Exec(ctx, stmt)

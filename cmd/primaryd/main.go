@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"primaryvote/api"
+	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/migrations"
@@ -42,6 +43,11 @@ type Config struct {
 	MaxConns int32
 	// ShutdownTimeout is how long requests in flight get to finish.
 	ShutdownTimeout time.Duration
+	// LogOrigin names the audit log in its checkpoints and is the name of
+	// its signing key (kept in SecretsDir).
+	LogOrigin string
+	// SequenceInterval is how often the audit sequencer looks for entries.
+	SequenceInterval time.Duration
 	// API tunes the HTTP API.
 	API api.Config
 }
@@ -55,6 +61,10 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	done     chan error
+
+	sequencer     *audit.Sequencer
+	stopSequencer context.CancelFunc
+	sequencerDone chan struct{}
 }
 
 // Run connects, migrates and starts serving; it returns once the server
@@ -84,20 +94,41 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("couldn't open database pool: %w", err)
 	}
+	signer, err := audit.LoadSigner(m.Config.SecretsDir, m.Config.LogOrigin)
+	if err != nil {
+		m.pool.Close()
+		return err
+	}
+	m.sequencer = audit.NewSequencer(m.pool, signer, m.Logger)
+	interval := m.Config.SequenceInterval
+	if interval == 0 {
+		interval = 500 * time.Millisecond
+	}
+	var seqCtx context.Context
+	seqCtx, m.stopSequencer = context.WithCancel(context.Background())
+	m.sequencerDone = make(chan struct{})
+	go func() {
+		defer close(m.sequencerDone)
+		m.sequencer.Run(seqCtx, interval)
+	}()
+
 	clock := time.Now
 	elections := ballot.NewElections(m.pool, clock)
 	handler := api.New(m.Config.API, api.Services{
-		Pool:          m.pool,
-		Elections:     elections,
-		Pages:         web.New(elections, m.Logger),
-		Credentials:   auth.NewCredentials(m.pool, secrets.Pepper, clock),
-		Officials:     auth.NewOfficials(m.pool, clock),
-		Tokens:        auth.NewTokens(secrets, clock),
-		RequestMACKey: secrets.RequestMACKey(),
+		Pool:           m.pool,
+		Elections:      elections,
+		Pages:          web.New(elections, m.Logger),
+		Credentials:    auth.NewCredentials(m.pool, secrets.Pepper, clock),
+		Officials:      auth.NewOfficials(m.pool, clock),
+		Tokens:         auth.NewTokens(secrets, clock),
+		RequestMACKey:  secrets.RequestMACKey(),
+		LogVerifierKey: signer.VerifierKey(),
 	}, m.Logger)
 
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
+		m.stopSequencer()
+		<-m.sequencerDone
 		m.pool.Close()
 		return fmt.Errorf("couldn't listen: %w", err)
 	}
@@ -120,15 +151,23 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // Close stops accepting connections, waits up to ShutdownTimeout for
-// requests in flight, and closes the database pool.
+// requests in flight, sequences what they logged, and closes the database
+// pool.
 func (m *Main) Close() error {
 	var err error
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
 	if m.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
-		defer cancel()
 		err = m.server.Shutdown(ctx)
 		if serveErr := <-m.done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 			err = serveErr
+		}
+	}
+	if m.sequencer != nil {
+		m.stopSequencer()
+		<-m.sequencerDone
+		if _, serr := m.sequencer.Drain(ctx); serr != nil && err == nil {
+			err = fmt.Errorf("couldn't sequence the last audit entries: %w", serr)
 		}
 	}
 	if m.pool != nil {
@@ -139,6 +178,7 @@ func (m *Main) Close() error {
 
 func main() {
 	cfg := Config{ShutdownTimeout: 20 * time.Second}
+	flag.StringVar(&cfg.LogOrigin, "log-origin", envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"), "the audit log's name in its checkpoints (PRIMARYVOTE_LOG_ORIGIN)")
 	var trusted, level string
 	flag.StringVar(&cfg.Addr, "addr", envOr("PRIMARYVOTE_ADDR", "127.0.0.1:8080"), "listen address (PRIMARYVOTE_ADDR)")
 	flag.StringVar(&cfg.SecretsDir, "secrets", envOr("PRIMARYVOTE_SECRETS", ".data/secrets"), "secrets directory (PRIMARYVOTE_SECRETS)")

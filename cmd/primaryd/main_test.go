@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"primaryvote/api"
+	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/internal/fixture"
 )
@@ -28,7 +29,7 @@ func start(t testing.TB, env *fixture.Env, secretsDir string, cfg api.Config) st
 	var logs bytes.Buffer
 	m := &Main{
 		Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: secretsDir, MaxConns: 20,
-			ShutdownTimeout: 5 * time.Second, API: cfg},
+			ShutdownTimeout: 5 * time.Second, API: cfg, LogOrigin: "primaryvote.test/log", SequenceInterval: 10 * time.Millisecond},
 		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if err := m.Run(context.Background()); err != nil {
@@ -172,6 +173,32 @@ func TestVoteEndToEnd(t *testing.T) {
 	}
 	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 1 {
 		t.Errorf("ballots = %d; want 1", n)
+	}
+
+	// Everything above is in the audit log, under a checkpoint that verifies
+	// with the key the server publishes.
+	_, key := c.call("GET", "/api/v1/log/key", "", "", "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Nothing is queued any more, so the latest checkpoint (committed with
+		// its records) covers everything.
+		queued := env.Count(t, `SELECT count(*) FROM audit_entries`)
+		st, signed := c.call("GET", "/api/v1/elections/demo/checkpoint", "", "", "")
+		if st == 200 && queued == 0 {
+			cp, err := audit.OpenCheckpoint([]byte(signed), strings.TrimSpace(key))
+			logged := env.Count(t, `SELECT count(*) FROM audit_log`)
+			if err != nil || cp.Size != int64(logged) {
+				t.Errorf("checkpoint = %+v, %v; want the whole log of %d records", cp, err, logged)
+			}
+			if n := env.Count(t, `SELECT count(*) FROM audit_log WHERE kind IN ('ballot.cast', 'election.closed')`); n != 2 {
+				t.Errorf("the log has %d of the cast and the close; want both", n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint covers the log: %d %s, %d entries queued", st, signed, queued)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -49,7 +49,7 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 
 	var logs bytes.Buffer
 	m := &Main{
-		Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: secrets, MaxConns: 10, ShutdownTimeout: 5 * time.Second},
+		Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: secrets, MaxConns: 10, ShutdownTimeout: 5 * time.Second, LogOrigin: "primaryvote.test/log"},
 		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if err := m.Run(context.Background()); err != nil {
