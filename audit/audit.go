@@ -33,6 +33,9 @@ type Entry struct {
 	At time.Time
 	// Data is the action's public details, encoded as a JSON object.
 	Data any
+	// Ref is what the entry can be looked up by (a ballot's tracking code),
+	// or "".
+	Ref string
 }
 
 // record is the stored form of an entry.
@@ -49,7 +52,7 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-const insertEntry = `INSERT INTO audit_entries (election_id, kind, body) VALUES (NULLIF($1, ''), $2, $3)`
+const insertEntry = `INSERT INTO audit_entries (election_id, kind, ref, body) VALUES (NULLIF($1, ''), $2, NULLIF($3, ''), $4)`
 
 // Append encodes e and adds it to the log through q.
 func Append(ctx context.Context, q Execer, e Entry) error {
@@ -57,7 +60,7 @@ func Append(ctx context.Context, q Execer, e Entry) error {
 	if err != nil {
 		return err
 	}
-	if _, err := q.Exec(ctx, insertEntry, e.ElectionID, e.Kind, body); err != nil {
+	if _, err := q.Exec(ctx, insertEntry, e.ElectionID, e.Kind, e.Ref, body); err != nil {
 		return fmt.Errorf("couldn't append audit entry %s: %w", e.Kind, err)
 	}
 	return nil

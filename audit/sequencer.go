@@ -39,9 +39,9 @@ func NewSequencer(pool *pgxpool.Pool, signer *Signer, logger *slog.Logger) *Sequ
 const sequencerLock = 7239002
 
 type queued struct {
-	id             int64
-	election, kind string
-	body           []byte
+	id                  int64
+	election, kind, ref string
+	body                []byte
 }
 
 // Step sequences up to one batch and returns how many entries it moved.
@@ -51,13 +51,13 @@ func (s *Sequencer) Step(ctx context.Context) (int, error) {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, sequencerLock); err != nil {
 			return fmt.Errorf("couldn't take the sequencer lock: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT id, coalesce(election_id, ''), kind, body FROM audit_entries ORDER BY id LIMIT $1`, s.batch)
+		rows, err := tx.Query(ctx, `SELECT id, coalesce(election_id, ''), kind, coalesce(ref, ''), body FROM audit_entries ORDER BY id LIMIT $1`, s.batch)
 		if err != nil {
 			return fmt.Errorf("couldn't read queued entries: %w", err)
 		}
 		entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (queued, error) {
 			var q queued
-			err := r.Scan(&q.id, &q.election, &q.kind, &q.body)
+			err := r.Scan(&q.id, &q.election, &q.kind, &q.ref, &q.body)
 			return q, err
 		})
 		if err != nil || len(entries) == 0 {
@@ -83,14 +83,10 @@ func (s *Sequencer) Step(ctx context.Context) (int, error) {
 				hashRows = append(hashRows, []any{base + int64(j), h[:]})
 			}
 			chain = ChainHash(rec)
-			var election any
-			if e.election != "" {
-				election = e.election
-			}
-			logRows = append(logRows, []any{idx, e.id, election, e.kind, rec})
+			logRows = append(logRows, []any{idx, e.id, nullable(e.election), e.kind, nullable(e.ref), rec})
 			ids[i] = e.id
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_log"}, []string{"position", "entry_id", "election_id", "kind", "record"}, pgx.CopyFromRows(logRows)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_log"}, []string{"position", "entry_id", "election_id", "kind", "ref", "record"}, pgx.CopyFromRows(logRows)); err != nil {
 			return fmt.Errorf("couldn't store records: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_hashes"}, []string{"idx", "hash"}, pgx.CopyFromRows(hashRows)); err != nil {
@@ -227,4 +223,11 @@ func LatestCheckpoint(ctx context.Context, q Query) ([]byte, error) {
 		return nil, err
 	}
 	return signed[0], nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

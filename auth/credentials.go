@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,14 +20,15 @@ import (
 
 // Credentials issues voter codes and checks them at sign-in.
 type Credentials struct {
-	pool   *pgxpool.Pool
-	pepper []byte
-	clock  func() time.Time
+	pool    *pgxpool.Pool
+	secrets *Secrets
+	pepper  []byte
+	clock   func() time.Time
 }
 
-// NewCredentials returns a credential store keyed by pepper.
-func NewCredentials(pool *pgxpool.Pool, pepper []byte, clock func() time.Time) *Credentials {
-	return &Credentials{pool: pool, pepper: pepper, clock: clock}
+// NewCredentials returns a credential store keyed by the secrets' pepper.
+func NewCredentials(pool *pgxpool.Pool, secrets *Secrets, clock func() time.Time) *Credentials {
+	return &Credentials{pool: pool, secrets: secrets, pepper: secrets.Pepper, clock: clock}
 }
 
 // errBadCredential is the one answer to every failed sign-in, whatever failed.
@@ -133,8 +135,28 @@ ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash
 
 // Check verifies a voter's code. Every failure — unknown voter, wrong code,
 // malformed code — returns the same EUnauthorized error after the same work:
-// an unknown voter is compared against a dummy hash.
+// an unknown voter is compared against a dummy hash. The audit log records
+// each sign-in and each failure by the voter's pseudonym.
 func (c *Credentials) Check(ctx context.Context, electionID, voterID, code string) error {
+	err := c.check(ctx, electionID, voterID, code)
+	if pv.ErrorCode(err) == pv.EInternal {
+		return err
+	}
+	kind := "voter.signin"
+	if err != nil {
+		kind = "voter.signin_failed"
+	}
+	p := c.secrets.Pseudonym(electionID, voterID)
+	if aerr := audit.Append(ctx, c.pool, audit.Entry{
+		ElectionID: electionID, Kind: kind, Actor: "voter", At: c.clock(),
+		Data: map[string]string{"voter": hex.EncodeToString(p[:])},
+	}); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
+func (c *Credentials) check(ctx context.Context, electionID, voterID, code string) error {
 	norm, wellFormed := normalizeCode(code)
 	var stored []byte
 	err := c.pool.QueryRow(ctx, `SELECT code_hash FROM voter_credentials WHERE election_id = $1 AND voter_id = $2`,

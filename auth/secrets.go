@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,6 +59,20 @@ func (s *Secrets) RequestMACKey() []byte {
 		panic("auth: hkdf: " + err.Error())
 	}
 	return key
+}
+
+// Pseudonym is a voter's name in the audit log: HMAC-SHA256 under the
+// election's pseudonym key, HKDF-derived from the pepper and the election id.
+// Without the key, a pseudonym cannot be linked to a voter id, even by trying
+// every id on the roll.
+func (s *Secrets) Pseudonym(electionID, voterID string) [32]byte {
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, s.Pepper, []byte(electionID), []byte("primaryvote pseudonym v1")), key); err != nil {
+		panic("auth: hkdf: " + err.Error())
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(voterID))
+	return [32]byte(m.Sum(nil))
 }
 
 // KeyID names the signing key in token headers: the first 8 bytes of SHA-256

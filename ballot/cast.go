@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,8 +83,9 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 		return nil, false, err
 	}
 	tracking := sha256.Sum256(content)
+	code := TrackingCode(tracking)
 	now := s.clock().UTC().Truncate(time.Second)
-	response, err = json.Marshal(Receipt{TrackingCode: TrackingCode(tracking), CastAt: now})
+	response, err = json.Marshal(Receipt{TrackingCode: code, CastAt: now})
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
 	}
@@ -110,14 +112,15 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 			req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
 		b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
 			req.ElectionID, tracking[:], group, content)
+		pseudonym := s.pseudonyms.Pseudonym(req.ElectionID, req.VoterID)
 		entry, err := audit.Encode(audit.Entry{
 			ElectionID: req.ElectionID, Kind: "ballot.cast", Actor: "voter", At: now,
-			Data: map[string]string{"group": group, "tracking_code": TrackingCode(tracking)},
+			Data: map[string]string{"voter": hex.EncodeToString(pseudonym[:]), "group": group, "tracking_code": code},
 		})
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO audit_entries (election_id, kind, body) VALUES ($1, 'ballot.cast', $2)`, req.ElectionID, entry)
+		b.Queue(`INSERT INTO audit_entries (election_id, kind, ref, body) VALUES ($1, 'ballot.cast', $2, $3)`, req.ElectionID, code, entry)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	var pgErr *pgconn.PgError

@@ -16,10 +16,16 @@ import (
 	"primaryvote/audit"
 )
 
+// Pseudonyms names voters in the audit log (auth.Secrets implements it).
+type Pseudonyms interface {
+	Pseudonym(electionID, voterID string) [32]byte
+}
+
 // Elections stores elections and moves them through their lifecycle.
 type Elections struct {
-	pool  *pgxpool.Pool
-	clock func() time.Time
+	pool       *pgxpool.Pool
+	clock      func() time.Time
+	pseudonyms Pseudonyms
 
 	mu sync.Mutex
 	// frozen caches the definitions and keys of elections that have left
@@ -32,9 +38,10 @@ type frozen struct {
 	key *ElectionKey
 }
 
-// NewElections returns an election store on pool; clock is the server's clock.
-func NewElections(pool *pgxpool.Pool, clock func() time.Time) *Elections {
-	return &Elections{pool: pool, clock: clock, frozen: map[string]*frozen{}}
+// NewElections returns an election store on pool; clock is the server's
+// clock and pseudonyms names voters in the audit log.
+func NewElections(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms) *Elections {
+	return &Elections{pool: pool, clock: clock, pseudonyms: pseudonyms, frozen: map[string]*frozen{}}
 }
 
 // rowQuerier is satisfied by a pool, a connection and a transaction.
@@ -178,7 +185,11 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 		if !keyed {
 			return nil, pv.Errorf(pv.EConflict, "election %q has no key: run the trustees' key ceremony first", id)
 		}
-		return map[string]any{"voters": voters}, nil
+		commitment, err := s.rollCommitment(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"voters": voters, "roll": commitment}, nil
 	})
 }
 

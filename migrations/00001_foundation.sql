@@ -79,6 +79,8 @@ CREATE TABLE audit_entries (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     election_id text,
     kind        text NOT NULL,
+    -- What the entry is about, for lookups (a ballot's tracking code).
+    ref         text,
     body        bytea NOT NULL
 );
 CREATE INDEX audit_entries_election ON audit_entries (election_id, id);

@@ -9,10 +9,12 @@ CREATE TABLE audit_log (
     entry_id    bigint NOT NULL UNIQUE,
     election_id text,
     kind        text NOT NULL,
+    ref         text,
     -- The record: "PVL1" ‖ position ‖ previous chain hash ‖ entry body.
     record      bytea NOT NULL
 );
 CREATE INDEX audit_log_election ON audit_log (election_id, position);
+CREATE INDEX audit_log_ref ON audit_log (ref) WHERE ref IS NOT NULL;
 
 -- The RFC 6962 tree's stored hashes (golang.org/x/mod/sumdb/tlog numbering).
 CREATE TABLE audit_hashes (

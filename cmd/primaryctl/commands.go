@@ -113,8 +113,8 @@ func connect(ctx context.Context, env *Env) (*tool, error) {
 	}
 	return &tool{
 		env: env, pool: pool, actor: actor,
-		elections:   ballot.NewElections(pool, time.Now),
-		credentials: auth.NewCredentials(pool, secrets.Pepper, time.Now),
+		elections:   ballot.NewElections(pool, time.Now, secrets),
+		credentials: auth.NewCredentials(pool, secrets, time.Now),
 		officials:   auth.NewOfficials(pool, time.Now),
 	}, nil
 }

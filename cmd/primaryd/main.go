@@ -113,12 +113,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 
 	clock := time.Now
-	elections := ballot.NewElections(m.pool, clock)
+	elections := ballot.NewElections(m.pool, clock, secrets)
 	handler := api.New(m.Config.API, api.Services{
 		Pool:           m.pool,
 		Elections:      elections,
 		Pages:          web.New(elections, m.Logger),
-		Credentials:    auth.NewCredentials(m.pool, secrets.Pepper, clock),
+		Credentials:    auth.NewCredentials(m.pool, secrets, clock),
 		Officials:      auth.NewOfficials(m.pool, clock),
 		Tokens:         auth.NewTokens(secrets, clock),
 		RequestMACKey:  secrets.RequestMACKey(),

@@ -19,6 +19,7 @@ import (
 	"primaryvote/api"
 	"primaryvote/audit"
 	"primaryvote/auth"
+	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
 
@@ -102,7 +103,8 @@ func TestVoteEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s.Pepper, env.Clock.Now)
+	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
+	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
 	el := env.Setup(t, "demo", 10, true)
 	if err := env.Officials.Add(context.Background(), "admin", auth.Admin, "admin password 1234", "test"); err != nil {
 		t.Fatal(err)
@@ -212,7 +214,8 @@ func BenchmarkSignInAndCast(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s.Pepper, env.Clock.Now)
+	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
+	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
 	env.Clock.Set(time.Now())
 	el := env.Setup(b, "bench", b.N, true)
 	base := start(b, env, secrets, api.Config{SignInsPerIP: 1 << 30})

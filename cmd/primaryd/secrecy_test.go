@@ -34,7 +34,8 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s.Pepper, env.Clock.Now)
+	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
+	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
 	def := fixture.Definition("secret")
 	for i := range def.Questions[0].Candidates {
 		def.Questions[0].Candidates[i].ID = leaderIDs[i]

@@ -1,0 +1,87 @@
+package ballot
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// RollEntry is a voter as the public sees them: a pseudonym and a group.
+type RollEntry struct {
+	Pseudonym [32]byte
+	Group     string
+}
+
+// RollCommitment is what the log records when an election opens: how many
+// voters it has and the root of an RFC 6962 tree whose leaves are the roll
+// entries, sorted by pseudonym, each encoded pseudonym ‖ group.
+type RollCommitment struct {
+	Voters int    `json:"voters"`
+	Root   string `json:"root"` // hex
+}
+
+// CommitRoll sorts entries by pseudonym and returns their commitment.
+func CommitRoll(entries []RollEntry) (RollCommitment, error) {
+	sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].Pseudonym[:], entries[j].Pseudonym[:]) < 0 })
+	var hashes memHashes
+	for i, e := range entries {
+		hs, err := tlog.StoredHashes(int64(i), append(e.Pseudonym[:], e.Group...), hashes)
+		if err != nil {
+			return RollCommitment{}, err
+		}
+		hashes = append(hashes, hs...)
+	}
+	c := RollCommitment{Voters: len(entries)}
+	if len(entries) > 0 {
+		root, err := tlog.TreeHash(int64(len(entries)), hashes)
+		if err != nil {
+			return RollCommitment{}, err
+		}
+		c.Root = hex.EncodeToString(root[:])
+	}
+	return c, nil
+}
+
+// memHashes is an in-memory tlog.HashReader.
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		if x < 0 || x >= int64(len(m)) {
+			return nil, fmt.Errorf("no stored hash %d", x)
+		}
+		out[i] = m[x]
+	}
+	return out, nil
+}
+
+// Roll returns an election's public roll: every voter's pseudonym and group.
+func (s *Elections) Roll(ctx context.Context, q rowsQuerier, electionID string) ([]RollEntry, error) {
+	rows, err := q.Query(ctx, `SELECT voter_id, group_id FROM voters WHERE election_id = $1`, electionID)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the roll: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RollEntry, error) {
+		var voter, group string
+		err := r.Scan(&voter, &group)
+		return RollEntry{Pseudonym: s.pseudonyms.Pseudonym(electionID, voter), Group: group}, err
+	})
+}
+
+type rowsQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (s *Elections) rollCommitment(ctx context.Context, tx pgx.Tx, id string) (RollCommitment, error) {
+	roll, err := s.Roll(ctx, tx, id)
+	if err != nil {
+		return RollCommitment{}, err
+	}
+	return CommitRoll(roll)
+}
