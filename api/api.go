@@ -134,6 +134,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/", s.getElection)
 			r.Get("/results", s.getResults)
 			r.Get("/checkpoint", s.getCheckpoint)
+			r.Get("/receipts/{code}", s.getReceipt)
 			r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireVoter)

@@ -519,3 +519,20 @@ func TestCastEncryptedBallot(t *testing.T) {
 		t.Errorf("receipt %s; want tracking code %s", r.body, want)
 	}
 }
+
+func TestReceiptOfAQueuedBallot(t *testing.T) {
+	h := newHarness(t, api.Config{}) // no sequencer runs here
+	tok := h.voterToken("V00001")
+	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k")
+	var receipt struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	json.Unmarshal([]byte(r.body), &receipt)
+	got := h.do("GET", "/api/v1/elections/e1/receipts/"+receipt.TrackingCode, "")
+	if got.status != 200 || !strings.Contains(got.body, `"status":"queued"`) || !strings.Contains(got.body, `"in_log":false`) {
+		t.Errorf("receipt of a queued ballot = %d %s", got.status, got.body)
+	}
+	if got := h.do("GET", "/api/v1/elections/nope/receipts/"+receipt.TrackingCode, ""); got.status != 404 {
+		t.Errorf("receipt in an unknown election = %d; want 404", got.status)
+	}
+}

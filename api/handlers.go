@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -264,4 +265,37 @@ func (s *Server) getLogKey(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, s.svc.LogVerifierKey+"\n")
+}
+
+// receiptResponse says whether a ballot is in the audit log and proves it.
+type receiptResponse struct {
+	TrackingCode string `json:"tracking_code"`
+	InLog        bool   `json:"in_log"`
+	// Status is "logged", or "queued" for a ballot cast seconds ago.
+	Status string `json:"status"`
+	*audit.Inclusion
+}
+
+func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := s.svc.Elections.Get(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	code, err := ballot.ParseTrackingCode(chi.URLParam(r, "code"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, err := audit.Include(r.Context(), s.svc.Pool, id, "ballot.cast", code, s.svc.LogVerifierKey)
+	switch {
+	case errors.Is(err, audit.ErrQueued):
+		writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, Status: "queued"})
+	case errors.Is(err, audit.ErrNotLogged):
+		s.writeError(w, r, pv.Errorf(pv.ENotFound, "No ballot with tracking code %s is in this election's log.", code))
+	case err != nil:
+		s.writeError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, InLog: true, Status: "logged", Inclusion: in})
+	}
 }

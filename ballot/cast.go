@@ -267,3 +267,18 @@ func TrackingCode(sum [32]byte) string {
 	}
 	return b.String()
 }
+
+// ParseTrackingCode reads a tracking code as a voter may type it (any case,
+// with or without hyphens or spaces, O for 0, I or L for 1) and returns it in
+// its canonical form.
+func ParseTrackingCode(s string) (string, error) {
+	if len(s) > 128 {
+		return "", pv.Errorf(pv.EInvalid, "not a tracking code")
+	}
+	r := strings.NewReplacer("-", "", " ", "", "O", "0", "I", "1", "L", "1")
+	raw, err := trackingEncoding.DecodeString(r.Replace(strings.ToUpper(s)))
+	if err != nil || len(raw) != 32 {
+		return "", pv.Errorf(pv.EInvalid, "not a tracking code: it has 52 characters of 0-9 and A-Z")
+	}
+	return TrackingCode([32]byte(raw)), nil
+}

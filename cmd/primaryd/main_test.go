@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/api"
 	"primaryvote/audit"
@@ -195,6 +200,7 @@ func TestVoteEndToEnd(t *testing.T) {
 			if n := env.Count(t, `SELECT count(*) FROM audit_log WHERE kind IN ('ballot.cast', 'election.closed')`); n != 2 {
 				t.Errorf("the log has %d of the cast and the close; want both", n)
 			}
+			checkReceipt(t, c, strings.TrimSpace(key), field(t, receipt, "tracking_code"))
 			break
 		}
 		if time.Now().After(deadline) {
@@ -264,5 +270,45 @@ func BenchmarkSignInAndCast(b *testing.B) {
 	}
 	if got := env.Count(b, `SELECT count(*) FROM ballots WHERE election_id = 'bench'`); got != b.N {
 		b.Fatalf("ballots = %d; want %d", got, b.N)
+	}
+}
+
+// checkReceipt fetches a receipt and verifies it as a voter's app would,
+// with x/mod's note and tlog packages alone. The code is sent in lower case
+// without hyphens, as someone might type it.
+func checkReceipt(t *testing.T, c client, key, code string) {
+	t.Helper()
+	typed := strings.ToLower(strings.ReplaceAll(code, "-", ""))
+	st, body := c.call("GET", "/api/v1/elections/demo/receipts/"+typed, "", "", "")
+	var r struct {
+		TrackingCode string `json:"tracking_code"`
+		InLog        bool   `json:"in_log"`
+		Position     int64
+		Record       []byte
+		Checkpoint   string
+		Proof        []tlog.Hash `json:"inclusion_proof"`
+	}
+	if st != 200 || json.Unmarshal([]byte(body), &r) != nil || !r.InLog || r.TrackingCode != code {
+		t.Fatalf("receipt = %d %s", st, body)
+	}
+	v, _ := note.NewVerifier(key)
+	n, err := note.Open([]byte(r.Checkpoint), note.VerifierList(v))
+	if err != nil {
+		t.Fatalf("note.Open(receipt checkpoint) = %v", err)
+	}
+	lines := strings.Split(n.Text, "\n")
+	size, _ := strconv.ParseInt(lines[1], 10, 64)
+	root, _ := base64.StdEncoding.DecodeString(lines[2])
+	if err := tlog.CheckRecord(r.Proof, size, tlog.Hash(root), r.Position, tlog.RecordHash(r.Record)); err != nil {
+		t.Errorf("tlog.CheckRecord(receipt) = %v", err)
+	}
+	if !bytes.Contains(r.Record, []byte(code)) {
+		t.Errorf("the proven record does not name tracking code %s", code)
+	}
+	if st, _ := c.call("GET", "/api/v1/elections/demo/receipts/"+strings.Repeat("0", 52), "", "", ""); st != 404 {
+		t.Errorf("unknown tracking code: %d; want 404", st)
+	}
+	if st, _ := c.call("GET", "/api/v1/elections/demo/receipts/not-a-code", "", "", ""); st != 400 {
+		t.Errorf("malformed tracking code: %d; want 400", st)
 	}
 }

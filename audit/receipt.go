@@ -1,0 +1,81 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Inclusion shows that an entry is in the log: its record, and a proof that
+// the record is leaf Position of the tree the checkpoint signs. Check it with
+// note.Open on Checkpoint, then tlog.CheckRecord(Proof, size, root,
+// Position, tlog.RecordHash(Record)).
+type Inclusion struct {
+	Position   int64       `json:"position"`
+	Record     []byte      `json:"record"`
+	Checkpoint string      `json:"checkpoint"`
+	Proof      []tlog.Hash `json:"inclusion_proof"`
+}
+
+// ErrQueued means the entry exists but is not in the log yet: the sequencer
+// will add it within seconds.
+var ErrQueued = errors.New("audit: the entry is queued for the log")
+
+// ErrNotLogged means no entry has that ref.
+var ErrNotLogged = errors.New("audit: no such entry")
+
+// Include finds the entry of electionID with the given kind and ref and
+// proves its inclusion against the latest checkpoint, which must verify
+// under verifierKey.
+func Include(ctx context.Context, q Query, electionID, kind, ref, verifierKey string) (*Inclusion, error) {
+	var in Inclusion
+	found, err := scanOne(ctx, q, `SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3`,
+		[]any{ref, electionID, kind}, &in.Position, &in.Record)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't look up the entry: %w", err)
+	}
+	if !found {
+		var one int
+		queued, err := scanOne(ctx, q, `SELECT 1 FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3`,
+			[]any{ref, electionID, kind}, &one)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("couldn't look up the entry: %w", err)
+		case queued:
+			return nil, ErrQueued
+		}
+		return nil, ErrNotLogged
+	}
+	signed, err := LatestCheckpoint(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if signed == nil {
+		return nil, ErrQueued
+	}
+	c, err := OpenCheckpoint(signed, verifierKey)
+	if err != nil {
+		return nil, err
+	}
+	if in.Proof, err = tlog.ProveRecord(c.Size, in.Position, HashReader(ctx, q)); err != nil {
+		return nil, fmt.Errorf("couldn't prove inclusion: %w", err)
+	}
+	in.Checkpoint = string(signed)
+	return &in, nil
+}
+
+// scanOne scans the first row of a query into dest and reports whether there
+// was one.
+func scanOne(ctx context.Context, q Query, sql string, args []any, dest ...any) (bool, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	return true, rows.Scan(dest...)
+}
