@@ -38,12 +38,14 @@ type Entry struct {
 	Ref string
 }
 
-// record is the stored form of an entry.
-type record struct {
-	Kind  string    `json:"kind"`
-	Actor string    `json:"actor"`
-	At    time.Time `json:"at"`
-	Data  any       `json:"data,omitempty"`
+// body is the stored form of an entry. The election is part of the hashed
+// bytes, so a verifier knows which election every record concerns.
+type body struct {
+	Election string    `json:"election,omitempty"`
+	Kind     string    `json:"kind"`
+	Actor    string    `json:"actor"`
+	At       time.Time `json:"at"`
+	Data     any       `json:"data,omitempty"`
 }
 
 // Execer is satisfied by pgx.Tx, *pgx.Conn and *pgxpool.Pool. Pass the
@@ -66,10 +68,10 @@ func Append(ctx context.Context, q Execer, e Entry) error {
 	return nil
 }
 
-// Encode returns the bytes stored for e: a JSON object with the fields kind,
-// actor, at (RFC 3339, UTC) and data.
+// Encode returns the bytes stored for e: a JSON object with the fields
+// election (omitted when ""), kind, actor, at (RFC 3339, UTC) and data.
 func Encode(e Entry) ([]byte, error) {
-	b, err := json.Marshal(record{Kind: e.Kind, Actor: e.Actor, At: e.At.UTC(), Data: e.Data})
+	b, err := json.Marshal(body{Election: e.ElectionID, Kind: e.Kind, Actor: e.Actor, At: e.At.UTC(), Data: e.Data})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't encode audit entry %s: %w", e.Kind, err)
 	}

@@ -89,7 +89,7 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
 	}
-	group, err := s.voterGroup(ctx, req)
+	group, pseudonym, err := s.voter(ctx, req)
 	if err != nil {
 		return nil, false, err
 	}
@@ -112,10 +112,9 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 			req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
 		b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
 			req.ElectionID, tracking[:], group, content)
-		pseudonym := s.pseudonyms.Pseudonym(req.ElectionID, req.VoterID)
 		entry, err := audit.Encode(audit.Entry{
 			ElectionID: req.ElectionID, Kind: "ballot.cast", Actor: "voter", At: now,
-			Data: map[string]string{"voter": hex.EncodeToString(pseudonym[:]), "group": group, "tracking_code": code},
+			Data: map[string]string{"voter": hex.EncodeToString(pseudonym), "group": group, "tracking_code": code},
 		})
 		if err != nil {
 			return err
@@ -179,17 +178,21 @@ func (s *Elections) Receipt(ctx context.Context, electionID, voterID string) (js
 	return response, nil
 }
 
-func (s *Elections) voterGroup(ctx context.Context, req CastRequest) (string, error) {
-	var group string
-	err := s.pool.QueryRow(ctx, `SELECT group_id FROM voters WHERE election_id = $1 AND voter_id = $2`,
-		req.ElectionID, req.VoterID).Scan(&group)
+// voter returns the group and pseudonym of the request's voter.
+func (s *Elections) voter(ctx context.Context, req CastRequest) (string, []byte, error) {
+	var (
+		group     string
+		pseudonym []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT group_id, pseudonym FROM voters WHERE election_id = $1 AND voter_id = $2`,
+		req.ElectionID, req.VoterID).Scan(&group, &pseudonym)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", pv.Errorf(pv.EUnauthorized, "unknown voter")
+		return "", nil, pv.Errorf(pv.EUnauthorized, "unknown voter")
 	}
 	if err != nil {
-		return "", fmt.Errorf("couldn't read voter: %w", err)
+		return "", nil, fmt.Errorf("couldn't read voter: %w", err)
 	}
-	return group, nil
+	return group, pseudonym, nil
 }
 
 // ballotContent returns the encrypted ballot to store for req.

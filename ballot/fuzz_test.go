@@ -2,6 +2,7 @@ package ballot
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func FuzzRollReader(f *testing.F) {
 	f.Add("\ufeffvoter_id,group,region\nA1,nobody,x\n")
 	f.Fuzz(func(t *testing.T, file string) {
 		r := &rollReader{csv: csv.NewReader(strings.NewReader(file)), seen: map[string]struct{}{},
-			groups: map[string]int{"members": 0, "public": 0}, id: "e1"}
+			groups: map[string]int{"members": 0, "public": 0}, id: "e1", pseudonyms: fakePseudonyms{}}
 		r.csv.FieldsPerRecord = 3
 		r.csv.ReuseRecord = true
 		if r.readHeader() != nil {
@@ -61,3 +62,7 @@ func FuzzRollReader(f *testing.F) {
 		}
 	})
 }
+
+type fakePseudonyms struct{}
+
+func (fakePseudonyms) Pseudonym(e, v string) [32]byte { return sha256.Sum256([]byte(e + "/" + v)) }

@@ -70,13 +70,6 @@ func (s *Elections) Trustees(ctx context.Context, id string) (*Trustees, error) 
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the election key: %w", err)
 	}
-	t := &Trustees{Threshold: threshold}
-	if t.Key, err = ParseElectionKey(key); err != nil {
-		return nil, err
-	}
-	if t.Commitments, err = decodeElements(commit); err != nil {
-		return nil, fmt.Errorf("stored commitments: %w", err)
-	}
 	rows, err := s.pool.Query(ctx, `SELECT public_key FROM trustees WHERE election_id = $1 ORDER BY trustee`, id)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read trustees: %w", err)
@@ -85,8 +78,23 @@ func (s *Elections) Trustees(ctx context.Context, id string) (*Trustees, error) 
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read trustees: %w", err)
 	}
-	if t.Public, err = decodeElements(concat(keys)); err != nil {
-		return nil, fmt.Errorf("stored trustee keys: %w", err)
+	return DecodeTrustees(threshold, key, commit, concat(keys))
+}
+
+// DecodeTrustees rebuilds and checks a key ceremony's public data from its
+// encodings: the election key, the concatenated commitments and the
+// concatenated trustee keys (32 bytes each).
+func DecodeTrustees(threshold int, key, commitments, public []byte) (*Trustees, error) {
+	t := &Trustees{Threshold: threshold}
+	var err error
+	if t.Key, err = ParseElectionKey(key); err != nil {
+		return nil, err
+	}
+	if t.Commitments, err = decodeElements(commitments); err != nil {
+		return nil, fmt.Errorf("trustees: commitments: %w", err)
+	}
+	if t.Public, err = decodeElements(public); err != nil {
+		return nil, fmt.Errorf("trustees: trustee keys: %w", err)
 	}
 	if err := t.Check(); err != nil {
 		return nil, err

@@ -40,10 +40,11 @@ const maxRegionRunes = 64
 func (s *Elections) ImportRoll(ctx context.Context, electionID string, r io.Reader, actor string) (*RollSummary, error) {
 	digest := sha256.New()
 	src := &rollReader{
-		csv:    csv.NewReader(io.TeeReader(r, digest)),
-		seen:   map[string]struct{}{},
-		groups: map[string]int{},
-		id:     electionID,
+		csv:        csv.NewReader(io.TeeReader(r, digest)),
+		seen:       map[string]struct{}{},
+		groups:     map[string]int{},
+		id:         electionID,
+		pseudonyms: s.pseudonyms,
 	}
 	src.csv.FieldsPerRecord = 3
 	src.csv.ReuseRecord = true
@@ -69,7 +70,7 @@ func (s *Elections) ImportRoll(ctx context.Context, electionID string, r io.Read
 		if _, err := tx.Exec(ctx, `DELETE FROM voters WHERE election_id = $1`, electionID); err != nil {
 			return fmt.Errorf("couldn't clear the old roll: %w", err)
 		}
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"voters"}, []string{"election_id", "voter_id", "group_id", "region"}, src)
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"voters"}, []string{"election_id", "voter_id", "group_id", "region", "pseudonym"}, src)
 		if src.err != nil {
 			return src.err
 		}
@@ -94,12 +95,13 @@ func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 // rollReader is a pgx.CopyFromSource that validates the roll line by line.
 type rollReader struct {
-	csv    *csv.Reader
-	id     string
-	seen   map[string]struct{}
-	groups map[string]int // group id → voters imported into it
-	row    []any
-	err    error
+	csv        *csv.Reader
+	id         string
+	pseudonyms Pseudonyms
+	seen       map[string]struct{}
+	groups     map[string]int // group id → voters imported into it
+	row        []any
+	err        error
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -135,7 +137,8 @@ func (r *rollReader) Next() bool {
 	id := rec[0]
 	r.seen[id] = struct{}{}
 	r.groups[rec[1]]++
-	r.row = []any{r.id, id, rec[1], rec[2]}
+	p := r.pseudonyms.Pseudonym(r.id, id)
+	r.row = []any{r.id, id, rec[1], rec[2], p[:]}
 	return true
 }
 

@@ -63,14 +63,23 @@ func (m memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
 
 // Roll returns an election's public roll: every voter's pseudonym and group.
 func (s *Elections) Roll(ctx context.Context, q rowsQuerier, electionID string) ([]RollEntry, error) {
-	rows, err := q.Query(ctx, `SELECT voter_id, group_id FROM voters WHERE election_id = $1`, electionID)
+	rows, err := q.Query(ctx, `SELECT pseudonym, group_id FROM voters WHERE election_id = $1`, electionID)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the roll: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RollEntry, error) {
-		var voter, group string
-		err := r.Scan(&voter, &group)
-		return RollEntry{Pseudonym: s.pseudonyms.Pseudonym(electionID, voter), Group: group}, err
+		var (
+			p     []byte
+			group string
+		)
+		err := r.Scan(&p, &group)
+		if err == nil && len(p) != 32 {
+			err = fmt.Errorf("a stored pseudonym has %d bytes", len(p))
+		}
+		var e RollEntry
+		copy(e.Pseudonym[:], p)
+		e.Group = group
+		return e, err
 	})
 }
 

@@ -27,7 +27,11 @@ CREATE TABLE voters (
     voter_id    text NOT NULL,
     group_id    text NOT NULL,
     region      text NOT NULL,
+    -- The voter's name in the public audit log: HMAC-SHA256 under the
+    -- election's pseudonym key, which only the server holds.
+    pseudonym   bytea NOT NULL CHECK (length(pseudonym) = 32),
     PRIMARY KEY (election_id, voter_id),
+    UNIQUE (election_id, pseudonym),
     FOREIGN KEY (election_id, group_id) REFERENCES voter_groups (election_id, id)
 );
 

@@ -80,6 +80,8 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return t.tallyFinish(ctx, rest)
 	case "publish":
 		return t.lifecycle(ctx, rest, t.elections.Publish, "published")
+	case "audit export":
+		return t.auditExport(ctx, rest)
 	}
 	return errUsage
 }

@@ -40,6 +40,7 @@ const usage = `usage: primaryctl COMMAND [ARGS]
                [--passphrase-file FILE]   from FILE or the first line of stdin)
   tally finish ID                         combine the trustees' decryptions into the results
   publish ID                              make the results public
+  audit export ID --out FILE              write the election's audit bundle (for auditverify)
 
 Environment: DATABASE_URL (required), PRIMARYVOTE_SECRETS (default .data/secrets).
 `

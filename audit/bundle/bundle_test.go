@@ -1,0 +1,367 @@
+package bundle_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"primaryvote/audit"
+	"primaryvote/audit/bundle"
+	"primaryvote/ballot"
+	"primaryvote/internal/fixture"
+)
+
+// world is a finished election: cast, closed, counted by 2 of 3 trustees,
+// published, and sequenced into the log.
+type world struct {
+	env    *fixture.Env
+	el     *fixture.Election
+	signer *audit.Signer
+	seq    *audit.Sequencer
+	// midway is the checkpoint an observer saved after the votes were cast.
+	midway []byte
+}
+
+var selections = []ballot.Selections{
+	{"leader": {"a"}, "council": {"p", "q"}},
+	{"leader": {"b"}, "council": {"q"}},
+	{"leader": {"a"}, "council": {"r"}},
+	{"leader": {"c"}, "council": {"s", "t"}},
+}
+
+func newWorld(t *testing.T, finish bool) *world {
+	t.Helper()
+	env := fixture.New(t)
+	w := &world{env: env, el: env.Setup(t, "e1", 6, true)}
+	var err error
+	if w.signer, err = audit.LoadSigner(t.TempDir(), "primaryvote.test/log"); err != nil {
+		t.Fatal(err)
+	}
+	w.seq = audit.NewSequencer(env.DB.Pool, w.signer, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	for i, sel := range selections {
+		if err := env.Credentials.Check(ctx, "e1", w.el.Voters[i], w.el.Codes[w.el.Voters[i]]); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(map[string]any{"selections": sel})
+		if _, _, err := env.Elections.Cast(ctx, ballot.CastRequest{ElectionID: "e1", VoterID: w.el.Voters[i], IdempotencyKey: "k",
+			RequestHash: sha256.Sum256(body), Selections: sel}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.drain(t)
+	w.midway, _ = audit.LatestCheckpoint(ctx, env.DB.Pool)
+	if finish {
+		must(t, env.Elections.Close(ctx, "e1", "test"))
+		_, err := env.Elections.Tally(ctx, "e1", "test")
+		must(t, err)
+		must(t, env.Elections.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
+		must(t, env.Elections.Decrypt(ctx, "e1", w.el.Shares[2], "test"))
+		_, err = env.Elections.FinishTally(ctx, "e1", "test")
+		must(t, err)
+		must(t, env.Elections.Publish(ctx, "e1", "test"))
+		w.drain(t)
+	}
+	return w
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) drain(t *testing.T) {
+	t.Helper()
+	if _, err := w.seq.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) export(t *testing.T) []string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := bundle.Export(context.Background(), w.env.DB.Pool, "e1", w.signer.VerifierKey(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	return strings.SplitAfter(strings.TrimSuffix(buf.String(), "\n"), "\n")
+}
+
+func verify(lines []string, opts bundle.Options) (*bundle.Report, error) {
+	return bundle.Verify(strings.NewReader(strings.TrimSuffix(strings.Join(lines, ""), "\n")+"\n"), opts)
+}
+
+// find returns the indexes of lines of a type, in order.
+func find(lines []string, typ string) []int {
+	var out []int
+	for i, l := range lines {
+		if strings.HasPrefix(l, `{"type":"`+typ+`"`) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func decode(t *testing.T, l string) map[string]any {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(l), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func encode(m map[string]any) string {
+	b, _ := json.Marshal(m)
+	return string(b) + "\n"
+}
+
+// fixEnd recounts the end line after lines were added or removed.
+func fixEnd(lines []string) []string {
+	lines[len(lines)-1] = fmt.Sprintf(`{"type":"end","lines":%d}`, len(lines)-1) + "\n"
+	return lines
+}
+
+func TestUntamperedBundleVerifies(t *testing.T) {
+	w := newWorld(t, true)
+	lines := w.export(t)
+	report, err := verify(lines, bundle.Options{LogKey: w.signer.VerifierKey(), Checkpoints: map[string][]byte{"midway": w.midway}})
+	if err != nil {
+		t.Fatalf("Verify = %v\n%+v", err, report)
+	}
+	steps := map[string]int{}
+	for _, s := range report.Steps {
+		steps[s.Name] = s.Count
+	}
+	if steps["ballots (every proof)"] != 4 || steps["roll"] != 6 || steps["partial decryptions"] != 2 || steps["results"] != 1 || steps["saved checkpoints"] != 1 {
+		t.Errorf("report steps = %+v", report.Steps)
+	}
+	if report.Status != "published" {
+		t.Errorf("status = %q", report.Status)
+	}
+	// A bundle of an election still open verifies too.
+	open := newWorld(t, false)
+	if _, err := verify(open.export(t), bundle.Options{}); err != nil {
+		t.Errorf("Verify(open election) = %v", err)
+	}
+}
+
+func TestTamperedBundlesFail(t *testing.T) {
+	w := newWorld(t, true)
+	clean := w.export(t)
+	records := find(clean, "record")
+	ballots := find(clean, "ballot")
+	results := find(clean, "results")[0]
+	partials := find(clean, "partial")
+	key := w.signer.VerifierKey()
+
+	// A second valid encryption under the same key, to replace a ballot with.
+	e, err := w.env.Elections.Get(context.Background(), "e1")
+	must(t, err)
+	other, err := e.Encrypt(ballot.Selections{"leader": {"d"}, "council": {"p"}})
+	must(t, err)
+
+	tests := []struct {
+		name   string
+		tamper func(l []string) []string
+		want   string
+	}{
+		{"one byte of an entry changed (still valid JSON)", func(l []string) []string {
+			m := decode(t, l[records[3]])
+			rec := bytes.Replace(mustB64(t, m["record"].(string)), []byte(`"actor":"test"`), []byte(`"actor":"tesT"`), 1)
+			m["record"] = rec
+			l[records[3]] = encode(m)
+			return l
+		}, "record 4: its previous-chain hash does not match record 3"},
+		{"one byte of an entry changed (no longer JSON)", func(l []string) []string {
+			m := decode(t, l[records[3]])
+			rec := mustB64(t, m["record"].(string))
+			rec[len(rec)-1] = 'X'
+			m["record"] = rec
+			l[records[3]] = encode(m)
+			return l
+		}, "record 3: the entry is not JSON"},
+		{"an entry deleted", func(l []string) []string {
+			return fixEnd(append(l[:records[5]], l[records[5]+1:]...))
+		}, "expected position 5"},
+		{"an entry inserted", func(l []string) []string {
+			out := append([]string{}, l[:records[5]]...)
+			out = append(out, l[records[2]])
+			return fixEnd(append(out, l[records[5]:]...))
+		}, "expected position 5"},
+		{"two entries swapped", func(l []string) []string {
+			l[records[6]], l[records[7]] = l[records[7]], l[records[6]]
+			return l
+		}, "expected position 6"},
+		{"a ballot replaced", func(l []string) []string {
+			m := decode(t, l[ballots[1]])
+			m["content"] = other
+			l[ballots[1]] = encode(m)
+			return l
+		}, "is not in the log"},
+		{"a ballot removed", func(l []string) []string {
+			return fixEnd(append(l[:ballots[0]], l[ballots[0]+1:]...))
+		}, "which the bundle does not have"},
+		{"a result altered", func(l []string) []string {
+			l[results] = strings.Replace(l[results], `"votes": [`, `"votes": [9, `, 1)
+			l[results] = strings.Replace(l[results], `"votes":[`, `"votes":[9,`, 1)
+			return l
+		}, "results"},
+		{"a forged partial decryption", func(l []string) []string {
+			a, b := decode(t, l[partials[0]]), decode(t, l[partials[1]])
+			b["shares"] = a["shares"]
+			l[partials[1]] = encode(b)
+			return l
+		}, "trustee 3"},
+		{"the bundle cut off", func(l []string) []string {
+			return l[:len(l)-1]
+		}, "cut off"},
+		{"another log key", func(l []string) []string {
+			m := decode(t, l[0])
+			other, _ := audit.LoadSigner(t.TempDir(), "primaryvote.test/log")
+			m["log_key"] = other.VerifierKey()
+			l[0] = encode(m)
+			return l
+		}, "pinned"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := tt.tamper(append([]string{}, clean...))
+			_, err := verify(lines, bundle.Options{LogKey: key})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Verify = %v; want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// Whoever stole the signing key can cut the log's tail and sign a checkpoint
+// for what is left: the bundle is then consistent in itself, but a checkpoint
+// an observer saved earlier exposes it.
+func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
+	w := newWorld(t, true)
+	saved, _ := audit.LatestCheckpoint(context.Background(), w.env.DB.Pool)
+	lines := w.export(t)
+	records := find(lines, "record")
+	n := int64(len(records))
+
+	// Drop the last record (the publication) and re-sign with the stolen key.
+	cut := append([]string{}, lines[:records[n-1]]...)
+	var (
+		hashes memHashes
+		chain  tlog.Hash
+	)
+	for k, i := range records[:n-1] {
+		rec := mustB64(t, decode(t, lines[i])["record"].(string))
+		hs, err := tlog.StoredHashes(int64(k), rec, hashes)
+		must(t, err)
+		hashes = append(hashes, hs...)
+		chain = audit.ChainHash(rec)
+	}
+	root, _ := tlog.TreeHash(n-1, hashes)
+	forged, err := w.signer.Sign(audit.Checkpoint{Origin: w.signer.Origin(), Size: n - 1, Root: root, Chain: chain})
+	must(t, err)
+	for _, i := range find(lines, "checkpoint") {
+		c, _ := audit.OpenCheckpoint([]byte(decode(t, lines[i])["signed"].(string)), w.signer.VerifierKey())
+		if c.Size < n {
+			cut = append(cut, lines[i])
+		}
+	}
+	cut = append(cut, encode(map[string]any{"type": "checkpoint", "signed": string(forged)}))
+	cut = append(cut, lines[find(lines, "checkpoint")[len(find(lines, "checkpoint"))-1]+1:]...)
+	cut = fixEnd(cut)
+
+	if _, err := verify(cut, bundle.Options{LogKey: w.signer.VerifierKey()}); err != nil {
+		t.Fatalf("the truncated, re-signed bundle should be consistent by itself: %v", err)
+	}
+	_, err = verify(cut, bundle.Options{LogKey: w.signer.VerifierKey(), Checkpoints: map[string][]byte{"observer.txt": saved}})
+	if err == nil || !strings.Contains(err.Error(), "observer.txt") || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("Verify with the observer's checkpoint = %v; want truncation caught", err)
+	}
+}
+
+// A server that bypasses the one-ballot rule, or casts for someone not on
+// the roll, writes log entries the verifier refuses.
+func TestForgedCastsCaught(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		voter func(w *world) string
+		want  string
+	}{
+		{"a pseudonym voting twice", func(w *world) string {
+			p := w.env.Secrets.Pseudonym("e1", w.el.Voters[0])
+			return hex.EncodeToString(p[:])
+		}, "casts a second ballot"},
+		{"a pseudonym not on the roll", func(w *world) string {
+			p := w.env.Secrets.Pseudonym("e1", "NOT-ON-ROLL")
+			return hex.EncodeToString(p[:])
+		}, "not on the roll"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, false)
+			ctx := context.Background()
+			e, _ := w.env.Elections.Get(ctx, "e1")
+			raw, err := e.Encrypt(ballot.Selections{"leader": {"d"}, "council": {"p"}})
+			must(t, err)
+			sum := sha256.Sum256(raw)
+			code := ballot.TrackingCode(sum)
+			_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, 'members', $2)`, sum[:], raw)
+			must(t, err)
+			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: "ballot.cast", Actor: "voter", At: time.Now(), Ref: code,
+				Data: map[string]string{"voter": tc.voter(w), "group": "members", "tracking_code": code}}))
+			w.drain(t)
+			if _, err := verify(w.export(t), bundle.Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Verify = %v; want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A database superuser rewrites a record in place; the chain breaks.
+func TestDatabaseTamperingCaught(t *testing.T) {
+	w := newWorld(t, false)
+	ctx := context.Background()
+	must(t, func() error {
+		_, err := w.env.DB.Pool.Exec(ctx, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+UPDATE audit_log SET record = overlay(record placing 'X'::bytea from length(record) - 2) WHERE position = 2;
+ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only`)
+		return err
+	}())
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(bundle.Export(ctx, w.env.DB.Pool, "e1", w.signer.VerifierKey(), pw)) }()
+	_, err := bundle.Verify(pr, bundle.Options{LogKey: w.signer.VerifierKey()})
+	if err == nil || !strings.Contains(err.Error(), "record 2") {
+		t.Errorf("Verify(tampered database) = %v; want record 2 named", err)
+	}
+}
+
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		if x >= int64(len(m)) {
+			return nil, fmt.Errorf("no hash %d", x)
+		}
+		out[i] = m[x]
+	}
+	return out, nil
+}
+
+func mustB64(t *testing.T, s string) []byte {
+	var b []byte
+	if err := json.Unmarshal([]byte(`"`+s+`"`), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
