@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
@@ -15,17 +14,16 @@ import (
 func (t *tool) auditExport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
 	out := fs.String("out", "", "the bundle file to write")
-	origin := fs.String("log-origin", envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"), "the audit log's name")
 	pos, err := parse(fs, args, 1)
 	if err != nil || *out == "" {
 		return errUsage
 	}
-	signer, err := audit.LoadSigner(t.env.SecretsDir, *origin)
+	signer, err := audit.LoadSigner(t.env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
 	if err != nil {
 		return err
 	}
-	if _, err := audit.NewSequencer(t.pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
-		return fmt.Errorf("couldn't sequence queued entries: %w", err)
+	if err := t.sequence(ctx); err != nil {
+		return err
 	}
 	if _, err := writeFileAtomic(*out, func(w io.Writer) (int, error) {
 		return 0, bundle.Export(ctx, t.pool, pos[0], signer.VerifierKey(), w)

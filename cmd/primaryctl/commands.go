@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/migrations"
@@ -51,6 +52,14 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer t.close()
+	if err := t.dispatch(ctx, cmd, rest); err != nil {
+		return err
+	}
+	// Every step is checkpointed at once, whether or not a server is running.
+	return t.sequence(ctx)
+}
+
+func (t *tool) dispatch(ctx context.Context, cmd string, rest []string) error {
 	switch cmd {
 	case "demo":
 		return t.demo(ctx, rest)
@@ -122,6 +131,18 @@ func connect(ctx context.Context, env *Env) (*tool, error) {
 }
 
 func (t *tool) close() { t.pool.Close() }
+
+// sequence moves queued audit entries into the log and signs a checkpoint.
+func (t *tool) sequence(ctx context.Context) error {
+	signer, err := audit.LoadSigner(t.env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
+	if err != nil {
+		return err
+	}
+	if _, err := audit.NewSequencer(t.pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
+		return fmt.Errorf("couldn't sequence the audit log: %w", err)
+	}
+	return nil
+}
 
 // parse parses flags and returns the positional arguments, which must number
 // exactly want.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"primaryvote/audit/bundle"
 	"primaryvote/internal/dbtest"
 )
 
@@ -142,6 +143,18 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	c.must("publish demo")
 	if out := c.must("election show demo"); !strings.Contains(out, `"status": "published"`) {
 		t.Errorf("show after publish: %s", out)
+	}
+
+	// The whole story, from creation to publication, verifies.
+	bundleFile := filepath.Join(dir, "demo.bundle")
+	c.must("audit export demo --out " + bundleFile)
+	f, err := os.Open(bundleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if report, err := bundle.Verify(f, bundle.Options{}); err != nil || report.Status != "published" {
+		t.Errorf("Verify(exported bundle) = %+v, %v", report, err)
 	}
 	if _, err := c.run("", "election frobnicate demo"); !errors.Is(err, errUsage) {
 		t.Errorf("unknown command: %v", err)
