@@ -148,9 +148,9 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	// The whole story, from creation to publication, verifies.
 	bundleFile := filepath.Join(dir, "demo.bundle")
 	c.must("audit export demo --out " + bundleFile)
-	f, err := os.Open(bundleFile)
-	if err != nil {
-		t.Fatal(err)
+	f, ferr := os.Open(bundleFile)
+	if ferr != nil {
+		t.Fatal(ferr)
 	}
 	defer f.Close()
 	if report, err := bundle.Verify(f, bundle.Options{}); err != nil || report.Status != "published" {
