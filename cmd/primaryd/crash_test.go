@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"primaryvote/audit"
+	"primaryvote/audit/bundle"
+	"primaryvote/auth"
+	"primaryvote/ballot"
+	"primaryvote/internal/fixture"
+)
+
+// buildPrimaryd compiles this command for tests that need a real process.
+func buildPrimaryd(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "primaryd")
+	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	logs bytes.Buffer
+}
+
+func startProcess(t *testing.T, bin, addr, dbURL, secrets string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, "-addr", addr, "-secrets", secrets, "-signins-per-ip", "1000000", "-log-level", "warn")}
+	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PRIMARYVOTE_LOG_ORIGIN=primaryvote.test/log")
+	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("primaryd did not become ready: %v\n%s", err, p.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestCrashLosesNoAcknowledgedBallot kills primaryd with SIGKILL while
+// voters are casting, restarts it, lets the voters' clients retry with their
+// Idempotency-Keys, and then checks the audit log: it verifies, and every
+// acknowledged ballot is in it exactly once.
+func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
+	bin := buildPrimaryd(t)
+	env := fixture.New(t)
+	secrets := t.TempDir()
+	s, err := auth.LoadSecrets(secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
+	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	el := env.Setup(t, "crash", 120, true)
+	addr := freeAddr(t)
+	base := "http://" + addr
+
+	proc := startProcess(t, bin, addr, env.DB.URL, secrets)
+	client := &http.Client{Timeout: 5 * time.Second}
+	post := func(path, token, key, body string) (int, []byte, error) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Idempotency-Key", key)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b, nil
+	}
+
+	var (
+		acked     sync.Map // voter → tracking code
+		ackCount  atomic.Int64
+		killed    = make(chan struct{})
+		restarted = make(chan struct{})
+		wg        sync.WaitGroup
+		next      atomic.Int64
+	)
+	// vote casts one voter's ballot, retrying through the crash with the same key.
+	vote := func(voter string) error {
+		deadline := time.Now().Add(60 * time.Second)
+		body := `{"selections":{"leader":["a"],"council":["p"]}}`
+		for time.Now().Before(deadline) {
+			st, out, err := post("/api/v1/elections/crash/sessions", "", "", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, voter, el.Codes[voter]))
+			if err != nil || st >= 500 {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			var sess struct{ Token string }
+			json.Unmarshal(out, &sess)
+			st, out, err = post("/api/v1/elections/crash/ballots", sess.Token, "ballot-"+voter, body)
+			if err != nil || st >= 500 {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			if st != 201 {
+				return fmt.Errorf("%s: cast answered %d %s", voter, st, out)
+			}
+			var r ballot.Receipt
+			json.Unmarshal(out, &r)
+			acked.Store(voter, r.TrackingCode)
+			ackCount.Add(1)
+			return nil
+		}
+		return fmt.Errorf("%s: no answer within a minute", voter)
+	}
+	errs := make(chan error, len(el.Voters))
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(el.Voters)) {
+					return
+				}
+				if err := vote(el.Voters[i]); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	go func() {
+		for ackCount.Load() < 30 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		proc.cmd.Process.Kill() // SIGKILL, mid-stream
+		proc.cmd.Wait()
+		close(killed)
+	}()
+	<-killed
+	proc = startProcess(t, bin, addr, env.DB.URL, secrets)
+	close(restarted)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// A graceful stop sequences what is left.
+	proc.cmd.Process.Signal(syscall.SIGTERM)
+	if err := proc.cmd.Wait(); err != nil {
+		t.Errorf("primaryd after SIGTERM: %v\n%s", err, proc.logs.String())
+	}
+
+	ctx := context.Background()
+	signer, err := audit.LoadSigner(secrets, "primaryvote.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.NewSequencer(env.DB.Pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := bundle.Export(ctx, env.DB.Pool, "crash", signer.VerifierKey(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if report, err := bundle.Verify(bytes.NewReader(buf.Bytes()), bundle.Options{LogKey: signer.VerifierKey()}); err != nil {
+		t.Fatalf("the log after a crash does not verify: %v\n%+v", err, report)
+	}
+	// The bundle verified, so its ballots are exactly the logged ones.
+	logged := map[string]bool{}
+	for _, l := range strings.Split(buf.String(), "\n") {
+		var b struct {
+			Type    string
+			Content []byte
+		}
+		if json.Unmarshal([]byte(l), &b) == nil && b.Type == "ballot" {
+			logged[ballot.TrackingCode(sha256.Sum256(b.Content))] = true
+		}
+	}
+	n := 0
+	acked.Range(func(voter, code any) bool {
+		n++
+		if !logged[code.(string)] {
+			t.Errorf("acknowledged ballot %s of %s is not in the log", code, voter)
+		}
+		return true
+	})
+	if n != len(el.Voters) {
+		t.Errorf("%d of %d voters got a receipt", n, len(el.Voters))
+	}
+	if got := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id = 'crash'`); got != len(el.Voters) {
+		t.Errorf("ballots = %d; want %d (no loss, no duplicate)", got, len(el.Voters))
+	}
+	<-restarted
+}
