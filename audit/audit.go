@@ -8,6 +8,16 @@
 // on the log.
 //
 // Entries never contain secrets: no voter code, password, token or choice.
+// Voters appear by pseudonym.
+//
+// Appending is cheap and concurrent: an entry goes into a queue table in its
+// action's transaction. The Sequencer then moves queued entries into the log
+// proper, in batches, framing each as a record (record.go) that carries the
+// previous record's chain hash, adding it to an RFC 6962 Merkle tree
+// (golang.org/x/mod/sumdb/tlog) and signing a checkpoint (checkpoint.go) in
+// the C2SP tlog-checkpoint format as a note (golang.org/x/mod/sumdb/note).
+// Include proves a record's inclusion for receipts; package bundle exports
+// and verifies whole elections.
 package audit
 
 import (

@@ -1,0 +1,211 @@
+package bundle_test
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"primaryvote/audit"
+	"primaryvote/audit/bundle"
+	"primaryvote/ballot"
+)
+
+// BenchmarkVerifyElectorate runs the verifier over a bundle of a whole
+// electorate (224,556 voters, or PV_BENCH_VOTERS), every voter having cast a
+// 5-candidate single-choice ballot, with every proof checked. The bundle is
+// synthesised in memory (no database): real ballots, log, checkpoints, sums,
+// partial decryptions and results.
+func BenchmarkVerifyElectorate(b *testing.B) {
+	n := 224556
+	if s := os.Getenv("PV_BENCH_VOTERS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	path, key := synthesiseBundle(b, n)
+	st, _ := os.Stat(path)
+	b.Logf("bundle of %d ballots: %d MB", n, st.Size()>>20)
+	b.ResetTimer()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		report, err := bundle.Verify(bufio.NewReaderSize(f, 1<<20), bundle.Options{LogKey: key})
+		f.Close()
+		if err != nil {
+			b.Fatalf("Verify = %v", err)
+		}
+		for _, s := range report.Steps {
+			b.Logf("%-24s %8d %8.2fs", s.Name, s.Count, s.Duration.Seconds())
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "ballots/s")
+}
+
+func synthesiseBundle(b *testing.B, n int) (string, string) {
+	b.Helper()
+	d := &ballot.Definition{ID: "bench", Title: "Benchmark",
+		Groups: []ballot.Group{{ID: "members", Name: "M", Weight: 0.5}, {ID: "public", Name: "P", Weight: 0.5}},
+		Questions: []ballot.Question{{ID: "leader", Title: "Leader", MinSelections: 1, MaxSelections: 1, Candidates: []ballot.Candidate{
+			{ID: "a", Number: 1, Name: "A"}, {ID: "b", Number: 2, Name: "B"}, {ID: "c", Number: 3, Name: "C"}, {ID: "d", Number: 4, Name: "D"}, {ID: "e", Number: 5, Name: "E"}}}}}
+	tr, shares, err := ballot.GenerateTrustees("bench", 2, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &ballot.Election{ID: d.ID, Title: d.Title, Status: ballot.Tallied, Groups: d.Groups, Questions: d.Questions, Key: tr.Key}
+	signer, err := audit.LoadSigner(b.TempDir(), "primaryvote.bench/log")
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// Ballots, in parallel.
+	contents := make([][]byte, n)
+	parsed := make([]*ballot.EncryptedBallot, n)
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				raw, err := e.Encrypt(ballot.Selections{"leader": {d.Questions[0].Candidates[i%5].ID}})
+				if err != nil {
+					panic(err)
+				}
+				contents[i] = raw
+				parsed[i], _ = e.ParseBallot(raw)
+			}
+		}()
+	}
+	wg.Wait()
+	group := func(i int) string { return d.Groups[i%2].ID }
+	roll := make([]ballot.RollEntry, n)
+	pseudonym := func(i int) [32]byte {
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], uint64(i))
+		return sha256.Sum256(buf[:])
+	}
+	for i := range roll {
+		roll[i] = ballot.RollEntry{Pseudonym: pseudonym(i), Group: group(i)}
+	}
+	commitment, err := ballot.CommitRoll(append([]ballot.RollEntry(nil), roll...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sums := e.NewSums()
+	for i, p := range parsed {
+		sums.AddBallot(e, group(i), p)
+	}
+	sumsBytes := sums.Encode()
+	var partials []*ballot.PartialDecryption
+	for _, s := range shares[:2] {
+		p, err := e.PartialDecrypt(tr, sums, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		partials = append(partials, p)
+	}
+	counts, err := e.Counts(tr, sums, partials)
+	if err != nil {
+		b.Fatal(err)
+	}
+	results, _ := json.Marshal(e.MakeResults(sums, counts))
+
+	path := filepath.Join(b.TempDir(), "bench.bundle")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(bw)
+	lines := 0
+	put := func(v any) {
+		lines++
+		if err := enc.Encode(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	def, _ := json.Marshal(d)
+	put(map[string]any{"type": "header", "format": bundle.Format, "election": "bench", "log_key": signer.VerifierKey()})
+	put(map[string]any{"type": "election", "status": "tallied", "definition": json.RawMessage(def)})
+	var commitments, public []string
+	for _, c := range tr.Commitments {
+		cb, _ := c.MarshalBinaryCompress()
+		commitments = append(commitments, hex.EncodeToString(cb))
+	}
+	for _, p := range tr.Public {
+		pb, _ := p.MarshalBinaryCompress()
+		public = append(public, hex.EncodeToString(pb))
+	}
+	put(map[string]any{"type": "trustees", "threshold": 2, "public_key": hex.EncodeToString(tr.Key.Bytes()), "commitments": commitments, "trustee_keys": public})
+	for _, r := range roll {
+		put(map[string]any{"type": "voter", "pseudonym": hex.EncodeToString(r.Pseudonym[:]), "group": r.Group})
+	}
+
+	// The log: the opening, one cast per ballot, the tally; a checkpoint every 2,000 records.
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	bodies := [][]byte{}
+	add := func(kind string, data any) {
+		body, err := audit.Encode(audit.Entry{ElectionID: "bench", Kind: kind, Actor: "bench", At: at, Data: data})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body)
+	}
+	add("election.open", map[string]any{"voters": n, "roll": commitment})
+	for i := range n {
+		p := pseudonym(i)
+		add("ballot.cast", map[string]string{"voter": hex.EncodeToString(p[:]), "group": group(i), "tracking_code": ballot.TrackingCode(sha256.Sum256(contents[i]))})
+	}
+	digest := sha256.Sum256(sumsBytes)
+	add("tally.sums", map[string]any{"sums_sha256": hex.EncodeToString(digest[:])})
+	var hashes memHashes
+	var chain tlog.Hash
+	var checkpoints []string
+	for i, body := range bodies {
+		rec := audit.Frame(int64(i), chain, body)
+		hs, err := tlog.StoredHashes(int64(i), rec, hashes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hashes = append(hashes, hs...)
+		chain = audit.ChainHash(rec)
+		pos := int64(i)
+		put(map[string]any{"type": "record", "position": pos, "record": rec})
+		if size := int64(i + 1); size%2000 == 0 || i == len(bodies)-1 {
+			root, _ := tlog.TreeHash(size, hashes)
+			signed, err := signer.Sign(audit.Checkpoint{Origin: signer.Origin(), Size: size, Root: root, Chain: chain})
+			if err != nil {
+				b.Fatal(err)
+			}
+			checkpoints = append(checkpoints, string(signed))
+		}
+	}
+	for _, c := range checkpoints {
+		put(map[string]any{"type": "checkpoint", "signed": c})
+	}
+	for i, c := range contents {
+		put(map[string]any{"type": "ballot", "group": group(i), "content": c})
+	}
+	put(map[string]any{"type": "sums", "sums": sumsBytes})
+	for _, p := range partials {
+		put(map[string]any{"type": "partial", "trustee": p.Trustee, "shares": p.EncodeShares(), "proof": p.Proof})
+	}
+	put(map[string]any{"type": "results", "results": json.RawMessage(results)})
+	enc.Encode(map[string]any{"type": "end", "lines": lines})
+	if err := bw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return path, signer.VerifierKey()
+}
