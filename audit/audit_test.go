@@ -58,8 +58,8 @@ func TestLogIsAppendOnly(t *testing.T) {
 		`TRUNCATE audit_entries`,
 	} {
 		_, err := db.Pool.Exec(ctx, stmt)
-		if err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Errorf("%s = %v; want refused as append-only", stmt, err)
+		if err == nil || !(strings.Contains(err.Error(), "append-only") || strings.Contains(err.Error(), "permission denied")) {
+			t.Errorf("%s = %v; want refused", stmt, err)
 		}
 	}
 	var n int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +213,24 @@ func TestSequencedLogIsAppendOnly(t *testing.T) {
 	db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&n)
 	if n != 2 {
 		t.Errorf("log has %d records after tampering attempts; want 2", n)
+	}
+
+	// Two layers: the role lacks the privileges, and even with them granted
+	// back the triggers refuse.
+	for _, stmt := range []string{`UPDATE audit_log SET kind = 'x'`, `DELETE FROM audit_log`} {
+		_, err := db.Pool.Exec(ctx, stmt)
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("%s = %v; want permission denied", stmt, err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, `GRANT UPDATE, DELETE ON audit_log TO CURRENT_USER`); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{`UPDATE audit_log SET kind = 'x'`, `DELETE FROM audit_log`} {
+		_, err := db.Pool.Exec(ctx, stmt)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s after GRANT = %v; want refused by the trigger", stmt, err)
+		}
 	}
 }
 

@@ -60,7 +60,15 @@ $$;
 CREATE TRIGGER audit_entries_moved_only BEFORE DELETE ON audit_entries
     FOR EACH ROW EXECUTE FUNCTION audit_entries_moved_only();
 
+-- Besides the triggers, the application's role gives up the privileges to
+-- change the log at all (an owner may revoke its own privileges): changing a
+-- record would take a deliberate GRANT first, and the triggers still refuse.
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_hashes, audit_checkpoints FROM CURRENT_USER;
+REVOKE UPDATE, TRUNCATE ON audit_entries FROM CURRENT_USER;
+
 -- +goose Down
+GRANT UPDATE, DELETE, TRUNCATE ON audit_log, audit_hashes, audit_checkpoints TO CURRENT_USER;
+GRANT UPDATE, TRUNCATE ON audit_entries TO CURRENT_USER;
 DROP TRIGGER audit_entries_moved_only ON audit_entries;
 DROP FUNCTION audit_entries_moved_only;
 DROP TRIGGER audit_entries_append_only ON audit_entries;
