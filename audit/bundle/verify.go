@@ -65,7 +65,8 @@ type Report struct {
 // It returns the report and, if anything fails, an error naming the first
 // failing line or entry.
 func Verify(r io.Reader, opts Options) (*Report, error) {
-	v := &verifier{opts: opts, report: &Report{}, start: time.Now(), roll: map[string]string{},
+	now := time.Now()
+	v := &verifier{opts: opts, report: &Report{}, start: now, lastReport: now, roll: map[string]string{},
 		castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{}}
 	err := v.run(r)
 	v.report.Elapsed = time.Since(v.start)
