@@ -117,8 +117,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
 	if s.svc.Pages != nil {
-		r.Get("/", s.svc.Pages.Home)
-		r.Method(http.MethodGet, "/static/*", s.svc.Pages.Static())
+		s.svc.Pages.Routes(r)
 	}
 
 	perIP := func(n int) func(http.Handler) http.Handler {

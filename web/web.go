@@ -1,16 +1,29 @@
-// Package web serves primaryvote's pages and their static assets, all
-// embedded in the binary: no asset comes from another host, and no page uses
-// inline script or style, so the strict Content-Security-Policy holds.
+// Package web serves primaryvote's pages: the election list, the voter's
+// ballot page and the public ballot check. Everything they need is embedded
+// in the binary: no asset comes from another host, and no page has inline
+// script or style, so the strict Content-Security-Policy holds.
+//
+// Text comes from message catalogs (i18n/*.json), Korean by default; "?lang=en"
+// switches to English and is remembered in a cookie. Pages are rendered on
+// the server; one small script (static/app.js) talks to the JSON API.
 package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/go-chi/chi/v5"
+
+	pv "primaryvote"
 	"primaryvote/ballot"
 )
 
@@ -20,40 +33,151 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+//go:embed i18n/*.json
+var catalogFS embed.FS
 
-// Lister lists elections.
-type Lister interface {
+// Languages, the first being the default.
+var languages = []string{"ko", "en"}
+
+// catalogs maps a language to its messages.
+var catalogs = loadCatalogs()
+
+func loadCatalogs() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, lang := range languages {
+		b, err := catalogFS.ReadFile("i18n/" + lang + ".json")
+		if err != nil {
+			panic(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			panic(fmt.Sprintf("web: catalog %s: %v", lang, err))
+		}
+		out[lang] = m
+	}
+	return out
+}
+
+// Elections is what the pages need of the election store.
+type Elections interface {
 	List(ctx context.Context) ([]ballot.Election, error)
+	Get(ctx context.Context, id string) (*ballot.Election, error)
 }
 
 // Pages serves the web pages.
 type Pages struct {
-	elections Lister
+	elections Elections
 	logger    *slog.Logger
+	pages     *template.Template
+	// assetVersion changes whenever an embedded asset does, so assets can be
+	// cached for a long time under versioned URLs.
+	assetVersion string
 }
 
-// New returns the pages, listing elections from l.
-func New(l Lister, logger *slog.Logger) *Pages {
-	return &Pages{elections: l, logger: logger}
+// New returns the pages.
+func New(elections Elections, logger *slog.Logger) *Pages {
+	p := &Pages{elections: elections, logger: logger, assetVersion: assetVersion()}
+	p.pages = template.Must(template.New("").Funcs(template.FuncMap{
+		"asset": func(name string) string { return "/static/" + name + "?v=" + p.assetVersion },
+	}).ParseFS(templateFS, "templates/*.html"))
+	return p
 }
 
-// Static serves the embedded assets under /static/, cacheable for a day.
-func (p *Pages) Static() http.Handler {
+func assetVersion() string {
+	h := sha256.New()
+	fs.WalkDir(staticFS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := staticFS.ReadFile(path)
+			h.Write([]byte(path))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// Routes mounts the pages on r.
+func (p *Pages) Routes(r chi.Router) {
+	r.Get("/", p.home)
+	r.Get("/e/{id}", p.election)
+	r.Get("/verify", p.verify)
+	r.Method(http.MethodGet, "/static/*", p.static())
+}
+
+func (p *Pages) static() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=86400")
+		if r.URL.Query().Get("v") == p.assetVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=300")
+		}
 		files.ServeHTTP(w, r)
 	})
 }
 
-// Home lists the elections that are open or past draft.
-func (p *Pages) Home(w http.ResponseWriter, r *http.Request) {
+// lang picks the page's language: ?lang=, then the cookie, then Korean.
+func lang(w http.ResponseWriter, r *http.Request) string {
+	if q := r.URL.Query().Get("lang"); catalogs[q] != nil {
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: q, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+		return q
+	}
+	if c, err := r.Cookie("lang"); err == nil && catalogs[c.Value] != nil {
+		return c.Value
+	}
+	return languages[0]
+}
+
+// page is what every template gets.
+type page struct {
+	Lang, Other string
+	Messages    template.JS // the catalog for the script, as JSON in a data block
+	Data        any
+}
+
+// T formats message key in the page's language: "{name}" placeholders take
+// the following pairs of arguments (name, value).
+func (p page) T(key string, args ...any) string {
+	msg, ok := catalogs[p.Lang][key]
+	if !ok {
+		return key
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		msg = strings.ReplaceAll(msg, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
+	}
+	return msg
+}
+
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	l := lang(w, r)
+	other := languages[0]
+	if l == other {
+		other = languages[1]
+	}
+	msgs, _ := json.Marshal(catalogs[l])
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	err := p.pages.ExecuteTemplate(w, name, page{Lang: l, Other: other, Messages: template.JS(msgs), Data: data})
+	if err != nil {
+		p.logger.ErrorContext(r.Context(), "couldn't render a page", "page", name, "err", err)
+	}
+}
+
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	if pv.ErrorCode(err) == pv.ENotFound {
+		status = http.StatusNotFound
+	} else {
+		p.logger.ErrorContext(r.Context(), "page failed", "err", err)
+	}
+	http.Error(w, http.StatusText(status), status)
+}
+
+func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	all, err := p.elections.List(r.Context())
 	if err != nil {
-		p.logger.ErrorContext(r.Context(), "couldn't list elections", "err", err)
-		http.Error(w, "The election list is unavailable; try again shortly.", http.StatusServiceUnavailable)
+		p.fail(w, r, err)
 		return
 	}
 	var shown []ballot.Election
@@ -62,9 +186,42 @@ func (p *Pages) Home(w http.ResponseWriter, r *http.Request) {
 			shown = append(shown, e)
 		}
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if err := pages.ExecuteTemplate(w, "home.html", shown); err != nil {
-		p.logger.ErrorContext(r.Context(), "couldn't render home", "err", err)
+	p.render(w, r, "home.html", shown)
+}
+
+// questionView is a question as the ballot page shows it.
+type questionView struct {
+	ballot.Question
+	Single bool // exactly one choice: radio buttons
+}
+
+func (p *Pages) election(w http.ResponseWriter, r *http.Request) {
+	e, err := p.elections.Get(r.Context(), chi.URLParam(r, "id"))
+	if err == nil && e.Status == ballot.Draft {
+		err = pv.Errorf(pv.ENotFound, "not found")
 	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	var qs []questionView
+	for _, q := range e.Questions {
+		qs = append(qs, questionView{Question: q, Single: q.MinSelections == 1 && q.MaxSelections == 1})
+	}
+	p.render(w, r, "election.html", map[string]any{"Election": e, "Questions": qs})
+}
+
+func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
+	all, err := p.elections.List(r.Context())
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	var shown []ballot.Election
+	for _, e := range all {
+		if e.Status != ballot.Draft {
+			shown = append(shown, e)
+		}
+	}
+	p.render(w, r, "verify.html", map[string]any{"Elections": shown, "Election": r.URL.Query().Get("election"), "Code": r.URL.Query().Get("code")})
 }

@@ -116,7 +116,7 @@ func TestVoteEndToEnd(t *testing.T) {
 	}
 	c := client{t, start(t, env, secrets, api.Config{})}
 
-	if st, body := c.call("GET", "/", "", "", ""); st != 200 || !strings.Contains(body, "Test primary demo") || !strings.Contains(body, "/static/site.css") {
+	if st, body := c.call("GET", "/", "", "", ""); st != 200 || !strings.Contains(body, "Test primary demo") || !strings.Contains(body, "/static/site.css?v=") {
 		t.Errorf("GET / = %d %s", st, body)
 	}
 	if st, body := c.call("GET", "/static/site.css", "", "", ""); st != 200 || !strings.Contains(body, "main {") {

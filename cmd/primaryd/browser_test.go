@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"primaryvote/api"
+	"primaryvote/auth"
+	"primaryvote/ballot"
+	"primaryvote/internal/fixture"
+)
+
+// browser starts headless Chromium (Debian's package, installed by .ci/run)
+// and returns a context for chromedp. These tests never skip: without
+// Chromium they fail.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	var bin string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Fatal("Chromium not found: install Debian's chromium package (.ci/run does)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// screenshot saves the page to test-output/screenshots/NAME.png.
+func screenshot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		png, err := chromedp.FullScreenshot(100)(ctx, tg) // 100: PNG
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join("..", "..", "test-output", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	})
+}
+
+// voteThroughPage signs voter in on the ballot page and casts a ballot,
+// returning the tracking code the page shows.
+func voteThroughPage(t *testing.T, ctx context.Context, base string, el *fixture.Election, voter, prefix string) string {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(360, 780),
+		chromedp.Navigate(base+"/e/demo?lang=en"),
+		chromedp.WaitVisible(chromedp.ID("voter-id")),
+		screenshot(prefix+"signin-phone"),
+		chromedp.SendKeys(chromedp.ID("voter-id"), voter),
+		chromedp.SendKeys(chromedp.ID("code"), strings.ToLower(el.Codes[voter])),
+		chromedp.Click(chromedp.ID("signin-submit")),
+		chromedp.WaitVisible(chromedp.ID("ballot")),
+		screenshot(prefix+"ballot-phone"),
+		chromedp.Click(chromedp.ID("c-leader-b")),
+		chromedp.Click(chromedp.ID("c-council-q")),
+		chromedp.Click(chromedp.ID("c-council-s")),
+		chromedp.Click(chromedp.ID("to-review")),
+		chromedp.WaitVisible(chromedp.ID("review")),
+		screenshot(prefix+"review-phone"),
+		chromedp.Click(chromedp.ID("cast")),
+		chromedp.WaitVisible(chromedp.ID("receipt")),
+		screenshot(prefix+"receipt-phone"),
+	)
+	if err != nil {
+		t.Fatalf("voting through the page: %v", err)
+	}
+	code, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("tracking-code")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+func browserWorld(t *testing.T) (*fixture.Env, *fixture.Election, string) {
+	t.Helper()
+	env := fixture.New(t)
+	secrets := t.TempDir()
+	s, err := auth.LoadSecrets(secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
+	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	el := env.Setup(t, "demo", 5, true)
+	return env, el, start(t, env, secrets, api.Config{})
+}
+
+func TestVoterVotesInTheBrowser(t *testing.T) {
+	env, el, base := browserWorld(t)
+	ctx := browser(t)
+	code := voteThroughPage(t, ctx, base, el, "V00001", "")
+
+	var stored []byte
+	env.DB.Pool.QueryRow(context.Background(), `SELECT content FROM ballots`).Scan(&stored)
+	if want := ballot.TrackingCode(sha256.Sum256(stored)); code != want || env.Count(t, `SELECT count(*) FROM ballots`) != 1 {
+		t.Fatalf("the page shows %q; the one stored ballot has %q", code, want)
+	}
+
+	// A reload shows "already voted" with the same receipt.
+	err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("receipt")), screenshot("receipt-again-phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("tracking-code")))
+	alreadyHidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("already").hidden`))
+	if again != code || alreadyHidden {
+		t.Errorf("after reload: %q (already-voted note hidden %v); want %q and the note", again, alreadyHidden, code)
+	}
+
+	// The verify page finds it once the sequencer has logged it.
+	var result string
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		err = chromedp.Do(ctx, chromedp.Navigate(base+"/verify?lang=en&election=demo&code="+code),
+			chromedp.WaitVisible(chromedp.ID("verify-form")), chromedp.Sleep(300*time.Millisecond))
+		result, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("verify-result")))
+		if err == nil && strings.Contains(result, "checkpoint") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(result, "audit log") || !strings.Contains(result, "checkpoint") {
+		t.Errorf("verify page says %q", result)
+	}
+	chromedp.Do(ctx, screenshot("verify-phone"))
+
+	// Desktop width, and the Korean default.
+	for _, p := range []struct{ name, path string }{{"home", "/"}, {"signin", "/e/demo"}, {"verify", "/verify?election=demo&code=" + code}} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+p.path),
+			chromedp.WaitReady(chromedp.CSS("body")), chromedp.Sleep(200*time.Millisecond), screenshot(p.name+"-desktop")); err != nil {
+			t.Errorf("%s at desktop width: %v", p.name, err)
+		}
+	}
+}
+
+// TestCastSurvivesALostResponse drops the connection after the server has
+// taken the first cast but before the page hears back: the page retries with
+// the same Idempotency-Key and shows the receipt, and there is one ballot.
+func TestCastSurvivesALostResponse(t *testing.T) {
+	env, el, backend := browserWorld(t)
+	target, _ := url.Parse(backend)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var dropped atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/ballots") && dropped.CompareAndSwap(false, true) {
+			proxy.ServeHTTP(httptest.NewRecorder(), r) // the server casts the ballot…
+			conn, _, err := w.(http.Hijacker).Hijack() // …and the answer is lost
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+
+	code := voteThroughPage(t, browser(t), front.URL, el, "V00002", "retry-")
+	if !dropped.Load() {
+		t.Fatal("the first cast was not dropped")
+	}
+	var stored []byte
+	env.DB.Pool.QueryRow(context.Background(), `SELECT content FROM ballots`).Scan(&stored)
+	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 1 || code != ballot.TrackingCode(sha256.Sum256(stored)) {
+		t.Errorf("%d ballots; the page shows %q", n, code)
+	}
+}

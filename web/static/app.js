@@ -1,0 +1,253 @@
+// primaryvote's pages: sign in, choose, review, cast, receipt; and the
+// public ballot check. No framework, no third-party code.
+"use strict";
+(function () {
+  const messages = JSON.parse(document.getElementById("messages").textContent);
+  const $ = (id) => document.getElementById(id);
+  function t(key, vars) {
+    let s = messages[key] || key;
+    for (const k in vars || {}) s = s.split("{" + k + "}").join(String(vars[k]));
+    return s;
+  }
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // A random Idempotency-Key; getRandomValues works without HTTPS too.
+  function newKey() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  if ($("app")) ballotPage($("app"));
+  if ($("verify-form")) verifyPage($("verify-form"));
+
+  function ballotPage(app) {
+    const id = app.dataset.election;
+    const base = "/api/v1/elections/" + encodeURIComponent(id);
+    const store = {
+      get(k) { try { return JSON.parse(sessionStorage.getItem(id + ":" + k)); } catch (e) { return null; } },
+      set(k, v) { sessionStorage.setItem(id + ":" + k, JSON.stringify(v)); },
+      del(k) { sessionStorage.removeItem(id + ":" + k); },
+    };
+    const sections = ["signin", "ballot", "review", "receipt"];
+    function show(name, focus) {
+      for (const s of sections) $(s).hidden = s !== name;
+      if (focus && $(focus)) $(focus).focus();
+    }
+    function token() {
+      const s = store.get("session");
+      if (!s || Date.parse(s.expires_at) < Date.now() + 10000) return null;
+      return s.token;
+    }
+    function signInAgain(message) {
+      store.del("session");
+      $("signin-error").textContent = message || "";
+      show("signin", "voter-id");
+    }
+
+    async function start() {
+      if (!token()) return show("signin");
+      const pending = store.get("pending");
+      if (pending) return cast(pending); // the page went away mid-cast: finish it, same key
+      await loadBallot();
+    }
+
+    async function loadBallot() {
+      let res;
+      try {
+        res = await fetch(base + "/ballot", { headers: { Authorization: "Bearer " + token() } });
+      } catch (e) {
+        return signInAgain(t("error.generic"));
+      }
+      if (res.status === 401) return signInAgain();
+      if (!res.ok) return signInAgain(t("error.generic"));
+      const b = await res.json();
+      if (b.voted) return showReceipt(b.receipt, true);
+      show("ballot", "ballot-heading");
+    }
+
+    $("signin-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const voter = $("voter-id").value.trim();
+      const code = $("code").value.trim();
+      const err = $("signin-error");
+      err.textContent = "";
+      if (!voter || !code) {
+        err.textContent = t("error.required");
+        (voter ? $("code") : $("voter-id")).focus();
+        return;
+      }
+      let res;
+      try {
+        res = await fetch(base + "/sessions", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ voter_id: voter, code: code }),
+        });
+      } catch (e) {
+        err.textContent = t("error.generic");
+        return;
+      }
+      if (res.status === 201) {
+        store.set("session", await res.json());
+        $("code").value = "";
+        return loadBallot();
+      }
+      err.textContent = { 400: t("error.signin"), 401: t("error.signin"), 409: t("error.closed"), 429: t("error.throttled") }[res.status] || t("error.generic");
+    });
+
+    $("ballot-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const err = $("ballot-error");
+      err.textContent = "";
+      const selections = {};
+      const list = $("review-list");
+      list.textContent = "";
+      for (const fs of document.querySelectorAll("fieldset.question")) {
+        const title = fs.querySelector("legend").textContent;
+        const chosen = Array.from(fs.querySelectorAll("input:checked"));
+        if (chosen.length < +fs.dataset.min || chosen.length > +fs.dataset.max) {
+          err.textContent = t("error.selection", { question: title });
+          fs.querySelector("input").focus();
+          return;
+        }
+        selections[fs.dataset.question] = chosen.map((i) => i.value);
+        const dt = document.createElement("dt");
+        dt.textContent = title;
+        const dd = document.createElement("dd");
+        dd.textContent = chosen.length
+          ? chosen.map((i) => i.labels[0].textContent.replace(/\s+/g, " ").trim()).join(", ")
+          : t("review.none");
+        list.append(dt, dd);
+      }
+      // One Idempotency-Key per ballot: the same choices keep their key, so
+      // a retry can never cast a second ballot.
+      const body = JSON.stringify({ selections: selections });
+      const draft = store.get("draft");
+      store.set("draft", { key: draft && draft.body === body ? draft.key : newKey(), body: body });
+      show("review", "review-heading");
+    });
+
+    $("back").addEventListener("click", () => show("ballot", "ballot-heading"));
+    $("cast").addEventListener("click", () => {
+      const draft = store.get("draft");
+      store.set("pending", draft);
+      cast(draft);
+    });
+
+    // cast sends the ballot until the server answers for it, retrying after
+    // network errors, 5xx and 429 with the same key and body (honouring
+    // Retry-After), so a flaky connection never loses a ballot nor casts two.
+    async function cast(draft) {
+      show("review");
+      $("cast").disabled = $("back").disabled = true;
+      const status = $("cast-status");
+      status.textContent = "";
+      let backoff = 1000;
+      try {
+        for (;;) {
+          if (!token()) {
+            store.del("pending");
+            return signInAgain(t("error.session"));
+          }
+          let res = null;
+          try {
+            res = await fetch(base + "/ballots", {
+              method: "POST",
+              headers: { "Content-Type": "application/json", Authorization: "Bearer " + token(), "Idempotency-Key": draft.key },
+              body: draft.body,
+            });
+          } catch (e) {
+            res = null;
+          }
+          if (res && (res.status === 201 || res.status === 409)) {
+            const r = await res.json();
+            const receipt = res.status === 201 ? r : r.receipt;
+            if (receipt) {
+              store.del("pending");
+              store.del("draft");
+              return showReceipt(receipt, res.status === 409);
+            }
+            store.del("pending");
+            status.textContent = t("error.closed");
+            return;
+          }
+          if (res && res.status === 401) {
+            store.del("pending");
+            return signInAgain(t("error.session"));
+          }
+          if (res && res.status < 500 && res.status !== 429) {
+            store.del("pending");
+            status.textContent = t("error.generic");
+            return;
+          }
+          status.textContent = t("error.network");
+          let wait = backoff;
+          const after = res && parseInt(res.headers.get("Retry-After"), 10);
+          if (after > 0) wait = after * 1000;
+          await sleep(Math.min(wait, 30000) * (0.8 + Math.random() * 0.4));
+          backoff = Math.min(backoff * 2, 30000);
+        }
+      } finally {
+        $("cast").disabled = $("back").disabled = false;
+      }
+    }
+
+    function showReceipt(r, already) {
+      $("tracking-code").textContent = r.tracking_code;
+      $("cast-at").dateTime = r.cast_at;
+      $("cast-at").textContent = new Date(r.cast_at).toLocaleString(document.documentElement.lang);
+      $("already").hidden = !already;
+      $("verify-link").href = "/verify?election=" + encodeURIComponent(id) + "&code=" + encodeURIComponent(r.tracking_code);
+      show("receipt", "receipt-heading");
+    }
+
+    $("copy").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText($("tracking-code").textContent);
+        $("copied").textContent = t("receipt.copied");
+      } catch (e) {
+        window.getSelection().selectAllChildren($("tracking-code"));
+      }
+    });
+
+    start();
+  }
+
+  function verifyPage(form) {
+    async function check() {
+      const out = $("verify-result");
+      const cp = $("verify-checkpoint");
+      const code = $("verify-code").value.trim();
+      cp.hidden = true;
+      if (!code) {
+        out.textContent = t("error.required");
+        return;
+      }
+      const url = "/api/v1/elections/" + encodeURIComponent($("verify-election").value) + "/receipts/" + encodeURIComponent(code);
+      let res;
+      try {
+        res = await fetch(url);
+      } catch (e) {
+        out.textContent = t("error.generic");
+        return;
+      }
+      if (res.status !== 200) {
+        out.textContent = res.status === 404 || res.status === 400 ? t("verify.unknown") : t("error.generic");
+        return;
+      }
+      const r = await res.json();
+      if (!r.in_log) {
+        out.textContent = t("verify.queued");
+        return;
+      }
+      out.textContent = t("verify.logged", { position: r.position, size: r.checkpoint.split("\n")[1] });
+      cp.textContent = r.checkpoint;
+      cp.hidden = false;
+    }
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      check();
+    });
+    if ($("verify-code").value) check();
+  }
+})();
