@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"embed"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -62,6 +64,8 @@ func loadCatalogs() map[string]map[string]string {
 type Elections interface {
 	List(ctx context.Context) ([]ballot.Election, error)
 	Get(ctx context.Context, id string) (*ballot.Election, error)
+	// Results returns a published election's results (ENotFound before).
+	Results(ctx context.Context, id string) (json.RawMessage, error)
 }
 
 // Pages serves the web pages.
@@ -78,7 +82,13 @@ type Pages struct {
 func New(elections Elections, logger *slog.Logger) *Pages {
 	p := &Pages{elections: elections, logger: logger, assetVersion: assetVersion()}
 	p.pages = template.Must(template.New("").Funcs(template.FuncMap{
-		"asset": func(name string) string { return "/static/" + name + "?v=" + p.assetVersion },
+		"asset":  func(name string) string { return "/static/" + name + "?v=" + p.assetVersion },
+		"index1": func(xs []int, i int) int { return xs[i] },
+		"pct":    func(xs []float64, i int) string { return strconv.FormatFloat(xs[i], 'f', 2, 64) },
+		"bar":    func(f float64) string { return strconv.FormatFloat(f*1.4, 'f', 1, 64) }, // 100% = 140 units
+		"fmt2":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+		"row":    func(i int) int { return i * 32 },
+		"weight": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) },
 	}).ParseFS(templateFS, "templates/*.html"))
 	return p
 }
@@ -101,6 +111,8 @@ func (p *Pages) Routes(r chi.Router) {
 	r.Get("/", p.home)
 	r.Get("/e/{id}", p.election)
 	r.Get("/verify", p.verify)
+	r.Get("/results/{id}", p.results)
+	r.Get("/results/{id}/csv", p.resultsCSV)
 	r.Method(http.MethodGet, "/static/*", p.static())
 }
 
@@ -224,4 +236,54 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.render(w, r, "verify.html", map[string]any{"Elections": shown, "Election": r.URL.Query().Get("election"), "Code": r.URL.Query().Get("code")})
+}
+
+// published returns an election and its published results.
+func (p *Pages) published(r *http.Request) (*ballot.Election, *ballot.Results, error) {
+	id := chi.URLParam(r, "id")
+	e, err := p.elections.Get(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := p.elections.Results(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var res ballot.Results
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, nil, fmt.Errorf("stored results of %s: %w", id, err)
+	}
+	return e, &res, nil
+}
+
+func (p *Pages) results(w http.ResponseWriter, r *http.Request) {
+	e, res, err := p.published(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.render(w, r, "results.html", map[string]any{"Election": e, "Results": res})
+}
+
+// resultsCSV serves the results as CSV: one row per question, candidate
+// and group, then the combined share.
+func (p *Pages) resultsCSV(w http.ResponseWriter, r *http.Request) {
+	e, res, err := p.published(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", e.ID+"-results.csv"))
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"question", "number", "candidate", "group", "votes", "percent_of_group", "combined_percent"})
+	for _, q := range res.Questions {
+		for _, c := range q.Candidates {
+			for gi, g := range res.Groups {
+				cw.Write([]string{q.ID, strconv.Itoa(c.Number), c.Name, g.ID, strconv.Itoa(c.Votes[gi]),
+					strconv.FormatFloat(c.Percent[gi], 'f', 2, 64), strconv.FormatFloat(c.Combined, 'f', 2, 64)})
+			}
+		}
+	}
+	cw.Flush()
 }

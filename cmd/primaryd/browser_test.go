@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -189,5 +190,63 @@ func TestCastSurvivesALostResponse(t *testing.T) {
 	env.DB.Pool.QueryRow(context.Background(), `SELECT content FROM ballots`).Scan(&stored)
 	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 1 || code != ballot.TrackingCode(sha256.Sum256(stored)) {
 		t.Errorf("%d ballots; the page shows %q", n, code)
+	}
+}
+
+// TestPublicResultsPage publishes a counted election and reads its results
+// page and CSV as the public would.
+func TestPublicResultsPage(t *testing.T) {
+	env, el, base := browserWorld(t)
+	ctx := context.Background()
+	for i, sel := range []ballot.Selections{{"leader": {"a"}, "council": {"p"}}, {"leader": {"a"}, "council": {"q", "r"}}, {"leader": {"b"}, "council": {"p"}}} {
+		if _, _, err := env.Elections.Cast(ctx, ballot.CastRequest{ElectionID: "demo", VoterID: el.Voters[i], IdempotencyKey: "k",
+			RequestHash: sha256.Sum256([]byte{byte(i)}), Selections: sel}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(env.Elections.Close(ctx, "demo", "test"))
+	_, err := env.Elections.Tally(ctx, "demo", "test")
+	must(err)
+	must(env.Elections.Decrypt(ctx, "demo", el.Shares[0], "test"))
+	must(env.Elections.Decrypt(ctx, "demo", el.Shares[1], "test"))
+	_, err = env.Elections.FinishTally(ctx, "demo", "test")
+	must(err)
+	if res, _ := http.Get(base + "/results/demo"); res == nil || res.StatusCode != 404 {
+		t.Errorf("results before publication: %v; want 404", res)
+	}
+	must(env.Elections.Publish(ctx, "demo", "test"))
+	res, err := http.Get(base + "/results/demo?lang=en")
+	must(err)
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), "</html>") {
+		t.Fatalf("results page: %d\n%s", res.StatusCode, page)
+	}
+
+	b := browser(t)
+	must(chromedp.Do(b, chromedp.EmulateViewport(360, 780), chromedp.Navigate(base+"/results/demo?lang=en"),
+		chromedp.WaitVisible(chromedp.CSS("table")), screenshot("results-phone")))
+	text, err := chromedp.Run(b, chromedp.Text(chromedp.CSS("main")))
+	must(err)
+	// Leader: members (voters 1, 3) chose a and b; public (voter 2) chose a:
+	// a = 0.5·50% + 0.5·100% = 75%.
+	if !strings.Contains(text, "Candidate A") || !strings.Contains(text, "75.00%") || !strings.Contains(text, "Ballots: 3") {
+		t.Errorf("results page: %q", text)
+	}
+	must(chromedp.Do(b, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/results/demo"),
+		chromedp.WaitVisible(chromedp.CSS("table")), screenshot("results-desktop")))
+
+	res, err = http.Get(base + "/results/demo/csv")
+	must(err)
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.HasPrefix(string(body), "question,number,candidate,group,votes") || !strings.Contains(string(body), "leader,1,Candidate A,members,1,50.00,75.00") {
+		t.Errorf("CSV = %d %s", res.StatusCode, body)
 	}
 }
