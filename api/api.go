@@ -129,6 +129,7 @@ func (s *Server) routes() http.Handler {
 	r.Route("/api/v1", func(r chi.Router) {
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
 		r.Get("/log/key", s.getLogKey)
+		r.Get("/elections", s.listElections)
 		r.Route("/elections/{id}", func(r chi.Router) {
 			r.Get("/", s.getElection)
 			r.Get("/results", s.getResults)
@@ -141,6 +142,8 @@ func (s *Server) routes() http.Handler {
 				r.Post("/ballots", s.castBallot)
 			})
 			r.With(s.requireRole(auth.Official)).Get("/turnout", s.getTurnout)
+			r.With(s.requireRole(auth.Official)).Get("/audit/entries", s.getActivity)
+			r.With(s.requireRole(auth.Auditor, auth.Admin)).Get("/audit/bundle", s.getBundle)
 			r.With(s.requireRole(auth.Admin)).Post("/open", s.openElection)
 			r.With(s.requireRole(auth.Admin)).Post("/close", s.closeElection)
 		})
@@ -197,8 +200,8 @@ func (s *Server) requireVoter(next http.Handler) http.Handler {
 }
 
 // requireRole admits requests carrying a valid official token whose role
-// grants want.
-func (s *Server) requireRole(want auth.Role) func(http.Handler) http.Handler {
+// grants one of the roles wanted.
+func (s *Server) requireRole(want ...auth.Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := s.svc.Tokens.Official(bearer(r))
@@ -206,8 +209,12 @@ func (s *Server) requireRole(want auth.Role) func(http.Handler) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
-			if !p.Role.Has(want) {
-				s.writeError(w, r, pv.Errorf(pv.EForbidden, "This needs the %s role.", want))
+			granted := false
+			for _, role := range want {
+				granted = granted || p.Role.Has(role)
+			}
+			if !granted {
+				s.writeError(w, r, pv.Errorf(pv.EForbidden, "This needs the %s role.", want[0]))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), officialKey, p)))

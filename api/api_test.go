@@ -536,3 +536,36 @@ func TestReceiptOfAQueuedBallot(t *testing.T) {
 		t.Errorf("receipt in an unknown election = %d; want 404", got.status)
 	}
 }
+
+func TestDashboardEndpoints(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	official := h.officialToken(auth.Official)
+	auditor := h.officialToken(auth.Auditor)
+	admin := h.officialToken(auth.Admin)
+	voter := h.voterToken("V00001")
+
+	if r := h.do("GET", "/api/v1/elections", ""); r.status != 200 || !strings.Contains(r.body, `"id":"e1"`) {
+		t.Errorf("election list = %d %s", r.status, r.body)
+	}
+	for _, tt := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/api/v1/elections/e1/audit/entries", official, 200},
+		{"/api/v1/elections/e1/audit/entries", auditor, 403},
+		{"/api/v1/elections/e1/audit/entries", voter, 401},
+		{"/api/v1/elections/e1/audit/bundle", auditor, 200},
+		{"/api/v1/elections/e1/audit/bundle", admin, 200},
+		{"/api/v1/elections/e1/audit/bundle", official, 403},
+		{"/api/v1/elections/e1/audit/bundle", voter, 401},
+		{"/api/v1/elections/nope/audit/bundle", auditor, 404},
+	} {
+		if r := h.do("GET", tt.path, "", "Authorization", "Bearer "+tt.token); r.status != tt.status {
+			t.Errorf("GET %s = %d; want %d", tt.path, r.status, tt.status)
+		}
+	}
+	r := h.do("GET", "/api/v1/elections/e1/audit/bundle", "", "Authorization", "Bearer "+auditor)
+	if !strings.HasPrefix(r.body, `{"type":"header","format":"primaryvote-bundle-v1"`) || !strings.Contains(r.body, `{"type":"end"`) {
+		t.Errorf("bundle = %.200s", r.body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/bundle"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 )
@@ -297,5 +299,51 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 	default:
 		writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, InLog: true, Status: "logged", Inclusion: in})
+	}
+}
+
+// listElections lists every election past draft: id, title, status, window.
+func (s *Server) listElections(w http.ResponseWriter, r *http.Request) {
+	all, err := s.svc.Elections.List(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := []ballot.Election{}
+	for _, e := range all {
+		if e.Status != ballot.Draft {
+			out = append(out, e)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getActivity lists the election's latest logged actions: who did what.
+func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := s.svc.Elections.Get(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	entries, err := audit.RecentActivity(r.Context(), s.svc.Pool, id, 50)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, entries)
+}
+
+// getBundle streams the election's audit bundle for auditors.
+func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := s.svc.Elections.Get(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".bundle"))
+	if err := bundle.Export(r.Context(), s.svc.Pool, id, s.svc.LogVerifierKey, w); err != nil {
+		// Headers are gone; the bundle's missing end line tells the verifier.
+		s.logger.ErrorContext(r.Context(), "bundle export failed", "election", id, "err", err)
 	}
 }

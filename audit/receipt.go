@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -78,4 +79,36 @@ func scanOne(ctx context.Context, q Query, sql string, args []any, dest ...any) 
 		return false, rows.Err()
 	}
 	return true, rows.Scan(dest...)
+}
+
+// Activity is one logged action as the officials' dashboard lists it.
+type Activity struct {
+	Position int64           `json:"position"`
+	Kind     string          `json:"kind"`
+	Body     json.RawMessage `json:"entry"`
+}
+
+// RecentActivity returns the newest logged actions about an election, newest
+// first, leaving out the per-voter entries (sign-ins and ballots), which the
+// turnout already counts.
+func RecentActivity(ctx context.Context, q Query, electionID string, limit int) ([]Activity, error) {
+	rows, err := q.Query(ctx, `
+SELECT position, kind, substring(record from $3) FROM audit_log
+WHERE election_id = $1 AND kind NOT IN ('ballot.cast', 'voter.signin', 'voter.signin_failed')
+ORDER BY position DESC LIMIT $2`, electionID, limit, recordHeader+1)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the log: %w", err)
+	}
+	defer rows.Close()
+	out := []Activity{}
+	for rows.Next() {
+		var a Activity
+		var body []byte
+		if err := rows.Scan(&a.Position, &a.Kind, &body); err != nil {
+			return nil, err
+		}
+		a.Body = body
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

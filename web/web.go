@@ -111,6 +111,7 @@ func (p *Pages) Routes(r chi.Router) {
 	r.Get("/", p.home)
 	r.Get("/e/{id}", p.election)
 	r.Get("/verify", p.verify)
+	r.Get("/admin", p.admin)
 	r.Get("/results/{id}", p.results)
 	r.Get("/results/{id}/csv", p.resultsCSV)
 	r.Method(http.MethodGet, "/static/*", p.static())
@@ -286,4 +287,8 @@ func (p *Pages) resultsCSV(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	cw.Flush()
+}
+
+func (p *Pages) admin(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "admin.html", nil)
 }

@@ -250,3 +250,50 @@ func TestPublicResultsPage(t *testing.T) {
 		t.Errorf("CSV = %d %s", res.StatusCode, body)
 	}
 }
+
+// TestOfficialSeesTurnoutRise signs an official in on the dashboard and
+// watches turnout go up when a ballot is cast, without reloading.
+func TestOfficialSeesTurnoutRise(t *testing.T) {
+	env, el, base := browserWorld(t)
+	ctx := context.Background()
+	if err := env.Officials.Add(ctx, "clerk", auth.Official, "clerk password 123", "test"); err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	err := chromedp.Do(b, chromedp.EmulateViewport(360, 780), chromedp.Navigate(base+"/admin?lang=en&poll=300"),
+		chromedp.WaitVisible(chromedp.ID("admin-username")),
+		chromedp.SendKeys(chromedp.ID("admin-username"), "clerk"),
+		chromedp.SendKeys(chromedp.ID("admin-password"), "clerk password 123"),
+		chromedp.Click(chromedp.ID("admin-signin-submit")),
+		chromedp.WaitVisible(chromedp.ID("admin-dash")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitText := func(id, want string) string {
+		t.Helper()
+		var got string
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			got, _ = chromedp.Run(b, chromedp.Text(chromedp.ID(id)))
+			if strings.Contains(got, want) {
+				return got
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("#%s says %q; want %q", id, got, want)
+		return got
+	}
+	waitText("turnout-total", "0 of 5 voted")
+	if _, _, err := env.Elections.Cast(ctx, ballot.CastRequest{ElectionID: "demo", VoterID: el.Voters[0], IdempotencyKey: "k",
+		RequestHash: sha256.Sum256([]byte("x")), Selections: ballot.Selections{"leader": {"a"}, "council": {"p"}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitText("turnout-total", "1 of 5 voted (20.0%)")
+	waitText("activity", "election.open")
+	if hidden, _ := chromedp.Run(b, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById("admin-results")).display === "none"`)); !hidden {
+		t.Error("the results link shows before publication")
+	}
+	if err := chromedp.Do(b, screenshot("admin-phone"), chromedp.EmulateViewport(1280, 900), chromedp.Sleep(400*time.Millisecond), screenshot("admin-desktop")); err != nil {
+		t.Error(err)
+	}
+}

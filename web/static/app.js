@@ -19,6 +19,7 @@
 
   if ($("app")) ballotPage($("app"));
   if ($("verify-form")) verifyPage($("verify-form"));
+  if ($("admin")) adminPage();
 
   function ballotPage(app) {
     const id = app.dataset.election;
@@ -249,5 +250,167 @@
       check();
     });
     if ($("verify-code").value) check();
+  }
+
+  // The officials' dashboard: lifecycle, live turnout, activity, audit.
+  function adminPage() {
+    const poll = +(new URLSearchParams(location.search).get("poll") || 5000);
+    const session = {
+      get() { try { return JSON.parse(sessionStorage.getItem("admin:session")); } catch (e) { return null; } },
+      set(v) { sessionStorage.setItem("admin:session", JSON.stringify(v)); },
+    };
+    const auth = () => ({ Authorization: "Bearer " + (session.get() || {}).token });
+    let election = null;
+    let timer = null;
+    let samples = [];
+
+    function signedIn() {
+      const s = session.get();
+      return s && Date.parse(s.expires_at) > Date.now() + 10000;
+    }
+    async function get(path) {
+      const res = await fetch(path, { headers: auth() });
+      if (res.status === 401) {
+        sessionStorage.removeItem("admin:session");
+        location.reload();
+      }
+      return res;
+    }
+    const cell = (tr, text, header) => {
+      const c = document.createElement(header ? "th" : "td");
+      if (header) c.scope = "row";
+      c.textContent = text;
+      tr.append(c);
+    };
+    const pct = (voted, eligible) => (eligible ? (100 * voted / eligible).toFixed(1) : "0.0");
+    function fill(tbody, rows) {
+      tbody.textContent = "";
+      for (const r of rows) {
+        const tr = document.createElement("tr");
+        cell(tr, r.name || r.region, true);
+        cell(tr, r.voted);
+        cell(tr, r.eligible);
+        cell(tr, pct(r.voted, r.eligible) + "%");
+        tbody.append(tr);
+      }
+    }
+
+    async function refresh() {
+      if (!election) return;
+      const base = "/api/v1/elections/" + encodeURIComponent(election);
+      try {
+        const e = await (await fetch(base)).json();
+        $("admin-status").textContent = t("admin.status", { status: t("status." + e.status) });
+        $("admin-open").disabled = e.status !== "draft";
+        $("admin-close").disabled = e.status !== "open";
+        $("admin-results").hidden = e.status !== "published";
+        $("admin-results").href = "/results/" + encodeURIComponent(election);
+        const tr = await get(base + "/turnout");
+        if (tr.ok) {
+          const turnout = await tr.json();
+          $("turnout-total").textContent = t("admin.turnout_total", { voted: turnout.voted, eligible: turnout.eligible, pct: pct(turnout.voted, turnout.eligible) });
+          fill($("turnout-groups").tBodies[0], turnout.groups);
+          fill($("turnout-regions").tBodies[0], turnout.regions);
+          samples.push({ t: Date.now(), v: turnout.voted });
+          samples = samples.slice(-360);
+          drawChart(turnout.eligible);
+        } else if (tr.status === 403) {
+          $("turnout-total").textContent = t("admin.forbidden");
+        }
+        const ar = await get(base + "/audit/entries");
+        if (ar.ok) {
+          const tbody = $("activity").tBodies[0];
+          tbody.textContent = "";
+          for (const a of await ar.json()) {
+            const row = document.createElement("tr");
+            cell(row, new Date(a.entry.at).toLocaleString(document.documentElement.lang));
+            cell(row, a.kind);
+            cell(row, a.entry.actor);
+            tbody.append(row);
+          }
+        }
+        const cr = await fetch(base + "/checkpoint");
+        if (cr.ok) {
+          const lines = (await cr.text()).split("\n");
+          $("audit-checkpoint").textContent = t("admin.checkpoint", { size: lines[1], root: lines[2] });
+        }
+      } catch (err) {
+        $("admin-action-result").textContent = t("error.generic");
+      }
+    }
+
+    function drawChart(eligible) {
+      if (samples.length === 0) return;
+      const t0 = samples[0].t;
+      const span = Math.max(samples[samples.length - 1].t - t0, 1);
+      const top = Math.max(eligible, 1);
+      $("turnout-line").setAttribute("points", samples
+        .map((s) => ((360 * (s.t - t0)) / span).toFixed(1) + "," + (118 - (116 * s.v) / top).toFixed(1))
+        .join(" "));
+    }
+
+    async function step(action, confirmKey) {
+      if (!window.confirm(t(confirmKey))) return;
+      const res = await fetch("/api/v1/elections/" + encodeURIComponent(election) + "/" + action, { method: "POST", headers: auth() });
+      $("admin-action-result").textContent = res.ok ? "" : res.status === 403 ? t("admin.forbidden") : (await res.json()).detail || t("error.generic");
+      refresh();
+    }
+
+    async function start() {
+      if (!signedIn()) {
+        $("admin-signin").hidden = false;
+        $("admin-dash").hidden = true;
+        return;
+      }
+      $("admin-signin").hidden = true;
+      $("admin-dash").hidden = false;
+      const list = await (await fetch("/api/v1/elections")).json();
+      const select = $("admin-election");
+      select.textContent = "";
+      for (const e of list) {
+        const o = document.createElement("option");
+        o.value = e.id;
+        o.textContent = e.title;
+        select.append(o);
+      }
+      election = select.value || null;
+      select.addEventListener("change", () => {
+        election = select.value;
+        samples = [];
+        refresh();
+      });
+      refresh();
+      clearInterval(timer);
+      timer = setInterval(refresh, poll);
+    }
+
+    $("admin-signin-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const res = await fetch("/api/v1/officials/sessions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: $("admin-username").value.trim(), password: $("admin-password").value }),
+      }).catch(() => null);
+      if (res && res.status === 201) {
+        session.set(await res.json());
+        $("admin-password").value = "";
+        return start();
+      }
+      $("admin-signin-error").textContent = res && res.status === 429 ? t("error.throttled") : t("admin.signin_failed");
+    });
+    $("admin-open").addEventListener("click", () => step("open", "admin.confirm_open"));
+    $("admin-close").addEventListener("click", () => step("close", "admin.confirm_close"));
+    $("admin-bundle").addEventListener("click", async () => {
+      const res = await get("/api/v1/elections/" + encodeURIComponent(election) + "/audit/bundle");
+      if (!res.ok) {
+        $("admin-action-result").textContent = res.status === 403 ? t("admin.forbidden") : t("error.generic");
+        return;
+      }
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(await res.blob());
+      a.download = election + ".bundle";
+      a.click();
+    });
+    start();
   }
 })();
