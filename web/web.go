@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	pv "primaryvote"
 	"primaryvote/ballot"
@@ -106,15 +107,19 @@ func assetVersion() string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-// Routes mounts the pages on r.
+// Routes mounts the pages on r. Pages and assets are gzipped for slow
+// connections; the API is not, since its responses carry tokens.
 func (p *Pages) Routes(r chi.Router) {
-	r.Get("/", p.home)
-	r.Get("/e/{id}", p.election)
-	r.Get("/verify", p.verify)
-	r.Get("/admin", p.admin)
-	r.Get("/results/{id}", p.results)
-	r.Get("/results/{id}/csv", p.resultsCSV)
-	r.Method(http.MethodGet, "/static/*", p.static())
+	r.Group(func(r chi.Router) {
+		r.Use(middleware.Compress(5, "text/html", "text/css", "text/javascript", "text/csv"))
+		r.Get("/", p.home)
+		r.Get("/e/{id}", p.election)
+		r.Get("/verify", p.verify)
+		r.Get("/admin", p.admin)
+		r.Get("/results/{id}", p.results)
+		r.Get("/results/{id}/csv", p.resultsCSV)
+		r.Method(http.MethodGet, "/static/*", p.static())
+	})
 }
 
 func (p *Pages) static() http.Handler {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -295,5 +296,131 @@ func TestOfficialSeesTurnoutRise(t *testing.T) {
 	}
 	if err := chromedp.Do(b, screenshot("admin-phone"), chromedp.EmulateViewport(1280, 900), chromedp.Sleep(400*time.Millisecond), screenshot("admin-desktop")); err != nil {
 		t.Error(err)
+	}
+}
+
+// axeViolations runs axe-core (AXE_JS, installed by make test) on the
+// current page and returns its violations, WCAG 2.1 A and AA rules.
+func axeViolations(t *testing.T, b context.Context) []string {
+	t.Helper()
+	path := os.Getenv("AXE_JS")
+	if path == "" {
+		t.Fatal("AXE_JS is not set: run the suite with `make test`, which installs axe-core")
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+		t.Fatalf("loading axe-core: %v", err)
+	}
+	found, err := chromedp.Run(b, chromedp.Evaluate[[]string](`axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]})
+  .then(r => r.violations.map(v => v.id + ": " + v.help + " (" + v.nodes.map(n => n.target.join(" ")).join(", ") + ")"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("running axe-core: %v", err)
+	}
+	return found
+}
+
+// TestVoterPagesAreAccessible checks every step of the voter pages, in both
+// languages, with axe-core: labels, roles, names, contrast, structure.
+func TestVoterPagesAreAccessible(t *testing.T) {
+	_, el, base := browserWorld(t)
+	b := browser(t)
+	check := func(step string) {
+		t.Helper()
+		if v := axeViolations(t, b); len(v) > 0 {
+			t.Errorf("%s: %d accessibility violations:\n%s", step, len(v), strings.Join(v, "\n"))
+		}
+	}
+	for _, lang := range []string{"ko", "en"} {
+		for _, path := range []string{"/", "/verify", "/e/demo"} {
+			if err := chromedp.Do(b, chromedp.Navigate(base+path+"?lang="+lang), chromedp.WaitReady(chromedp.CSS("main"))); err != nil {
+				t.Fatal(err)
+			}
+			check(lang + " " + path)
+		}
+	}
+	voter := el.Voters[3]
+	steps := []struct {
+		name string
+		act  chromedp.Action[chromedp.Void]
+	}{
+		{"ballot", chromedp.Steps(chromedp.SendKeys(chromedp.ID("voter-id"), voter), chromedp.SendKeys(chromedp.ID("code"), el.Codes[voter]),
+			chromedp.Click(chromedp.ID("signin-submit")), chromedp.WaitVisible(chromedp.ID("ballot")))},
+		{"ballot with an error", chromedp.Steps(chromedp.Click(chromedp.ID("to-review")), chromedp.Sleep(100*time.Millisecond))},
+		{"review", chromedp.Steps(chromedp.Click(chromedp.ID("c-leader-a")), chromedp.Click(chromedp.ID("c-council-p")),
+			chromedp.Click(chromedp.ID("to-review")), chromedp.WaitVisible(chromedp.ID("review")))},
+		{"receipt", chromedp.Steps(chromedp.Click(chromedp.ID("cast")), chromedp.WaitVisible(chromedp.ID("receipt")))},
+	}
+	for _, s := range steps {
+		if err := chromedp.Do(b, s.act); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		check("en " + s.name)
+	}
+
+	// The check can fail: an unlabelled field is reported.
+	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector("main").appendChild(document.createElement("input")); true`)); err != nil {
+		t.Fatal(err)
+	}
+	if v := axeViolations(t, b); len(v) == 0 {
+		t.Error("axe-core found nothing wrong with an unlabelled input")
+	}
+
+	// Keyboard only: from the top, Tab visits the header links, then the
+	// sign-in fields and the button, in reading order.
+	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](`sessionStorage.clear(); true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(b, chromedp.Navigate(base+"/e/demo?lang=en"), chromedp.WaitVisible(chromedp.ID("voter-id"))); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for range 5 {
+		if err := chromedp.Do(b, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		id, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.className`))
+		order = append(order, id)
+	}
+	if got := strings.Join(order, " "); got != "brand lang voter-id code signin-submit" {
+		t.Errorf("Tab order = %q; want brand, lang, voter-id, code, signin-submit", got)
+	}
+}
+
+// TestBallotPageWeight measures what a voter's phone downloads for the
+// ballot page, compressed as served: the HTML and every asset it links.
+func TestBallotPageWeight(t *testing.T) {
+	_, _, base := browserWorld(t)
+	fetch := func(path string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("%s: %d, Content-Encoding %q", path, res.StatusCode, res.Header.Get("Content-Encoding"))
+		}
+		return len(b), res.Header.Get("Cache-Control")
+	}
+	htmlSize, _ := fetch("/e/demo")
+	res, _ := http.Get(base + "/e/demo")
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	total := htmlSize
+	for _, m := range regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(string(page), -1) {
+		n, cache := fetch(strings.ReplaceAll(m[1], "&amp;", "&"))
+		if !strings.Contains(cache, "immutable") {
+			t.Errorf("%s: Cache-Control %q; want a long-lived immutable asset", m[1], cache)
+		}
+		total += n
+	}
+	t.Logf("ballot page weight: %d bytes compressed (HTML %d)", total, htmlSize)
+	if total > 50<<10 {
+		t.Errorf("the ballot page weighs %d bytes compressed; the budget is 50 KiB", total)
 	}
 }
