@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,7 +48,37 @@ func browser(t *testing.T) context.Context {
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser and its tab
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	// Every page must run under the strict CSP without a violation and
+	// without an uncaught exception; the console would say so.
+	var (
+		mu       sync.Mutex
+		problems []string
+	)
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleException || strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				problems = append(problems, string(m.Type)+": "+m.Text)
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("browser console: %s", p)
+		}
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
 	return ctx
 }
 
@@ -358,6 +389,9 @@ func TestVoterPagesAreAccessible(t *testing.T) {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 		check("en " + s.name)
+		if err := chromedp.Do(b, chromedp.EmulateViewport(1280, 900), screenshot(strings.ReplaceAll(s.name, " ", "-")+"-desktop")); err != nil {
+			t.Error(err)
+		}
 	}
 
 	// The check can fail: an unlabelled field is reported.
