@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,13 @@ type Config struct {
 	// OfficialSignInsPerIP limits officials' sign-in attempts per client
 	// address and per username, per minute. Default 10.
 	OfficialSignInsPerIP int
+	// MaxInFlight bounds the API requests served at once; more are refused
+	// with 503 and Retry-After. Size it to the database pool and the cores.
+	// Default 64.
+	MaxInFlight int
+	// RetryAfter is the Retry-After, in seconds, of an overload refusal.
+	// Default 1.
+	RetryAfter int
 }
 
 func (c *Config) setDefaults() {
@@ -56,6 +64,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.OfficialSignInsPerIP == 0 {
 		c.OfficialSignInsPerIP = 10
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 64
+	}
+	if c.RetryAfter == 0 {
+		c.RetryAfter = 1
 	}
 }
 
@@ -84,6 +98,7 @@ type Server struct {
 
 	voterLimiter    *httprate.RateLimiter
 	officialLimiter *httprate.RateLimiter
+	admission       *admission
 	handler         http.Handler
 }
 
@@ -93,7 +108,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = discard
 	}
-	s := &Server{cfg: cfg, svc: svc, logger: logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, svc: svc, logger: logger, metrics: newMetrics(), admission: newAdmission(cfg.MaxInFlight, cfg.RetryAfter)}
 	s.voterLimiter = httprate.NewRateLimiter(cfg.SignInsPerVoter, time.Minute, httprate.WithLimitHandler(s.tooMany))
 	s.officialLimiter = httprate.NewRateLimiter(cfg.OfficialSignInsPerIP, time.Minute, httprate.WithLimitHandler(s.tooMany))
 	s.handler = s.routes()
@@ -127,6 +142,7 @@ func (s *Server) routes() http.Handler {
 	}
 
 	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.admit)
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
 		r.Get("/log/key", s.getLogKey)
 		r.Get("/elections", s.listElections)
@@ -166,6 +182,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.admission.full() {
+		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
+		writeProblem(w, http.StatusServiceUnavailable, "overloaded", "Every request slot is busy.", nil)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.svc.Pool.Ping(ctx); err != nil {

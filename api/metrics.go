@@ -16,6 +16,7 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	shed     prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -31,7 +32,11 @@ func newMetrics() *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration,
+	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "primaryvote_http_shed_total",
+		Help: "API requests refused with 503 because every request slot was busy.",
+	})
+	m.registry.MustRegister(m.requests, m.duration, m.shed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

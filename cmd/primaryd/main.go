@@ -187,6 +187,7 @@ func main() {
 	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", 10, "sign-in attempts per voter id per minute")
 	var maxConns int
 	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
+	flag.IntVar(&cfg.API.MaxInFlight, "max-inflight", 64, "API requests served at once; more get 503 with Retry-After")
 	flag.StringVar(&level, "log-level", envOr("PRIMARYVOTE_LOG_LEVEL", "info"), "debug, info, warn or error (PRIMARYVOTE_LOG_LEVEL)")
 	flag.Parse()
 	cfg.MaxConns = int32(maxConns)
