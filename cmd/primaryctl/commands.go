@@ -31,6 +31,9 @@ func Run(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
 		return errUsage
 	}
+	if args[0] == "bench" { // talks to a server, not the database
+		return bench(ctx, env, args[1:])
+	}
 	if env.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (make run prints it)")
 	}

@@ -41,6 +41,10 @@ const usage = `usage: primaryctl COMMAND [ARGS]
   tally finish ID                         combine the trustees' decryptions into the results
   publish ID                              make the results public
   audit export ID --out FILE              write the election's audit bundle (for auditverify)
+  bench [--url U] [--election ID]         play the voters of a credentials file through a server:
+        [--voters FILE] [--concurrency N] sign in, ballot, cast, receipt; report latency percentiles,
+        [--rate R] [--surge X] [--limit N] throughput and errors (--out JSON), and the ledger of
+        [--out FILE] [--ledger FILE]       acknowledged receipts (--ledger)
 
 Environment: DATABASE_URL (required), PRIMARYVOTE_SECRETS (default .data/secrets).
 `

@@ -1,0 +1,370 @@
+// Package loadtest plays an electorate through primaryvote's HTTP API, as
+// voters' phones would: sign in, read the ballot, cast with an
+// Idempotency-Key, and check the receipt. It retries a refused or failed
+// request after Retry-After with the same key, as the ballot page does, and
+// keeps a ledger of every acknowledged receipt so a run can be reconciled
+// with the audit log and the count (nothing lost, nothing duplicated).
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Voter is a voter's credential.
+type Voter struct{ ID, Code string }
+
+// ReadVoters reads a credentials file (header voter_id,code).
+func ReadVoters(r io.Reader) ([]Voter, error) {
+	recs, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read voters: %w", err)
+	}
+	if len(recs) == 0 || len(recs[0]) != 2 || recs[0][0] != "voter_id" {
+		return nil, errors.New("voters file: want a header voter_id,code")
+	}
+	out := make([]Voter, 0, len(recs)-1)
+	for _, r := range recs[1:] {
+		out = append(out, Voter{ID: r[0], Code: r[1]})
+	}
+	return out, nil
+}
+
+// Config is a load run.
+type Config struct {
+	// BaseURL is the server, such as http://127.0.0.1:8080.
+	BaseURL string
+	// Election is the election's id.
+	Election string
+	// Voters vote once each, in order.
+	Voters []Voter
+	// Concurrency is how many voters are in progress at once.
+	Concurrency int
+	// Rate, when positive, starts voters at this many per second (an open
+	// arrival process) instead of as fast as Concurrency allows.
+	Rate float64
+	// Surge multiplies the rate during the first fifth of the run, like the
+	// 09:00 opening.
+	Surge float64
+	// Progress, if set, gets a line every couple of seconds.
+	Progress io.Writer
+	// Client is the HTTP client; nil means a tuned default.
+	Client *http.Client
+}
+
+// Report is what a run measured.
+type Report struct {
+	Voters       int                  `json:"voters"`
+	Acknowledged int                  `json:"acknowledged"`
+	Failed       int                  `json:"failed"`
+	Seconds      float64              `json:"seconds"`
+	VotesPerSec  float64              `json:"votes_per_second"`
+	Endpoints    map[string]Latencies `json:"endpoints"`
+	Errors       map[string]int       `json:"errors"` // by class: "503 sessions", "network ballots", …
+	Retries      int                  `json:"retries"`
+	// Ledger maps each acknowledged voter to their tracking code.
+	Ledger map[string]string `json:"-"`
+}
+
+// Latencies are an endpoint's latency percentiles in milliseconds.
+type Latencies struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+type run struct {
+	cfg      Config
+	client   *http.Client
+	election struct {
+		Questions []struct {
+			ID            string `json:"id"`
+			MinSelections int    `json:"min_selections"`
+			MaxSelections int    `json:"max_selections"`
+			Candidates    []struct {
+				ID string `json:"id"`
+			} `json:"candidates"`
+		} `json:"questions"`
+	}
+
+	mu        sync.Mutex
+	latencies map[string][]time.Duration
+	errs      map[string]int
+	ledger    map[string]string
+	retries   int
+	failed    int
+	done      atomic.Int64
+}
+
+// Run plays every voter and returns the report. It stops early only when ctx
+// ends.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 32
+	}
+	r := &run{cfg: cfg, client: cfg.Client, latencies: map[string][]time.Duration{}, errs: map[string]int{}, ledger: map[string]string{}}
+	if r.client == nil {
+		r.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2, MaxConnsPerHost: cfg.Concurrency * 2}}
+	}
+	res, err := r.client.Get(cfg.BaseURL + "/api/v1/elections/" + cfg.Election)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the election: %w", err)
+	}
+	err = json.NewDecoder(res.Body).Decode(&r.election)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 {
+		return nil, fmt.Errorf("couldn't read the election: %d %v", res.StatusCode, err)
+	}
+
+	start := time.Now()
+	stop := make(chan struct{})
+	if cfg.Progress != nil {
+		go r.progress(start, stop)
+	}
+	jobs := make(chan Voter)
+	var wg sync.WaitGroup
+	for range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for v := range jobs {
+				r.vote(ctx, v)
+				r.done.Add(1)
+			}
+		}()
+	}
+	r.feed(ctx, jobs, start)
+	close(jobs)
+	wg.Wait()
+	close(stop)
+
+	elapsed := time.Since(start)
+	rep := &Report{Voters: len(cfg.Voters), Acknowledged: len(r.ledger), Failed: r.failed, Seconds: elapsed.Seconds(),
+		VotesPerSec: float64(len(r.ledger)) / elapsed.Seconds(), Endpoints: map[string]Latencies{}, Errors: r.errs,
+		Retries: r.retries, Ledger: r.ledger}
+	for name, ds := range r.latencies {
+		rep.Endpoints[name] = percentiles(ds)
+	}
+	return rep, ctx.Err()
+}
+
+// feed hands out voters, paced by the arrival rate if there is one.
+func (r *run) feed(ctx context.Context, jobs chan<- Voter, start time.Time) {
+	n := len(r.cfg.Voters)
+	for i, v := range r.cfg.Voters {
+		if r.cfg.Rate > 0 {
+			rate := r.cfg.Rate
+			if r.cfg.Surge > 1 && i < n/5 {
+				rate *= r.cfg.Surge
+			}
+			// Arrivals at the planned rate; a late start catches up.
+			due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			if wait := time.Until(due); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		select {
+		case jobs <- v:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// vote plays one voter to a receipt, or gives up after a minute.
+func (r *run) vote(ctx context.Context, v Voter) {
+	base := r.cfg.BaseURL + "/api/v1/elections/" + r.cfg.Election
+	body, _ := json.Marshal(map[string]string{"voter_id": v.ID, "code": v.Code})
+	var sess struct{ Token string }
+	if !r.call(ctx, "sessions", "POST", base+"/sessions", "", "", body, 201, &sess) {
+		r.fail()
+		return
+	}
+	if !r.call(ctx, "ballot", "GET", base+"/ballot", sess.Token, "", nil, 200, nil) {
+		r.fail()
+		return
+	}
+	cast, _ := json.Marshal(map[string]any{"selections": r.choose()})
+	key := make([]byte, 16)
+	rand.Read(key)
+	var receipt struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if !r.call(ctx, "ballots", "POST", base+"/ballots", sess.Token, hex.EncodeToString(key), cast, 201, &receipt) {
+		r.fail()
+		return
+	}
+	r.mu.Lock()
+	r.ledger[v.ID] = receipt.TrackingCode
+	r.mu.Unlock()
+	r.call(ctx, "receipts", "GET", base+"/receipts/"+receipt.TrackingCode, "", "", nil, 200, nil)
+}
+
+// choose makes a valid random ballot.
+func (r *run) choose() map[string][]string {
+	sel := map[string][]string{}
+	for _, q := range r.election.Questions {
+		n := q.MinSelections + mrand.IntN(q.MaxSelections-q.MinSelections+1)
+		perm := mrand.Perm(len(q.Candidates))
+		sel[q.ID] = []string{}
+		for _, i := range perm[:n] {
+			sel[q.ID] = append(sel[q.ID], q.Candidates[i].ID)
+		}
+	}
+	return sel
+}
+
+// call sends a request until it gets the wanted status, retrying network
+// errors, 429 and 5xx after Retry-After (or a backoff) with the same body
+// and key, for up to a minute. Every attempt's latency and every error are
+// recorded.
+func (r *run) call(ctx context.Context, name, method, url, token, key string, body []byte, want int, out any) bool {
+	deadline := time.Now().Add(time.Minute)
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		req, _ := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		start := time.Now()
+		res, err := r.client.Do(req)
+		var status int
+		var payload []byte
+		if err == nil {
+			status = res.StatusCode
+			payload, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+		}
+		r.record(name, time.Since(start))
+		if err == nil && (status == want || (name == "ballots" && status == 409)) {
+			if out != nil {
+				if status == 409 { // already voted: the original receipt
+					var c struct{ Receipt json.RawMessage }
+					json.Unmarshal(payload, &c)
+					payload = c.Receipt
+				}
+				json.Unmarshal(payload, out)
+			}
+			return true
+		}
+		class := "network " + name
+		if err == nil {
+			class = strconv.Itoa(status) + " " + name
+		}
+		r.mu.Lock()
+		r.errs[class]++
+		r.mu.Unlock()
+		retryable := err != nil || status == 429 || status >= 500
+		if !retryable || time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		wait := backoff
+		if err == nil {
+			if s, _ := strconv.Atoi(res.Header.Get("Retry-After")); s > 0 {
+				wait = time.Duration(s) * time.Second
+			}
+		}
+		r.mu.Lock()
+		r.retries++
+		r.mu.Unlock()
+		time.Sleep(time.Duration(float64(wait) * (0.5 + mrand.Float64())))
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (r *run) record(name string, d time.Duration) {
+	r.mu.Lock()
+	r.latencies[name] = append(r.latencies[name], d)
+	r.mu.Unlock()
+}
+
+func (r *run) fail() {
+	r.mu.Lock()
+	r.failed++
+	r.mu.Unlock()
+}
+
+func (r *run) progress(start time.Time, stop <-chan struct{}) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			done := r.done.Load()
+			r.mu.Lock()
+			acked, errs := len(r.ledger), 0
+			for _, n := range r.errs {
+				errs += n
+			}
+			r.mu.Unlock()
+			secs := time.Since(start).Seconds()
+			fmt.Fprintf(r.cfg.Progress, "  %6.0fs  %d/%d voters  %d receipts  %.0f votes/s  %d errors\n",
+				secs, done, len(r.cfg.Voters), acked, float64(acked)/secs, errs)
+		}
+	}
+}
+
+func percentiles(ds []time.Duration) Latencies {
+	slices.Sort(ds)
+	at := func(p float64) float64 {
+		if len(ds) == 0 {
+			return 0
+		}
+		i := int(float64(len(ds)-1) * p)
+		return float64(ds[i].Microseconds()) / 1000
+	}
+	return Latencies{Count: len(ds), P50: at(.50), P95: at(.95), P99: at(.99), Max: at(1)}
+}
+
+// WriteLedger writes the acknowledged receipts: voter_id,tracking_code.
+func (rep *Report) WriteLedger(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"voter_id", "tracking_code"})
+	ids := make([]string, 0, len(rep.Ledger))
+	for id := range rep.Ledger {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		w.Write([]string{id, rep.Ledger[id]})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
