@@ -3,7 +3,7 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build run test lint clean
+.PHONY: build run test lint bench clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -15,6 +15,10 @@ run: build
 ## test: the whole suite against a throwaway PostgreSQL cluster
 test:
 	@scripts/test
+
+## bench: a whole primary at full scale (VOTERS=224556 CONCURRENCY=64), with one summary
+bench:
+	@scripts/bench
 
 ## lint: gofmt, go vet and staticcheck
 lint:

@@ -32,8 +32,11 @@ var ErrNotLogged = errors.New("audit: no such entry")
 // under verifierKey.
 func Include(ctx context.Context, q Query, electionID, kind, ref, verifierKey string) (*Inclusion, error) {
 	var in Inclusion
-	found, err := scanOne(ctx, q, `SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3`,
-		[]any{ref, electionID, kind}, &in.Position, &in.Record)
+	lookup := func() (bool, error) {
+		return scanOne(ctx, q, `SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3`,
+			[]any{ref, electionID, kind}, &in.Position, &in.Record)
+	}
+	found, err := lookup()
 	if err != nil {
 		return nil, fmt.Errorf("couldn't look up the entry: %w", err)
 	}
@@ -47,7 +50,14 @@ func Include(ctx context.Context, q Query, electionID, kind, ref, verifierKey st
 		case queued:
 			return nil, ErrQueued
 		}
-		return nil, ErrNotLogged
+		// The sequencer may have moved it between the two looks; it moves
+		// entries atomically, so a second look at the log settles it.
+		if found, err = lookup(); err != nil {
+			return nil, fmt.Errorf("couldn't look up the entry: %w", err)
+		}
+		if !found {
+			return nil, ErrNotLogged
+		}
 	}
 	signed, err := LatestCheckpoint(ctx, q)
 	if err != nil {

@@ -159,9 +159,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Voters: len(cfg.Voters), Acknowledged: len(r.ledger), Failed: r.failed, Seconds: elapsed.Seconds(),
 		VotesPerSec: float64(len(r.ledger)) / elapsed.Seconds(), Endpoints: map[string]Latencies{}, Errors: r.errs,
 		Retries: r.retries, Ledger: r.ledger}
+	var all []time.Duration
 	for name, ds := range r.latencies {
 		rep.Endpoints[name] = percentiles(ds)
+		all = append(all, ds...)
 	}
+	rep.Endpoints["all"] = percentiles(all)
 	return rep, ctx.Err()
 }
 
