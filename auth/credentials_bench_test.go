@@ -35,3 +35,21 @@ func BenchmarkIssueAll(b *testing.B) {
 	}
 	b.ReportMetric(float64(electorate)*float64(b.N)/b.Elapsed().Seconds(), "voters/s")
 }
+
+// BenchmarkSignInUnknownVoter and BenchmarkSignInWrongCode compare the work
+// a failed sign-in does for a voter who does not exist and for a wrong code:
+// they should cost the same, so the answer's timing does not tell which.
+func BenchmarkSignInUnknownVoter(b *testing.B) { benchmarkFailedSignIn(b, "NOBODY") }
+
+func BenchmarkSignInWrongCode(b *testing.B) { benchmarkFailedSignIn(b, "V00001") }
+
+func benchmarkFailedSignIn(b *testing.B, voter string) {
+	env := fixture.New(b)
+	env.Setup(b, "e1", 10, true)
+	ctx := context.Background()
+	for b.Loop() {
+		if err := env.Credentials.Check(ctx, "e1", voter, "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"); err == nil {
+			b.Fatal("a wrong code was accepted")
+		}
+	}
+}
