@@ -134,13 +134,7 @@ func voteThroughPage(t *testing.T, ctx context.Context, base string, el *fixture
 func browserWorld(t *testing.T) (*fixture.Env, *fixture.Election, string) {
 	t.Helper()
 	env := fixture.New(t)
-	secrets := t.TempDir()
-	s, err := auth.LoadSecrets(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
-	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	secrets := env.SecretsDir
 	el := env.Setup(t, "demo", 5, true)
 	return env, el, start(t, env, secrets, api.Config{})
 }

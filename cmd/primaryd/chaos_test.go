@@ -12,8 +12,6 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
-	"primaryvote/auth"
-	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 	"primaryvote/internal/loadtest"
 )
@@ -26,13 +24,7 @@ import (
 func TestTwoInstancesAndARollingRestart(t *testing.T) {
 	bin := buildPrimaryd(t)
 	env := fixture.New(t)
-	secrets := t.TempDir()
-	s, err := auth.LoadSecrets(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
-	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	secrets := env.SecretsDir
 	el := env.Setup(t, "chaos", 200, true)
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	a := startProcess(t, bin, addrA, env.DB.URL, secrets)

@@ -22,7 +22,6 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
-	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
@@ -87,13 +86,7 @@ func freeAddr(t *testing.T) string {
 func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 	bin := buildPrimaryd(t)
 	env := fixture.New(t)
-	secrets := t.TempDir()
-	s, err := auth.LoadSecrets(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
-	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	secrets := env.SecretsDir
 	el := env.Setup(t, "crash", 120, true)
 	addr := freeAddr(t)
 	base := "http://" + addr

@@ -24,7 +24,6 @@ import (
 	"primaryvote/api"
 	"primaryvote/audit"
 	"primaryvote/auth"
-	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
 
@@ -101,15 +100,7 @@ func field(t testing.TB, body, name string) string {
 // reads turnout.
 func TestVoteEndToEnd(t *testing.T) {
 	env := fixture.New(t)
-	secrets := t.TempDir()
-	// The fixture and the server must share secrets: rebuild the fixture's
-	// services on the server's directory.
-	s, err := auth.LoadSecrets(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
-	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	secrets := env.SecretsDir // the server shares the fixture's secrets
 	el := env.Setup(t, "demo", 10, true)
 	if err := env.Officials.Add(context.Background(), "admin", auth.Admin, "admin password 1234", "test"); err != nil {
 		t.Fatal(err)
@@ -215,13 +206,7 @@ func TestVoteEndToEnd(t *testing.T) {
 // loopback, with 32 voters at a time.
 func BenchmarkSignInAndCast(b *testing.B) {
 	env := fixture.New(b)
-	secrets := b.TempDir()
-	s, err := auth.LoadSecrets(secrets)
-	if err != nil {
-		b.Fatal(err)
-	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
-	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	secrets := env.SecretsDir
 	env.Clock.Set(time.Now())
 	el := env.Setup(b, "bench", b.N, true)
 	base := start(b, env, secrets, api.Config{SignInsPerIP: 1 << 30})

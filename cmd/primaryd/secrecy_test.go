@@ -29,13 +29,7 @@ var councilIDs = []string{"jungwoosung", "kangsora", "yoondohyun", "jangnara", "
 // and checks the published results against the known votes.
 func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 	env := fixture.New(t)
-	secrets := t.TempDir()
-	s, err := auth.LoadSecrets(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
-	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	secrets := env.SecretsDir
 	def := fixture.Definition("secret")
 	for i := range def.Questions[0].Candidates {
 		def.Questions[0].Candidates[i].ID = leaderIDs[i]

@@ -12,21 +12,13 @@ import (
 	"time"
 
 	"primaryvote/api"
-	"primaryvote/auth"
-	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
 
 func securityWorld(t *testing.T) (*fixture.Env, *fixture.Election, string) {
 	t.Helper()
 	env := fixture.New(t)
-	secrets := t.TempDir()
-	s, err := auth.LoadSecrets(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Credentials = auth.NewCredentials(env.DB.Pool, s, env.Clock.Now)
-	env.Elections = ballot.NewElections(env.DB.Pool, env.Clock.Now, s)
+	secrets := env.SecretsDir
 	el := env.SetupWith(t, fixture.Definition("demo"), 5, true)
 	return env, el, start(t, env, secrets, api.Config{})
 }
