@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"primaryvote/audit"
-	"primaryvote/audit/bundle"
 	"primaryvote/internal/fixture"
 	"primaryvote/internal/loadtest"
 )
@@ -78,19 +74,5 @@ func TestTwoInstancesAndARollingRestart(t *testing.T) {
 		t.Errorf("%d ballots and %d distinct receipts; want %d of each", n, len(acked), len(el.Voters))
 	}
 
-	ctx := context.Background()
-	signer, err := audit.LoadSigner(secrets, "primaryvote.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := audit.NewSequencer(env.DB.Pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := bundle.Export(ctx, env.DB.Pool, "chaos", signer.VerifierKey(), &buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bundle.Verify(&buf, bundle.Options{LogKey: signer.VerifierKey()}); err != nil {
-		t.Errorf("the log after a rolling restart does not verify: %v", err)
-	}
+	verifiedBundle(t, env, secrets, "chaos")
 }

@@ -183,21 +183,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 		t.Errorf("primaryd after SIGTERM: %v\n%s", err, proc.logs.String())
 	}
 
-	ctx := context.Background()
-	signer, err := audit.LoadSigner(secrets, "primaryvote.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := audit.NewSequencer(env.DB.Pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := bundle.Export(ctx, env.DB.Pool, "crash", signer.VerifierKey(), &buf); err != nil {
-		t.Fatal(err)
-	}
-	if report, err := bundle.Verify(bytes.NewReader(buf.Bytes()), bundle.Options{LogKey: signer.VerifierKey()}); err != nil {
-		t.Fatalf("the log after a crash does not verify: %v\n%+v", err, report)
-	}
+	buf := verifiedBundle(t, env, secrets, "crash")
 	// The bundle verified, so its ballots are exactly the logged ones.
 	logged := map[string]bool{}
 	for _, l := range strings.Split(buf.String(), "\n") {
@@ -224,4 +210,26 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 		t.Errorf("ballots = %d; want %d (no loss, no duplicate)", got, len(el.Voters))
 	}
 	<-restarted
+}
+
+// verifiedBundle sequences whatever the servers left queued, exports the
+// election's bundle and verifies it, failing t unless it verifies.
+func verifiedBundle(t *testing.T, env *fixture.Env, secrets, election string) *bytes.Buffer {
+	t.Helper()
+	ctx := context.Background()
+	signer, err := audit.LoadSigner(secrets, "primaryvote.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.NewSequencer(env.DB.Pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := bundle.Export(ctx, env.DB.Pool, election, signer.VerifierKey(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if report, err := bundle.Verify(bytes.NewReader(buf.Bytes()), bundle.Options{LogKey: signer.VerifierKey()}); err != nil {
+		t.Fatalf("the log of %s does not verify: %v\n%+v", election, err, report)
+	}
+	return &buf
 }
