@@ -304,16 +304,10 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 
 // listElections lists every election past draft: id, title, status, window.
 func (s *Server) listElections(w http.ResponseWriter, r *http.Request) {
-	all, err := s.svc.Elections.List(r.Context())
+	out, err := s.svc.Elections.Public(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	out := []ballot.Election{}
-	for _, e := range all {
-		if e.Status != ballot.Draft {
-			out = append(out, e)
-		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

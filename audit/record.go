@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -52,3 +53,19 @@ func ParseRecord(rec []byte) (index int64, prev tlog.Hash, body []byte, err erro
 
 // ChainHash returns chain_i for record_i.
 func ChainHash(rec []byte) tlog.Hash { return sha256.Sum256(rec) }
+
+// MemoryHashes is a tlog.HashReader over stored hashes held in memory, for
+// building a tree from records as they are read (by verifiers and tests).
+type MemoryHashes []tlog.Hash
+
+// ReadHashes returns the stored hashes at the given indexes.
+func (m MemoryHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(m)) {
+			return nil, fmt.Errorf("audit: no stored hash %d", x)
+		}
+		out[i] = m[x]
+	}
+	return out, nil
+}

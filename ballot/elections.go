@@ -163,6 +163,22 @@ func (s *Elections) List(ctx context.Context) ([]Election, error) {
 	return out, nil
 }
 
+// Public returns the elections the public may see: every one past draft,
+// newest first.
+func (s *Elections) Public(ctx context.Context) ([]Election, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []Election{}
+	for _, e := range all {
+		if e.Status != Draft {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
 // Open moves an election from draft to open. It refuses an election without
 // a key, whose roll is empty, or in which any voter has no credential.
 func (s *Elections) Open(ctx context.Context, id, actor string) error {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"primaryvote/audit"
 )
 
 // RollEntry is a voter as the public sees them: a pseudonym and a group.
@@ -28,7 +30,7 @@ type RollCommitment struct {
 // CommitRoll sorts entries by pseudonym and returns their commitment.
 func CommitRoll(entries []RollEntry) (RollCommitment, error) {
 	sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].Pseudonym[:], entries[j].Pseudonym[:]) < 0 })
-	var hashes memHashes
+	var hashes audit.MemoryHashes
 	for i, e := range entries {
 		hs, err := tlog.StoredHashes(int64(i), append(e.Pseudonym[:], e.Group...), hashes)
 		if err != nil {
@@ -45,20 +47,6 @@ func CommitRoll(entries []RollEntry) (RollCommitment, error) {
 		c.Root = hex.EncodeToString(root[:])
 	}
 	return c, nil
-}
-
-// memHashes is an in-memory tlog.HashReader.
-type memHashes []tlog.Hash
-
-func (m memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		if x < 0 || x >= int64(len(m)) {
-			return nil, fmt.Errorf("no stored hash %d", x)
-		}
-		out[i] = m[x]
-	}
-	return out, nil
 }
 
 // Roll returns an election's public roll: every voter's pseudonym and group.

@@ -63,7 +63,7 @@ func loadCatalogs() map[string]map[string]string {
 
 // Elections is what the pages need of the election store.
 type Elections interface {
-	List(ctx context.Context) ([]ballot.Election, error)
+	Public(ctx context.Context) ([]ballot.Election, error)
 	Get(ctx context.Context, id string) (*ballot.Election, error)
 	// Results returns a published election's results (ENotFound before).
 	Results(ctx context.Context, id string) (json.RawMessage, error)
@@ -193,16 +193,10 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
-	all, err := p.elections.List(r.Context())
+	shown, err := p.elections.Public(r.Context())
 	if err != nil {
 		p.fail(w, r, err)
 		return
-	}
-	var shown []ballot.Election
-	for _, e := range all {
-		if e.Status != ballot.Draft {
-			shown = append(shown, e)
-		}
 	}
 	p.render(w, r, "home.html", shown)
 }
@@ -230,16 +224,10 @@ func (p *Pages) election(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
-	all, err := p.elections.List(r.Context())
+	shown, err := p.elections.Public(r.Context())
 	if err != nil {
 		p.fail(w, r, err)
 		return
-	}
-	var shown []ballot.Election
-	for _, e := range all {
-		if e.Status != ballot.Draft {
-			shown = append(shown, e)
-		}
 	}
 	p.render(w, r, "verify.html", map[string]any{"Elections": shown, "Election": r.URL.Query().Get("election"), "Code": r.URL.Query().Get("code")})
 }

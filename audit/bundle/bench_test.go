@@ -169,7 +169,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 	}
 	digest := sha256.Sum256(sumsBytes)
 	add("tally.sums", map[string]any{"sums_sha256": hex.EncodeToString(digest[:])})
-	var hashes memHashes
+	var hashes audit.MemoryHashes
 	var chain tlog.Hash
 	var checkpoints []string
 	for i, body := range bodies {

@@ -258,7 +258,7 @@ func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
 	// Drop the last record (the publication) and re-sign with the stolen key.
 	cut := append([]string{}, lines[:records[n-1]]...)
 	var (
-		hashes memHashes
+		hashes audit.MemoryHashes
 		chain  tlog.Hash
 	)
 	for k, i := range records[:n-1] {
@@ -345,19 +345,6 @@ ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only`)
 	if err == nil || !strings.Contains(err.Error(), "record 2") {
 		t.Errorf("Verify(tampered database) = %v; want record 2 named", err)
 	}
-}
-
-type memHashes []tlog.Hash
-
-func (m memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		if x >= int64(len(m)) {
-			return nil, fmt.Errorf("no hash %d", x)
-		}
-		out[i] = m[x]
-	}
-	return out, nil
 }
 
 func mustB64(t *testing.T, s string) []byte {

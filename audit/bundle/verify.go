@@ -98,7 +98,7 @@ type verifier struct {
 
 	records int64
 	chains  []tlog.Hash
-	hashes  memHashes
+	hashes  audit.MemoryHashes
 
 	castBy     map[string]int64     // pseudonym → position of its ballot.cast
 	cast       map[string]castEntry // tracking code → entry
@@ -590,18 +590,4 @@ func posString(p *int64) string {
 		return "none"
 	}
 	return fmt.Sprint(*p)
-}
-
-// memHashes is an in-memory tlog.HashReader.
-type memHashes []tlog.Hash
-
-func (m memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		if x < 0 || x >= int64(len(m)) {
-			return nil, fmt.Errorf("no stored hash %d", x)
-		}
-		out[i] = m[x]
-	}
-	return out, nil
 }
