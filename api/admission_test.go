@@ -1,10 +1,15 @@
 package api
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A request over the bound is refused at once with 503 and Retry-After,
@@ -51,5 +56,23 @@ func TestAdmissionControl(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/x", nil))
 	if rec.Code != 200 {
 		t.Errorf("after the slots freed: %d; want 200", rec.Code)
+	}
+}
+
+func TestDatabaseUnavailable(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "57P01"}, true}, // admin shutdown
+		{&pgconn.PgError{Code: "08006"}, true}, // connection failure
+		{&pgconn.PgError{Code: "23505"}, false},
+		{&pgconn.PgError{Code: "42P01"}, false},
+		{fmt.Errorf("couldn't read: %w", io.ErrUnexpectedEOF), true},
+		{errors.New("a bug"), false},
+	} {
+		if got := databaseUnavailable(tt.err); got != tt.want {
+			t.Errorf("databaseUnavailable(%v) = %v; want %v", tt.err, got, tt.want)
+		}
 	}
 }

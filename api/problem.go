@@ -3,8 +3,15 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	pv "primaryvote"
 )
@@ -44,6 +51,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, code, detail = he.status, he.code, he.message
 	case errors.As(err, &de) && de.Code != pv.EInternal:
 		status, code, detail, extra = statusOf[de.Code], de.Code, de.Message, de.Detail
+	case databaseUnavailable(err):
+		// The database is restarting or unreachable: not an internal error
+		// but a moment to wait, and a retry with the same key is safe.
+		s.logger.WarnContext(r.Context(), "database unavailable", "route", routePattern(r), "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
+		writeProblem(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable: please retry in a moment.", nil)
+		return
 	default:
 		s.logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routePattern(r), "err", err)
 	}
@@ -84,3 +98,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // discard is a logger for callers that pass none.
 var discard = slog.New(slog.DiscardHandler)
+
+// databaseUnavailable reports whether err means the database could not be
+// reached or went away (a restart, a failover), as opposed to a bug.
+func databaseUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P05: shutdown, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+}

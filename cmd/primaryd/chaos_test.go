@@ -74,5 +74,5 @@ func TestTwoInstancesAndARollingRestart(t *testing.T) {
 		t.Errorf("%d ballots and %d distinct receipts; want %d of each", n, len(acked), len(el.Voters))
 	}
 
-	verifiedBundle(t, env, secrets, "chaos")
+	verifiedBundle(t, env.DB.Pool, secrets, "chaos")
 }

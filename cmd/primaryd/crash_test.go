@@ -24,6 +24,8 @@ import (
 	"primaryvote/audit/bundle"
 	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // buildPrimaryd compiles this command for tests that need a real process.
@@ -183,18 +185,8 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 		t.Errorf("primaryd after SIGTERM: %v\n%s", err, proc.logs.String())
 	}
 
-	buf := verifiedBundle(t, env, secrets, "crash")
-	// The bundle verified, so its ballots are exactly the logged ones.
-	logged := map[string]bool{}
-	for _, l := range strings.Split(buf.String(), "\n") {
-		var b struct {
-			Type    string
-			Content []byte
-		}
-		if json.Unmarshal([]byte(l), &b) == nil && b.Type == "ballot" {
-			logged[ballot.TrackingCode(sha256.Sum256(b.Content))] = true
-		}
-	}
+	buf := verifiedBundle(t, env.DB.Pool, secrets, "crash")
+	logged := bundleCodes(buf)
 	n := 0
 	acked.Range(func(voter, code any) bool {
 		n++
@@ -214,22 +206,38 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 
 // verifiedBundle sequences whatever the servers left queued, exports the
 // election's bundle and verifies it, failing t unless it verifies.
-func verifiedBundle(t *testing.T, env *fixture.Env, secrets, election string) *bytes.Buffer {
+func verifiedBundle(t *testing.T, pool *pgxpool.Pool, secrets, election string) *bytes.Buffer {
 	t.Helper()
 	ctx := context.Background()
 	signer, err := audit.LoadSigner(secrets, "primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.NewSequencer(env.DB.Pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
+	if _, err := audit.NewSequencer(pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := bundle.Export(ctx, env.DB.Pool, election, signer.VerifierKey(), &buf); err != nil {
+	if err := bundle.Export(ctx, pool, election, signer.VerifierKey(), &buf); err != nil {
 		t.Fatal(err)
 	}
 	if report, err := bundle.Verify(bytes.NewReader(buf.Bytes()), bundle.Options{LogKey: signer.VerifierKey()}); err != nil {
 		t.Fatalf("the log of %s does not verify: %v\n%+v", election, err, report)
 	}
 	return &buf
+}
+
+// bundleCodes returns the tracking codes of a verified bundle's ballots,
+// which are exactly the logged ones.
+func bundleCodes(buf *bytes.Buffer) map[string]bool {
+	codes := map[string]bool{}
+	for _, l := range strings.Split(buf.String(), "\n") {
+		var b struct {
+			Type    string
+			Content []byte
+		}
+		if json.Unmarshal([]byte(l), &b) == nil && b.Type == "ballot" {
+			codes[ballot.TrackingCode(sha256.Sum256(b.Content))] = true
+		}
+	}
+	return codes
 }
