@@ -88,37 +88,7 @@ func Encode(e Entry) ([]byte, error) {
 	return b, nil
 }
 
-// Stored is an entry as read back from the log.
-type Stored struct {
-	ID         int64
-	ElectionID string
-	Kind       string
-	Body       []byte
-}
-
-const selectEntries = `
-SELECT id, coalesce(election_id, ''), kind, body FROM audit_entries
-WHERE $1 = '' OR election_id = $1 ORDER BY id`
-
 // Query is satisfied by pgx.Tx, *pgx.Conn and *pgxpool.Pool.
 type Query interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// Entries returns the log's entries for electionID (all entries when it is
-// ""), oldest first.
-func Entries(ctx context.Context, q Query, electionID string) ([]Stored, error) {
-	rows, err := q.Query(ctx, selectEntries, electionID)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read audit log: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Stored, error) {
-		var s Stored
-		err := r.Scan(&s.ID, &s.ElectionID, &s.Kind, &s.Body)
-		return s, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read audit log: %w", err)
-	}
-	return out, nil
 }

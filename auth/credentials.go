@@ -22,13 +22,12 @@ import (
 type Credentials struct {
 	pool    *pgxpool.Pool
 	secrets *Secrets
-	pepper  []byte
 	clock   func() time.Time
 }
 
 // NewCredentials returns a credential store keyed by the secrets' pepper.
 func NewCredentials(pool *pgxpool.Pool, secrets *Secrets, clock func() time.Time) *Credentials {
-	return &Credentials{pool: pool, secrets: secrets, pepper: secrets.Pepper, clock: clock}
+	return &Credentials{pool: pool, secrets: secrets, clock: clock}
 }
 
 // errBadCredential is the one answer to every failed sign-in, whatever failed.
@@ -80,7 +79,7 @@ func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writ
 				if err := out.Write([]string{id, code}); err != nil {
 					return nil, fmt.Errorf("couldn't write codes: %w", err)
 				}
-				return []any{electionID, id, codeHash(c.pepper, electionID, id, norm)}, nil
+				return []any{electionID, id, codeHash(c.secrets.Pepper, electionID, id, norm)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("couldn't store credentials: %w", err)
@@ -115,7 +114,7 @@ func (c *Credentials) Reissue(ctx context.Context, electionID, voterID, actor st
 INSERT INTO voter_credentials (election_id, voter_id, code_hash)
 SELECT election_id, voter_id, $3 FROM voters WHERE election_id = $1 AND voter_id = $2
 ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash`,
-			electionID, voterID, codeHash(c.pepper, electionID, voterID, norm))
+			electionID, voterID, codeHash(c.secrets.Pepper, electionID, voterID, norm))
 		if err != nil {
 			return fmt.Errorf("couldn't store credential: %w", err)
 		}
@@ -168,7 +167,7 @@ func (c *Credentials) check(ctx context.Context, electionID, voterID, code strin
 	if !known {
 		stored = make([]byte, 32)
 	}
-	match := hmac.Equal(codeHash(c.pepper, electionID, voterID, norm), stored)
+	match := hmac.Equal(codeHash(c.secrets.Pepper, electionID, voterID, norm), stored)
 	if !known || !wellFormed || !match {
 		return errBadCredential
 	}
