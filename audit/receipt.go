@@ -27,13 +27,20 @@ var ErrQueued = errors.New("audit: the entry is queued for the log")
 // ErrNotLogged means no entry has that ref.
 var ErrNotLogged = errors.New("audit: no such entry")
 
+// An entry is looked up by (election, kind, ref), in the log and then in the
+// queue; migration 00004 indexes exactly those columns in both tables.
+const (
+	selectLogged = `SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3`
+	selectQueued = `SELECT 1 FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3`
+)
+
 // Include finds the entry of electionID with the given kind and ref and
 // proves its inclusion against the latest checkpoint, which must verify
 // under verifierKey.
 func Include(ctx context.Context, q Query, electionID, kind, ref, verifierKey string) (*Inclusion, error) {
 	var in Inclusion
 	lookup := func() (bool, error) {
-		return scanOne(ctx, q, `SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3`,
+		return scanOne(ctx, q, selectLogged,
 			[]any{ref, electionID, kind}, &in.Position, &in.Record)
 	}
 	found, err := lookup()
@@ -42,7 +49,7 @@ func Include(ctx context.Context, q Query, electionID, kind, ref, verifierKey st
 	}
 	if !found {
 		var one int
-		queued, err := scanOne(ctx, q, `SELECT 1 FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3`,
+		queued, err := scanOne(ctx, q, selectQueued,
 			[]any{ref, electionID, kind}, &one)
 		switch {
 		case err != nil:

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logKey := fs.String("log-key", "", "the log's note verifier key, from a source you trust (required with --db)")
 	dbURL := fs.String("db", "", "verify from this database instead of a bundle file")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the verification here")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || (*dbURL != "" && *logKey == "") {
 		fmt.Fprintln(stderr, "usage: auditverify [--log-key KEY] [--checkpoint FILE ...] [--json] BUNDLE\n       auditverify --db URL --log-key KEY [--checkpoint FILE ...] [--json] ELECTION")
 		return 2
@@ -55,6 +57,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		opts.Checkpoints[f] = b
+	}
+
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(pf)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "auditverify:", err)
+			return 2
+		}
+		defer pf.Close()
+		defer pprof.StopCPUProfile()
 	}
 
 	var (

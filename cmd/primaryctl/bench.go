@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 
 	"primaryvote/internal/loadtest"
@@ -23,6 +24,7 @@ func bench(ctx context.Context, env *Env, args []string) error {
 	out := fs.String("out", "", "write the report as JSON here")
 	ledger := fs.String("ledger", "", "write the acknowledged receipts (voter_id,tracking_code) here")
 	limit := fs.Int("limit", 0, "play only the first N voters")
+	cpuProfile := fs.String("cpuprofile", "", "write the load tester's own CPU profile here")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -37,6 +39,17 @@ func bench(ctx context.Context, env *Env, args []string) error {
 	}
 	if *limit > 0 && *limit < len(voters) {
 		voters = voters[:*limit]
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintf(env.Stderr, "playing %d voters against %s (election %s)\n", len(voters), *url, *election)
 	rep, err := loadtest.Run(ctx, loadtest.Config{BaseURL: *url, Election: *election, Voters: voters,

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -50,6 +51,9 @@ type Config struct {
 	SequenceInterval time.Duration
 	// API tunes the HTTP API.
 	API api.Config
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
+	// listener; keep it on a loopback address.
+	DebugAddr string
 }
 
 // Main is a running primaryd.
@@ -61,6 +65,7 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	done     chan error
+	debug    *http.Server
 
 	sequencer     *audit.Sequencer
 	stopSequencer context.CancelFunc
@@ -144,7 +149,26 @@ func (m *Main) Run(ctx context.Context) error {
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(m.listener) }()
 	m.Logger.Info("serving", "addr", m.listener.Addr().String())
+	if m.Config.DebugAddr != "" {
+		m.serveDebug()
+	}
 	return nil
+}
+
+// serveDebug serves the profiler on DebugAddr.
+func (m *Main) serveDebug() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.debug = &http.Server{Addr: m.Config.DebugAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := m.debug.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Warn("profiler stopped", "err", err)
+		}
+	}()
+	m.Logger.Info("profiler", "addr", m.Config.DebugAddr)
 }
 
 // Addr is the address the server listens on.
@@ -162,6 +186,9 @@ func (m *Main) Close() error {
 		if serveErr := <-m.done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 			err = serveErr
 		}
+	}
+	if m.debug != nil {
+		m.debug.Close()
 	}
 	if m.sequencer != nil {
 		m.stopSequencer()
@@ -188,6 +215,7 @@ func main() {
 	var maxConns int
 	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
 	flag.IntVar(&cfg.API.MaxInFlight, "max-inflight", 64, "API requests served at once; more get 503 with Retry-After")
+	flag.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve the profiler (/debug/pprof/) here, such as 127.0.0.1:6060; off by default")
 	flag.StringVar(&level, "log-level", envOr("PRIMARYVOTE_LOG_LEVEL", "info"), "debug, info, warn or error (PRIMARYVOTE_LOG_LEVEL)")
 	flag.Parse()
 	cfg.MaxConns = int32(maxConns)
