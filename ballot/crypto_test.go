@@ -336,7 +336,8 @@ func TestFixedBaseMatchesMul(t *testing.T) {
 	p := g.NewElement().MulGen(randomScalar())
 	table := newFixedBase(p)
 	minusOne := g.NewScalar().Neg(scalarOf(1))
-	for _, s := range []group.Scalar{scalarOf(0), scalarOf(1), scalarOf(15), scalarOf(16), scalarOf(0xffffffff), minusOne, randomScalar(), randomScalar()} {
+	for _, s := range []group.Scalar{scalarOf(0), scalarOf(1), scalarOf(7), scalarOf(8), scalarOf(15), scalarOf(16),
+		scalarOf(0x8888888888888888), scalarOf(0xffffffff), minusOne, randomScalar(), randomScalar()} {
 		if got, want := table.mul(s), g.NewElement().Mul(p, s); !got.IsEqual(want) {
 			t.Errorf("table.mul(%x) ≠ Mul", encodeScalar(s))
 		}

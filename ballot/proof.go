@@ -1,6 +1,7 @@
 package ballot
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 
@@ -15,13 +16,16 @@ type ciphertext struct {
 	enc []byte
 }
 
+// encryptValue encrypts m ∈ {0, 1}.
 func encryptValue(key *ElectionKey, m int) (ct ciphertext, r group.Scalar) {
 	r = randomScalar()
 	alpha := g.NewElement().MulGen(r)
 	beta := key.mul(r)
-	// Always multiply, also for m = 0, so the time taken does not tell
-	// whether a candidate was chosen.
-	beta.Add(beta, g.NewElement().MulGen(scalarOf(uint64(m))))
+	// Add G or the identity with a constant-time choice, so that the time
+	// taken does not tell whether a candidate was chosen.
+	mG := g.Identity()
+	mG.CMov(subtle.ConstantTimeEq(int32(m), 1), g.Generator())
+	beta.Add(beta, mG)
 	return newCiphertext(alpha, beta), r
 }
 
