@@ -160,25 +160,42 @@ func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 // ciphertext encrypts 0 or 1, and each question's total is within
 // [min_selections, max_selections]. The error names the first failure.
 func (e *Election) VerifyBallot(raw []byte) (*EncryptedBallot, error) {
-	if e.Key == nil {
-		return nil, pv.Errorf(pv.EConflict, "election %q has no key", e.ID)
-	}
-	b, err := e.ParseBallot(raw)
+	bt, err := e.NewBatch()
 	if err != nil {
 		return nil, err
 	}
+	b, err := bt.Add(raw)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := bt.Verify(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// checkEach checks b's proofs one at a time and names the first that fails.
+func (e *Election) checkEach(b *EncryptedBallot) error {
 	for qi, q := range e.Questions {
 		eq := b.questions[qi]
-		for oi, c := range q.Candidates {
+		for oi := range q.Candidates {
 			pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: oi}
 			if eq.proofs[oi].verify(pc, eq.options[oi], 0, 1) != nil {
-				return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: question %q, candidate %q: the proof that it encrypts 0 or 1 does not verify", q.ID, c.ID)
+				return optionProofError(q, oi)
 			}
 		}
 		pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: optionSum}
 		if eq.sumProof.verify(pc, sum(eq.options), q.MinSelections, q.MaxSelections) != nil {
-			return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: question %q: the proof that %d to %d candidates are chosen does not verify", q.ID, q.MinSelections, q.MaxSelections)
+			return sumProofError(q)
 		}
 	}
-	return b, nil
+	return nil
+}
+
+func optionProofError(q Question, option int) error {
+	return pv.Errorf(pv.EInvalid, "encrypted ballot: question %q, candidate %q: the proof that it encrypts 0 or 1 does not verify", q.ID, q.Candidates[option].ID)
+}
+
+func sumProofError(q Question) error {
+	return pv.Errorf(pv.EInvalid, "encrypted ballot: question %q: the proof that %d to %d candidates are chosen does not verify", q.ID, q.MinSelections, q.MaxSelections)
 }

@@ -293,19 +293,31 @@ func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
 // A server that bypasses the one-ballot rule, or casts for someone not on
 // the roll, writes log entries the verifier refuses.
 func TestForgedCastsCaught(t *testing.T) {
+	voter := func(i int) func(w *world) string {
+		return func(w *world) string {
+			p := w.env.Secrets.Pseudonym("e1", w.el.Voters[i])
+			return hex.EncodeToString(p[:])
+		}
+	}
 	for _, tc := range []struct {
 		name  string
 		voter func(w *world) string
 		want  string
+		// forge changes the ballot's bytes before it is stored and logged.
+		forge func(raw []byte) []byte
 	}{
-		{"a pseudonym voting twice", func(w *world) string {
-			p := w.env.Secrets.Pseudonym("e1", w.el.Voters[0])
-			return hex.EncodeToString(p[:])
-		}, "casts a second ballot"},
+		{"a pseudonym voting twice", voter(0), "casts a second ballot", nil},
 		{"a pseudonym not on the roll", func(w *world) string {
 			p := w.env.Secrets.Pseudonym("e1", "NOT-ON-ROLL")
 			return hex.EncodeToString(p[:])
-		}, "not on the roll"},
+		}, "not on the roll", nil},
+		// The response z of the first candidate's first branch is off by
+		// one: every challenge still holds, one equation does not.
+		{"a ballot whose proof does not verify", voter(5), `: invalid: encrypted ballot: question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`, func(raw []byte) []byte {
+			z := len("PVB1") + 1 + len("e1") + 64 + 96
+			raw[z] ^= 1
+			return raw
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, false)
@@ -313,12 +325,16 @@ func TestForgedCastsCaught(t *testing.T) {
 			e, _ := w.env.Elections.Get(ctx, "e1")
 			raw, err := e.Encrypt(ballot.Selections{"leader": {"d"}, "council": {"p"}})
 			must(t, err)
+			group := "members"
+			if tc.forge != nil {
+				raw, group = tc.forge(raw), "public"
+			}
 			sum := sha256.Sum256(raw)
 			code := ballot.TrackingCode(sum)
-			_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, 'members', $2)`, sum[:], raw)
+			_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, $3, $2)`, sum[:], raw, group)
 			must(t, err)
 			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: "ballot.cast", Actor: "voter", At: time.Now(), Ref: code,
-				Data: map[string]string{"voter": tc.voter(w), "group": "members", "tracking_code": code}}))
+				Data: map[string]string{"voter": tc.voter(w), "group": group, "tracking_code": code}}))
 			w.drain(t)
 			if _, err := verify(w.export(t), bundle.Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Verify = %v; want %q", err, tc.want)

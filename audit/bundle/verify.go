@@ -471,19 +471,7 @@ func (v *verifier) onBallot(l line) error {
 			v.wg.Add(1)
 			go func() {
 				defer v.wg.Done()
-				for j := range v.work {
-					b, err := v.election.VerifyBallot(j.content)
-					if err == nil {
-						err = s.AddBallot(v.election, j.group, b)
-					}
-					if err != nil {
-						v.mu.Lock()
-						if v.firstBad == nil || j.line < v.firstBad.line {
-							v.firstBad = &lineError{j.line, err}
-						}
-						v.mu.Unlock()
-					}
-				}
+				v.verifyBallots(v.work, s)
 			}()
 		}
 	}
@@ -503,6 +491,51 @@ func (v *verifier) onBallot(l line) error {
 	v.step("ballots (every proof)")
 	v.work <- ballotJob{line: v.lineNo, group: l.Group, content: l.Content}
 	return nil
+}
+
+// ballotsABatch is how many ballots a worker checks at once: enough that
+// the batch's multi-scalar multiplication costs a few additions a point.
+const ballotsABatch = 1024
+
+// verifyBallots checks the ballots from jobs in batches and adds them to s,
+// and keeps the first failure (by line) in v.firstBad.
+func (v *verifier) verifyBallots(jobs <-chan ballotJob, s *ballot.Sums) {
+	fail := func(line int, err error) {
+		v.mu.Lock()
+		if v.firstBad == nil || line < v.firstBad.line {
+			v.firstBad = &lineError{line, err}
+		}
+		v.mu.Unlock()
+	}
+	var lines []int
+	batch, err := v.election.NewBatch()
+	if err != nil {
+		fail(0, err)
+		for range jobs {
+		}
+		return
+	}
+	flush := func() {
+		if i, err := batch.Verify(); err != nil {
+			fail(lines[i], err)
+		}
+		batch, _ = v.election.NewBatch()
+		lines = lines[:0]
+	}
+	for j := range jobs {
+		b, err := batch.Add(j.content)
+		if err == nil {
+			err = s.AddBallot(v.election, j.group, b)
+		}
+		if err != nil {
+			fail(j.line, err)
+			continue
+		}
+		if lines = append(lines, j.line); len(lines) == ballotsABatch {
+			flush()
+		}
+	}
+	flush()
 }
 
 func (v *verifier) finishBallots() error {

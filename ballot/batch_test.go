@@ -1,0 +1,144 @@
+package ballot
+
+import (
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"github.com/cloudflare/circl/group"
+
+	pv "primaryvote"
+)
+
+func TestMultiScalarMulMatchesMul(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 17, 300} {
+		for _, short := range []bool{false, true} {
+			scalars := make([][scalarSize]byte, n)
+			points := make([]group.Element, n)
+			want := g.Identity()
+			for i := range n {
+				s := randomScalar()
+				if short { // a verifier's 128-bit weight
+					var le [scalarSize]byte
+					rand.Read(le[:16])
+					s = g.NewScalar()
+					if err := s.UnmarshalBinary(le[:]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if i == 1 {
+					s = g.NewScalar() // zero
+				}
+				copy(scalars[i][:], encodeScalar(s))
+				points[i] = g.NewElement().MulGen(randomScalar())
+				want.Add(want, g.NewElement().Mul(points[i], s))
+			}
+			if got := multiScalarMul(scalars, points); !got.IsEqual(want) {
+				t.Errorf("n = %d, short = %v: multiScalarMul ≠ Σ Mul", n, short)
+			}
+		}
+	}
+}
+
+// TestBatchNamesTheBadBallot hides each tampered ballot of
+// TestProofsRejectTampering among valid ones: the batch refuses it, at Add
+// when its challenge no longer holds or else at Verify, and names it.
+func TestBatchNamesTheBadBallot(t *testing.T) {
+	e, _ := testElection(t, "e1")
+	var valid [][]byte
+	for _, sel := range []Selections{{"leader": {"a"}}, {"leader": {"c"}, "council": {"p", "r"}}, {"leader": {"e"}, "council": {"q"}}} {
+		raw, err := e.Encrypt(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid = append(valid, raw)
+	}
+	bt, err := e.NewBatch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range valid {
+		if _, err := bt.Add(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if i, err := bt.Verify(); i != -1 || err != nil {
+		t.Fatalf("Verify of valid ballots = %d, %v", i, err)
+	}
+
+	one := g.NewScalar().SetUint64(1)
+	tests := map[string]struct {
+		f       func(b *EncryptedBallot)
+		atAdd   bool
+		message string
+	}{
+		"tampered response": {func(b *EncryptedBallot) {
+			br := &b.questions[0].proofs[1][1]
+			br.z = g.NewScalar().Add(br.z, one)
+		}, false, `candidate "b"`},
+		"challenges shifted between branches": {func(b *EncryptedBallot) {
+			p := b.questions[1].proofs[2]
+			p[0].c = g.NewScalar().Add(p[0].c, one)
+			p[1].c = g.NewScalar().Sub(p[1].c, one)
+		}, false, `candidate "r"`},
+		"tampered sum proof": {func(b *EncryptedBallot) {
+			br := &b.questions[1].sumProof[0]
+			br.z = g.NewScalar().Add(br.z, one)
+		}, false, `question "council": the proof that 0 to 2`},
+		"tampered challenge": {func(b *EncryptedBallot) {
+			br := &b.questions[0].proofs[3][0]
+			br.c = g.NewScalar().Add(br.c, one)
+		}, true, `candidate "d"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			bad := tamper(t, e, valid[1], tc.f)
+			bt, _ := e.NewBatch()
+			bt.Add(valid[0])
+			_, addErr := bt.Add(bad)
+			bt.Add(valid[2])
+			if tc.atAdd {
+				if pv.ErrorCode(addErr) != pv.EInvalid || !strings.Contains(addErr.Error(), tc.message) {
+					t.Fatalf("Add = %v; want a failed proof naming %s", addErr, tc.message)
+				}
+				if bt.Len() != 2 {
+					t.Fatalf("a refused ballot was kept: %d ballots", bt.Len())
+				}
+				if i, err := bt.Verify(); i != -1 || err != nil {
+					t.Fatalf("Verify after a refused Add = %d, %v", i, err)
+				}
+				return
+			}
+			if addErr != nil {
+				t.Fatalf("Add = %v; the challenges still hold", addErr)
+			}
+			i, err := bt.Verify()
+			if i != 1 || pv.ErrorCode(err) != pv.EInvalid || !strings.Contains(err.Error(), tc.message) {
+				t.Fatalf("Verify = %d, %v; want ballot 1 naming %s", i, err, tc.message)
+			}
+		})
+	}
+}
+
+// BenchmarkBatchVerify is the cost a ballot of verifying 512 5-candidate
+// single-choice ballots at once, parsing included.
+func BenchmarkBatchVerify(b *testing.B) {
+	e, _ := testElection(b, "e1")
+	e.Questions = e.Questions[:1]
+	raws := make([][]byte, 512)
+	for i := range raws {
+		raws[i], _ = e.Encrypt(Selections{"leader": {"c"}})
+	}
+	for b.Loop() {
+		bt, _ := e.NewBatch()
+		for _, raw := range raws {
+			if _, err := bt.Add(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := bt.Verify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(raws)), "µs/ballot")
+}
