@@ -27,45 +27,34 @@ var ErrQueued = errors.New("audit: the entry is queued for the log")
 // ErrNotLogged means no entry has that ref.
 var ErrNotLogged = errors.New("audit: no such entry")
 
-// An entry is looked up by (election, kind, ref), in the log and then in the
-// queue; migration 00004 indexes exactly those columns in both tables.
-const (
-	selectLogged = `SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3`
-	selectQueued = `SELECT 1 FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3`
-)
+// selectEntry looks an entry up by (election, kind, ref) in the log and in
+// the queue at once (migration 00004 indexes exactly those columns in both).
+// One statement sees one snapshot, and the sequencer moves entries from the
+// queue to the log atomically, so the entry is found in exactly one of them.
+const selectEntry = `
+SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3
+UNION ALL
+SELECT NULL, NULL FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3
+LIMIT 1`
 
 // Include finds the entry of electionID with the given kind and ref and
 // proves its inclusion against the latest checkpoint, which must verify
 // under verifierKey.
 func Include(ctx context.Context, q Query, electionID, kind, ref, verifierKey string) (*Inclusion, error) {
-	var in Inclusion
-	lookup := func() (bool, error) {
-		return scanOne(ctx, q, selectLogged,
-			[]any{ref, electionID, kind}, &in.Position, &in.Record)
-	}
-	found, err := lookup()
-	if err != nil {
+	var (
+		in       Inclusion
+		position *int64
+	)
+	found, err := scanOne(ctx, q, selectEntry, []any{ref, electionID, kind}, &position, &in.Record)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("couldn't look up the entry: %w", err)
+	case !found:
+		return nil, ErrNotLogged
+	case position == nil:
+		return nil, ErrQueued
 	}
-	if !found {
-		var one int
-		queued, err := scanOne(ctx, q, selectQueued,
-			[]any{ref, electionID, kind}, &one)
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("couldn't look up the entry: %w", err)
-		case queued:
-			return nil, ErrQueued
-		}
-		// The sequencer may have moved it between the two looks; it moves
-		// entries atomically, so a second look at the log settles it.
-		if found, err = lookup(); err != nil {
-			return nil, fmt.Errorf("couldn't look up the entry: %w", err)
-		}
-		if !found {
-			return nil, ErrNotLogged
-		}
-	}
+	in.Position = *position
 	signed, err := LatestCheckpoint(ctx, q)
 	if err != nil {
 		return nil, err

@@ -23,34 +23,33 @@ func TestEntryLookupUsesItsIndex(t *testing.T) {
 	defer conn.Release()
 	check := func(stage string) {
 		t.Helper()
-		for name, q := range map[string]string{"audit_log_lookup": selectLogged, "audit_entries_lookup": selectQueued} {
-			if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `PREPARE lookup(text, text, text) AS `+selectEntry); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(ctx, `EXPLAIN EXECUTE lookup('X', 'e1', 'ballot.cast')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := conn.Exec(ctx, `PREPARE lookup(text, text, text) AS `+q); err != nil {
-				t.Fatal(err)
-			}
-			rows, err := conn.Query(ctx, `EXPLAIN EXECUTE lookup('X', 'e1', 'ballot.cast')`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan []string
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			if rows.Err() != nil {
-				t.Fatal(rows.Err())
-			}
-			if _, err := conn.Exec(ctx, `DEALLOCATE lookup; RESET plan_cache_mode`); err != nil {
-				t.Fatal(err)
-			}
-			if p := strings.Join(plan, "\n"); !strings.Contains(p, name) || strings.Contains(p, "Seq Scan") {
-				t.Errorf("%s: %s\n%s", stage, q, p)
-			}
+			plan = append(plan, line)
+		}
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
+		}
+		if _, err := conn.Exec(ctx, `DEALLOCATE lookup; RESET plan_cache_mode`); err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if !strings.Contains(p, "audit_log_lookup") || !strings.Contains(p, "audit_entries_lookup") || strings.Contains(p, "Seq Scan") {
+			t.Errorf("%s: %s\n%s", stage, selectEntry, p)
 		}
 	}
 	check("empty log")

@@ -142,3 +142,23 @@ func BenchmarkBatchVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(raws)), "µs/ballot")
 }
+
+// BenchmarkMultiScalarMul is 32,768 points, a third with full scalars and
+// the rest with 128-bit weights, as in a batch of ballots.
+func BenchmarkMultiScalarMul(b *testing.B) {
+	const n = 32768
+	scalars := make([][scalarSize]byte, n)
+	points := make([]group.Element, n)
+	for i := range n {
+		if i%3 == 0 {
+			copy(scalars[i][:], encodeScalar(randomScalar()))
+		} else {
+			rand.Read(scalars[i][:16])
+		}
+		points[i] = g.NewElement().MulGen(randomScalar())
+	}
+	for b.Loop() {
+		multiScalarMul(scalars, points)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/point")
+}

@@ -68,7 +68,11 @@ type AlreadyVoted struct {
 // race, the primary key of participation lets exactly one commit; the others
 // are answered by the rules above.
 func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
-	if resp, err := s.previousCast(ctx, s.pool, req); resp != nil || err != nil {
+	group, pseudonym, prev, err := s.voter(ctx, req)
+	if err != nil {
+		return nil, false, err
+	}
+	if resp, err := prev.answer(req); resp != nil || err != nil {
 		return resp, resp != nil, err
 	}
 	e, err := s.Get(ctx, req.ElectionID)
@@ -88,10 +92,6 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 	response, err = json.Marshal(Receipt{TrackingCode: code, CastAt: now})
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
-	}
-	group, pseudonym, err := s.voter(ctx, req)
-	if err != nil {
-		return nil, false, err
 	}
 
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -140,28 +140,39 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 // previousCast applies the idempotency rules when the voter has voted: it
 // returns the stored response for a replay, or an error. It returns nil, nil
 // when the voter has not voted.
+// participation is a voter's stored cast, if any: the idempotency record.
+type participation struct {
+	key      *string
+	hash     []byte
+	response []byte
+}
+
+// answer applies the idempotency rules to a cast by a voter who has already
+// cast (p.key set); it returns nothing for a voter who has not.
+func (p participation) answer(req CastRequest) ([]byte, error) {
+	switch {
+	case p.key == nil:
+		return nil, nil
+	case *p.key != req.IdempotencyKey:
+		return nil, &pv.Error{Code: pv.EConflict, Message: "You have already voted in this election.",
+			Detail: AlreadyVoted{Receipt: p.response}}
+	case !bytes.Equal(p.hash, req.RequestHash[:]):
+		return nil, pv.Errorf(pv.EMismatch, "This Idempotency-Key was used with a different request body.")
+	}
+	return p.response, nil
+}
+
 func (s *Elections) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
-	var (
-		key      string
-		hash     []byte
-		response []byte
-	)
+	var p participation
 	err := q.QueryRow(ctx, `SELECT idempotency_key, request_hash, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
-		req.ElectionID, req.VoterID).Scan(&key, &hash, &response)
+		req.ElectionID, req.VoterID).Scan(&p.key, &p.hash, &p.response)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read participation: %w", err)
 	}
-	if key != req.IdempotencyKey {
-		return nil, &pv.Error{Code: pv.EConflict, Message: "You have already voted in this election.",
-			Detail: AlreadyVoted{Receipt: response}}
-	}
-	if !bytes.Equal(hash, req.RequestHash[:]) {
-		return nil, pv.Errorf(pv.EMismatch, "This Idempotency-Key was used with a different request body.")
-	}
-	return response, nil
+	return p.answer(req)
 }
 
 // Receipt returns the receipt of the voter's ballot, or nil if they have not voted.
@@ -178,22 +189,26 @@ func (s *Elections) Receipt(ctx context.Context, electionID, voterID string) (js
 	return response, nil
 }
 
-// voter returns the group and pseudonym of the request's voter.
-func (s *Elections) voter(ctx context.Context, req CastRequest) (string, []byte, error) {
-	var (
-		group     string
-		pseudonym []byte
-	)
-	err := s.pool.QueryRow(ctx, `SELECT group_id, pseudonym FROM voters WHERE election_id = $1 AND voter_id = $2`,
-		req.ElectionID, req.VoterID).Scan(&group, &pseudonym)
+// voter returns the group and pseudonym of the request's voter, and their
+// idempotency record if they have cast.
+func (s *Elections) voter(ctx context.Context, req CastRequest) (group string, pseudonym []byte, prev participation, err error) {
+	err = s.pool.QueryRow(ctx, selectVoterAndParticipation, req.ElectionID, req.VoterID).
+		Scan(&group, &pseudonym, &prev.key, &prev.hash, &prev.response)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil, pv.Errorf(pv.EUnauthorized, "unknown voter")
+		return "", nil, prev, pv.Errorf(pv.EUnauthorized, "unknown voter")
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("couldn't read voter: %w", err)
+		return "", nil, prev, fmt.Errorf("couldn't read voter: %w", err)
 	}
-	return group, pseudonym, nil
+	return group, pseudonym, prev, nil
 }
+
+// selectVoterAndParticipation reads a voter's group and pseudonym and, if
+// they have cast, their idempotency record: one round trip for a cast.
+const selectVoterAndParticipation = `
+SELECT v.group_id, v.pseudonym, p.idempotency_key, p.request_hash, p.response
+FROM voters v LEFT JOIN participation p ON p.election_id = v.election_id AND p.voter_id = v.voter_id
+WHERE v.election_id = $1 AND v.voter_id = $2`
 
 // ballotContent returns the encrypted ballot to store for req.
 func (e *Election) ballotContent(req CastRequest) ([]byte, error) {

@@ -36,7 +36,19 @@ type Elections struct {
 type frozen struct {
 	def *Definition
 	key *ElectionKey
+
+	// While the election is open, every voter's requests read it; the
+	// open state read last is reused for openFor (see Get).
+	open *Election
+	// openAt is when open was read.
+	openAt time.Time
 }
+
+// openFor is how long Get reuses an open election's state instead of reading
+// it again. A close by another process is therefore seen up to this late by
+// the pages and sign-in; a cast never misses it, since it reads the status
+// again under the election lock in its own transaction.
+const openFor = 250 * time.Millisecond
 
 // NewElections returns an election store on pool; clock is the server's
 // clock and pseudonyms names voters in the audit log.
@@ -93,7 +105,37 @@ WHERE e.id = $1`
 
 // Get returns the election with the given id, or an ENotFound error.
 func (s *Elections) Get(ctx context.Context, id string) (*Election, error) {
-	return s.get(ctx, s.pool, id)
+	s.mu.Lock()
+	f := s.frozen[id]
+	var open *Election
+	if f != nil && f.open != nil && time.Since(f.openAt) < openFor {
+		copied := *f.open
+		open = &copied
+	}
+	s.mu.Unlock()
+	if open != nil {
+		return open, nil
+	}
+	e, err := s.get(ctx, s.pool, id)
+	if err == nil && e.Status == Open {
+		copied := *e
+		s.mu.Lock()
+		if f := s.frozen[id]; f != nil {
+			f.open, f.openAt = &copied, time.Now()
+		}
+		s.mu.Unlock()
+	}
+	return e, err
+}
+
+// forget drops the reused open state of an election whose status this
+// process has just changed.
+func (s *Elections) forget(id string) {
+	s.mu.Lock()
+	if f := s.frozen[id]; f != nil {
+		f.open = nil
+	}
+	s.mu.Unlock()
 }
 
 func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election, error) {
@@ -244,6 +286,7 @@ func LockForChange(ctx context.Context, tx pgx.Tx, id string) (Status, error) {
 // election's exclusive lock, runs check inside the same transaction, and logs
 // the step with check's details.
 func (s *Elections) transition(ctx context.Context, id, actor string, from, to Status, check func(pgx.Tx) (map[string]any, error)) error {
+	defer s.forget(id)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		status, err := LockForChange(ctx, tx, id)
 		if err != nil {
