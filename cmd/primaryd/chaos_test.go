@@ -16,12 +16,13 @@ import (
 // the voters split between them, stops one with SIGTERM in the middle of the
 // load and starts it again. A graceful stop finishes what it took on: no
 // request gets a 5xx, every voter gets a receipt, each ballot is stored
-// once, and the log both instances sequenced verifies.
+// once, the log both instances sequenced verifies, and the tally equals
+// what the clients were acknowledged.
 func TestTwoInstancesAndARollingRestart(t *testing.T) {
 	bin := buildPrimaryd(t)
 	env := fixture.New(t)
 	secrets := env.SecretsDir
-	el := env.Setup(t, "chaos", 200, true)
+	el := env.Setup(t, "chaos", chaosVoters(t, 200), true)
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	a := startProcess(t, bin, addrA, env.DB.URL, secrets)
 	b := startProcess(t, bin, addrB, env.DB.URL, secrets)
@@ -46,7 +47,7 @@ func TestTwoInstancesAndARollingRestart(t *testing.T) {
 		}()
 	}
 	// Mid-load: stop A gracefully, then bring it back.
-	for env.Count(t, `SELECT count(*) FROM ballots`) < 40 {
+	for env.Count(t, `SELECT count(*) FROM ballots`) < len(el.Voters)/5 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	a.cmd.Process.Signal(syscall.SIGTERM)
@@ -57,6 +58,7 @@ func TestTwoInstancesAndARollingRestart(t *testing.T) {
 	wg.Wait()
 
 	acked := map[string]bool{}
+	chosen := map[string]map[string]int{}
 	for i, rep := range reports {
 		if rep == nil || rep.Failed != 0 || rep.Acknowledged != len(halves[i]) {
 			t.Fatalf("load on instance %d: %+v", i, rep)
@@ -69,10 +71,12 @@ func TestTwoInstancesAndARollingRestart(t *testing.T) {
 		for _, code := range rep.Ledger {
 			acked[code] = true
 		}
+		addChosen(chosen, rep.Chosen)
 	}
 	if n := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id = 'chaos'`); n != len(el.Voters) || len(acked) != len(el.Voters) {
 		t.Errorf("%d ballots and %d distinct receipts; want %d of each", n, len(acked), len(el.Voters))
 	}
 
 	verifiedBundle(t, env.DB.Pool, secrets, "chaos")
+	tallyEqualsLedger(t, env, el, len(acked), chosen)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,7 +90,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 	bin := buildPrimaryd(t)
 	env := fixture.New(t)
 	secrets := env.SecretsDir
-	el := env.Setup(t, "crash", 120, true)
+	el := env.Setup(t, "crash", chaosVoters(t, 120), true)
 	addr := freeAddr(t)
 	base := "http://" + addr
 
@@ -164,7 +165,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 		}()
 	}
 	go func() {
-		for ackCount.Load() < 30 {
+		for ackCount.Load() < int64(len(el.Voters)/4) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		proc.cmd.Process.Kill() // SIGKILL, mid-stream
@@ -202,6 +203,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 		t.Errorf("ballots = %d; want %d (no loss, no duplicate)", got, len(el.Voters))
 	}
 	<-restarted
+	tallyEqualsLedger(t, env, el, n, map[string]map[string]int{"leader": {"a": n}, "council": {"p": n}})
 }
 
 // verifiedBundle sequences whatever the servers left queued, exports the
@@ -240,4 +242,52 @@ func bundleCodes(buf *bytes.Buffer) map[string]bool {
 		}
 	}
 	return codes
+}
+
+// chaosVoters is how many voters a chaos test plays: def in `make test`, or
+// PV_CHAOS_VOTERS for a run at full scale (see the README).
+func chaosVoters(t *testing.T, def int) int {
+	s := os.Getenv("PV_CHAOS_VOTERS")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < def {
+		t.Fatalf("PV_CHAOS_VOTERS=%q: want a number of at least %d", s, def)
+	}
+	return n
+}
+
+// tallyEqualsLedger closes and tallies the election and checks the result
+// against what the clients were acknowledged: as many ballots, and for every
+// candidate exactly the selections of the acknowledged ballots.
+func tallyEqualsLedger(t *testing.T, env *fixture.Env, el *fixture.Election, acknowledged int, chosen map[string]map[string]int) {
+	t.Helper()
+	res := env.Tally(t, el)
+	if res.Ballots != acknowledged {
+		t.Errorf("the tally counts %d ballots; %d were acknowledged", res.Ballots, acknowledged)
+	}
+	for _, q := range res.Questions {
+		for _, c := range q.Candidates {
+			votes := 0
+			for _, v := range c.Votes {
+				votes += v
+			}
+			if votes != chosen[q.ID][c.ID] {
+				t.Errorf("%s/%s: the tally counts %d votes; the acknowledged ballots chose it %d times", q.ID, c.ID, votes, chosen[q.ID][c.ID])
+			}
+		}
+	}
+}
+
+// addChosen adds the counts of b to a.
+func addChosen(a, b map[string]map[string]int) {
+	for q, cands := range b {
+		if a[q] == nil {
+			a[q] = map[string]int{}
+		}
+		for c, n := range cands {
+			a[q][c] += n
+		}
+	}
 }

@@ -70,7 +70,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 		Elections:   ballot.NewElections(pool, clock.Now, secrets),
 		Credentials: auth.NewCredentials(pool, secrets, clock.Now),
 		Officials:   auth.NewOfficials(pool, clock.Now), Tokens: auth.NewTokens(secrets, clock.Now)}
-	el := env.SetupWith(t, fixture.Definition("pgr"), 150, true)
+	el := env.SetupWith(t, fixture.Definition("pgr"), chaosVoters(t, 150), true)
 
 	var voters []loadtest.Voter
 	for _, v := range el.Voters {
@@ -88,7 +88,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var n int
-		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM ballots`).Scan(&n); err == nil && n >= 30 {
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM ballots`).Scan(&n); err == nil && n >= len(voters)/5 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -127,4 +127,6 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 			t.Errorf("acknowledged ballot %s of %s is not in the log", code, voter)
 		}
 	}
+	env.Elections = ballot.NewElections(after, clock.Now, secrets)
+	tallyEqualsLedger(t, env, el, rep.Acknowledged, rep.Chosen)
 }

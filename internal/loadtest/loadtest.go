@@ -81,6 +81,9 @@ type Report struct {
 	Retries   int                  `json:"retries"`
 	// Ledger maps each acknowledged voter to their tracking code.
 	Ledger map[string]string `json:"-"`
+	// Chosen counts, per question and candidate, the selections of the
+	// acknowledged ballots: what the tally must find. It stays in memory.
+	Chosen map[string]map[string]int `json:"-"`
 }
 
 // Latencies are an endpoint's latency percentiles in milliseconds.
@@ -110,6 +113,7 @@ type run struct {
 	latencies map[string][]time.Duration
 	errs      map[string]int
 	ledger    map[string]string
+	chosen    map[string]map[string]int
 	retries   int
 	failed    int
 	done      atomic.Int64
@@ -121,7 +125,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
 	}
-	r := &run{cfg: cfg, client: cfg.Client, latencies: map[string][]time.Duration{}, errs: map[string]int{}, ledger: map[string]string{}}
+	r := &run{cfg: cfg, client: cfg.Client, latencies: map[string][]time.Duration{}, errs: map[string]int{}, ledger: map[string]string{},
+		chosen: map[string]map[string]int{}}
 	if r.client == nil {
 		r.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2, MaxConnsPerHost: cfg.Concurrency * 2}}
 	}
@@ -160,7 +165,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	elapsed := time.Since(start)
 	rep := &Report{Voters: len(cfg.Voters), Acknowledged: len(r.ledger), Failed: r.failed, Seconds: elapsed.Seconds(),
 		VotesPerSec: float64(len(r.ledger)) / elapsed.Seconds(), Endpoints: map[string]Latencies{}, Errors: r.errs,
-		Retries: r.retries, Ledger: r.ledger}
+		Retries: r.retries, Ledger: r.ledger, Chosen: r.chosen}
 	var all []time.Duration
 	for name, ds := range r.latencies {
 		rep.Endpoints[name] = percentiles(ds)
@@ -212,7 +217,8 @@ func (r *run) vote(ctx context.Context, v Voter) {
 		r.fail()
 		return
 	}
-	cast, _ := json.Marshal(map[string]any{"selections": r.choose()})
+	sel := r.choose()
+	cast, _ := json.Marshal(map[string]any{"selections": sel})
 	key := make([]byte, 16)
 	rand.Read(key)
 	var receipt struct {
@@ -224,6 +230,14 @@ func (r *run) vote(ctx context.Context, v Voter) {
 	}
 	r.mu.Lock()
 	r.ledger[v.ID] = receipt.TrackingCode
+	for q, cands := range sel {
+		if r.chosen[q] == nil {
+			r.chosen[q] = map[string]int{}
+		}
+		for _, c := range cands {
+			r.chosen[q][c]++
+		}
+	}
 	r.mu.Unlock()
 	r.call(ctx, "receipts", "GET", base+"/receipts/"+receipt.TrackingCode, "", "", nil, 200, nil)
 }
