@@ -80,7 +80,7 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 		return nil, false, err
 	}
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
-		return nil, false, err // checked again under the lock below
+		return nil, false, err // checked again below
 	}
 	content, err := e.ballotContent(req)
 	if err != nil {
@@ -94,34 +94,58 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
 	}
 
+	entry, err := audit.Encode(audit.Entry{
+		ElectionID: req.ElectionID, Kind: "ballot.cast", Actor: "voter", At: now,
+		Data: map[string]string{"voter": hex.EncodeToString(pseudonym), "group": group, "tracking_code": code},
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	// The window again, now that the ballot is encrypted; the status is
+	// checked under the lock below.
+	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
+		return nil, false, err
+	}
+	// One round trip: the election lock (shared with other casts, exclusive
+	// with Close), then the inserts. Each statement reads the status afresh
+	// once the lock is held, so a Close that committed first leaves the
+	// participation insert with no row, and the transaction is rolled back.
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// Shared with other casts, exclusive with Close.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID); err != nil {
-			return fmt.Errorf("couldn't lock election: %w", err)
-		}
-		var status Status
-		if err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1`, req.ElectionID).Scan(&status); err != nil {
-			return fmt.Errorf("couldn't read election: %w", err)
-		}
-		e.Status = status
-		if err := e.AcceptsBallotsAt(s.clock()); err != nil {
-			return err
-		}
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO participation (election_id, voter_id, idempotency_key, request_hash, response) VALUES ($1, $2, $3, $4, $5)`,
-			req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
+		b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
+		b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
 		b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
 			req.ElectionID, tracking[:], group, content)
-		entry, err := audit.Encode(audit.Entry{
-			ElectionID: req.ElectionID, Kind: "ballot.cast", Actor: "voter", At: now,
-			Data: map[string]string{"voter": hex.EncodeToString(pseudonym), "group": group, "tracking_code": code},
-		})
+		b.Queue(`INSERT INTO audit_entries (election_id, kind, ref, body) VALUES ($1, 'ballot.cast', $2, $3)`, req.ElectionID, code, entry)
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("couldn't lock election: %w", err)
+		}
+		tag, err := br.Exec()
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO audit_entries (election_id, kind, ref, body) VALUES ($1, 'ballot.cast', $2, $3)`, req.ElectionID, code, entry)
-		return tx.SendBatch(ctx, b).Close()
+		if tag.RowsAffected() == 0 {
+			return errNotOpen
+		}
+		for range 2 {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		return br.Close()
 	})
+	if errors.Is(err, errNotOpen) {
+		// Closed while this cast was on its way: say so as Get would.
+		if e, err = s.get(ctx, s.pool, req.ElectionID); err == nil {
+			err = e.AcceptsBallotsAt(s.clock())
+		}
+		if err == nil {
+			err = pv.Errorf(pv.EConflict, "the election is not open")
+		}
+		return nil, false, err
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "participation" {
 		// Another cast by this voter committed first.
@@ -137,9 +161,6 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 	return response, false, nil
 }
 
-// previousCast applies the idempotency rules when the voter has voted: it
-// returns the stored response for a replay, or an error. It returns nil, nil
-// when the voter has not voted.
 // participation is a voter's stored cast, if any: the idempotency record.
 type participation struct {
 	key      *string
@@ -162,6 +183,9 @@ func (p participation) answer(req CastRequest) ([]byte, error) {
 	return p.response, nil
 }
 
+// previousCast applies the idempotency rules when the voter has voted: it
+// returns the stored response for a replay, or an error. It returns nil, nil
+// when the voter has not voted.
 func (s *Elections) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
 	var p participation
 	err := q.QueryRow(ctx, `SELECT idempotency_key, request_hash, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
@@ -202,6 +226,16 @@ func (s *Elections) voter(ctx context.Context, req CastRequest) (group string, p
 	}
 	return group, pseudonym, prev, nil
 }
+
+// insertParticipationIfOpen records the voter's cast only while the election
+// is open, as seen under the election lock.
+const insertParticipationIfOpen = `
+INSERT INTO participation (election_id, voter_id, idempotency_key, request_hash, response)
+SELECT $1, $2, $3, $4::bytea, $5::bytea
+WHERE EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')`
+
+// errNotOpen is a cast that found the election no longer open.
+var errNotOpen = errors.New("the election is not open")
 
 // selectVoterAndParticipation reads a voter's group and pseudonym and, if
 // they have cast, their idempotency record: one round trip for a cast.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +213,30 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 	}
 	if got := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id <> 'windowed'`); got != 0 {
 		t.Errorf("ballots outside the window = %d; want 0", got)
+	}
+}
+
+// Another process (here another Elections on the same database) closes the
+// election while this one still holds it as open: the cast finds out under
+// the election lock, is refused as closed, and stores nothing.
+func TestCastSeesACloseByAnotherProcess(t *testing.T) {
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 2, true)
+	ctx := context.Background()
+	if e, err := env.Elections.Get(ctx, el.ID); err != nil || e.Status != ballot.Open {
+		t.Fatalf("Get = %v, %v", e, err)
+	}
+	other := ballot.NewElections(env.DB.Pool, env.Clock.Now, env.Secrets)
+	if err := other.Close(ctx, el.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := env.Elections.Cast(ctx, castReq(el.ID, el.Voters[0], "k", goodSelections))
+	if pv.ErrorCode(err) != pv.EConflict || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("cast after another process closed = %v; want conflict, closed", err)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM ballots`) + env.Count(t, `SELECT count(*) FROM participation`) +
+		env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast'`); n != 0 {
+		t.Errorf("%d rows stored by a refused cast", n)
 	}
 }
 
