@@ -153,67 +153,119 @@ func (v *verifier) step(name string) {
 	}
 }
 
-func (v *verifier) run(r io.Reader) error {
+// A decoded bundle line, or why the line is not one.
+type decoded struct {
+	l   line
+	err error
+}
+
+// lineChunk is a run of decoded lines; err is the reader's error after the
+// last of them.
+type lineChunk struct {
+	lines []decoded
+	err   error
+}
+
+// readLines reads and decodes r's lines on its own goroutine, so that JSON
+// decoding overlaps the checks, and sends them in order, in chunks. It stops
+// after the first line that does not decode, at the end of r, or when done
+// is closed.
+func readLines(r io.Reader, out chan<- lineChunk, done <-chan struct{}) {
+	defer close(out)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	const chunkSize = 256
+	chunk := make([]decoded, 0, chunkSize)
+	send := func(c lineChunk) bool {
+		select {
+		case out <- c:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	for sc.Scan() {
+		var d decoded
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		d.err = dec.Decode(&d.l)
+		if chunk = append(chunk, d); d.err != nil {
+			break
+		}
+		if len(chunk) == chunkSize {
+			if !send(lineChunk{lines: chunk}) {
+				return
+			}
+			chunk = make([]decoded, 0, chunkSize)
+		}
+	}
+	send(lineChunk{lines: chunk, err: sc.Err()})
+}
+
+func (v *verifier) run(r io.Reader) error {
+	chunks := make(chan lineChunk, 8)
+	done := make(chan struct{})
+	defer close(done)
+	go readLines(r, chunks, done)
+
 	order := map[string]int{"header": 0, "election": 1, "trustees": 2, "voter": 3, "record": 4, "checkpoint": 5, "ballot": 6, "sums": 7, "partial": 8, "results": 9, "end": 10}
 	last := -1
 	ended := false
-	for sc.Scan() {
-		v.lineNo++
-		if ended {
-			return v.fail("data after the end line")
-		}
-		var l line
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&l); err != nil {
-			return v.fail("not a bundle line: %v", err)
-		}
-		o, ok := order[l.Type]
-		if !ok || o < last || (o == last && o != 3 && o != 4 && o != 5 && o != 6 && o != 8) {
-			return v.fail("unexpected %q line here", l.Type)
-		}
-		if o > last {
-			if err := v.finishSection(last, o); err != nil {
+	for c := range chunks {
+		for _, d := range c.lines {
+			v.lineNo++
+			if ended {
+				return v.fail("data after the end line")
+			}
+			if d.err != nil {
+				return v.fail("not a bundle line: %v", d.err)
+			}
+			l := d.l
+			o, ok := order[l.Type]
+			if !ok || o < last || (o == last && o != 3 && o != 4 && o != 5 && o != 6 && o != 8) {
+				return v.fail("unexpected %q line here", l.Type)
+			}
+			if o > last {
+				if err := v.finishSection(last, o); err != nil {
+					return err
+				}
+			}
+			last = o
+			var err error
+			switch l.Type {
+			case "header":
+				err = v.onHeader(l)
+			case "election":
+				err = v.onElection(l)
+			case "trustees":
+				err = v.onTrustees(l)
+			case "voter":
+				err = v.onVoter(l)
+			case "record":
+				err = v.onRecord(l)
+			case "checkpoint":
+				err = v.onCheckpoint(l)
+			case "ballot":
+				err = v.onBallot(l)
+			case "sums":
+				err = v.onSums(l)
+			case "partial":
+				err = v.onPartial(l)
+			case "results":
+				err = v.onResults(l)
+			case "end":
+				if l.Lines != v.lineNo-1 {
+					return v.fail("the end line counts %d lines, the bundle has %d", l.Lines, v.lineNo-1)
+				}
+				ended = true
+			}
+			if err != nil {
 				return err
 			}
 		}
-		last = o
-		var err error
-		switch l.Type {
-		case "header":
-			err = v.onHeader(l)
-		case "election":
-			err = v.onElection(l)
-		case "trustees":
-			err = v.onTrustees(l)
-		case "voter":
-			err = v.onVoter(l)
-		case "record":
-			err = v.onRecord(l)
-		case "checkpoint":
-			err = v.onCheckpoint(l)
-		case "ballot":
-			err = v.onBallot(l)
-		case "sums":
-			err = v.onSums(l)
-		case "partial":
-			err = v.onPartial(l)
-		case "results":
-			err = v.onResults(l)
-		case "end":
-			if l.Lines != v.lineNo-1 {
-				return v.fail("the end line counts %d lines, the bundle has %d", l.Lines, v.lineNo-1)
-			}
-			ended = true
+		if c.err != nil {
+			return fmt.Errorf("line %d: %w", v.lineNo+1, c.err)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("line %d: %w", v.lineNo+1, err)
 	}
 	if !ended {
 		return fmt.Errorf("the bundle is cut off: no end line after line %d", v.lineNo)
