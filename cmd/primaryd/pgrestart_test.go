@@ -85,7 +85,8 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 		defer wg.Done()
 		rep, _ = loadtest.Run(context.Background(), loadtest.Config{BaseURL: "http://" + addr, Election: "pgr", Voters: voters, Concurrency: 8})
 	}()
-	deadline := time.Now().Add(60 * time.Second)
+	// A minute, and more at full scale (PV_CHAOS_VOTERS).
+	deadline := time.Now().Add(time.Minute + time.Duration(len(voters))*5*time.Millisecond)
 	for {
 		var n int
 		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM ballots`).Scan(&n); err == nil && n >= len(voters)/5 {
