@@ -39,9 +39,6 @@ func (e *Election) NewBatch() (*Batch, error) {
 	return &Batch{e: e, gCoef: g.NewScalar(), kCoef: g.NewScalar()}, nil
 }
 
-// Len is the number of ballots in the batch.
-func (bt *Batch) Len() int { return len(bt.ballots) }
-
 // Add parses raw strictly and checks the challenge of every proof in it; it
 // returns an error naming the first failure, and otherwise keeps the
 // ballot's equations for Verify.

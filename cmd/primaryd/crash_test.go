@@ -97,19 +97,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 	proc := startProcess(t, bin, addr, env.DB.URL, secrets)
 	client := &http.Client{Timeout: 5 * time.Second}
 	post := func(path, token, key, body string) (int, []byte, error) {
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Idempotency-Key", key)
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b, nil
+		return postJSON(client, base+path, token, key, body)
 	}
 
 	var (
@@ -242,6 +230,24 @@ func bundleCodes(buf *bytes.Buffer) map[string]bool {
 		}
 	}
 	return codes
+}
+
+// postJSON posts a JSON body, with a voter's token and an Idempotency-Key
+// when token is set, and returns the status and the response body.
+func postJSON(hc *http.Client, url, token, key, body string) (int, []byte, error) {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Idempotency-Key", key)
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	return res.StatusCode, out, err
 }
 
 // chaosVoters is how many voters a chaos test plays: def in `make test`, or

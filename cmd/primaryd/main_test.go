@@ -213,20 +213,11 @@ func BenchmarkSignInAndCast(b *testing.B) {
 	transport := &http.Transport{MaxIdleConnsPerHost: 64}
 	hc := &http.Client{Transport: transport}
 	post := func(path, token, key, body string) (int, []byte) {
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Idempotency-Key", key)
-		}
-		res, err := hc.Do(req)
+		st, out, err := postJSON(hc, base+path, token, key, body)
 		if err != nil {
 			b.Error(err)
-			return 0, nil
 		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		return res.StatusCode, out
+		return st, out
 	}
 	var next, failures atomic.Int64
 	b.SetParallelism(16) // × GOMAXPROCS goroutines
