@@ -3,6 +3,7 @@ package ballot
 import (
 	"crypto/rand"
 
+	"github.com/bwesterb/go-ristretto/edwards25519"
 	"github.com/cloudflare/circl/group"
 
 	pv "primaryvote"
@@ -26,7 +27,7 @@ type Batch struct {
 	e       *Election
 	ballots []*EncryptedBallot
 	scalars [][scalarSize]byte
-	points  []group.Element
+	points  []*point
 	gCoef   group.Scalar
 	kCoef   group.Scalar
 }
@@ -105,10 +106,8 @@ func (bt *Batch) addEquations(w *weights, p rangeProof, lo int, alpha, beta grou
 	}
 }
 
-func (bt *Batch) addTerm(s group.Scalar, p group.Element) {
-	var le [scalarSize]byte
-	copy(le[:], encodeScalar(s))
-	bt.scalars = append(bt.scalars, le)
+func (bt *Batch) addTerm(s group.Scalar, p *point) {
+	bt.scalars = append(bt.scalars, scalarBytes(s))
 	bt.points = append(bt.points, p)
 }
 
@@ -120,9 +119,12 @@ func (bt *Batch) Verify() (int, error) {
 		return -1, nil
 	}
 	total := multiScalarMul(bt.scalars, bt.points)
-	total.Add(total, g.NewElement().MulGen(bt.gCoef))
-	total.Add(total, bt.e.Key.mul(bt.kCoef))
-	if total.IsIdentity() {
+	gc := scalarBytes(bt.gCoef)
+	var gTerm point
+	edwards25519.BaseScalarMultTable.VarTimeScalarMult(ext(&gTerm), &gc)
+	total.Add(total, &gTerm)
+	total.Add(total, bt.e.Key.mulPublic(scalarBytes(bt.kCoef)))
+	if total.Equals(identity()) {
 		return -1, nil
 	}
 	for i, b := range bt.ballots {

@@ -80,8 +80,19 @@ func TestRFC9496Vectors(t *testing.T) {
 		if err != nil || !d.IsEqual(p) {
 			t.Errorf("decode(%d·B) = %v, %v", i, d, err)
 		}
-		if got := timesG(i); !got.IsEqual(p) {
-			t.Errorf("timesG(%d) ≠ %d·B", i, i)
+		// The ballot's points: the same encodings both ways.
+		pt, err := decodePoint(raw)
+		if err != nil || hex.EncodeToString(encodePoint(pt)) != want {
+			t.Errorf("decodePoint(%d·B) = %v, %v", i, pt, err)
+		}
+		if got := hex.EncodeToString(encodePoint(timesG(i))); got != want {
+			t.Errorf("timesG(%d) = %s; want %s", i, got, want)
+		}
+		if got := hex.EncodeToString(encodePoint(mulBase(scalarOf(uint64(i))))); got != want {
+			t.Errorf("mulBase(%d) = %s; want %s", i, got, want)
+		}
+		if !element(pt).IsEqual(p) || !fromElement(p).Equals(pt) {
+			t.Errorf("%d·B: point and element do not convert", i)
 		}
 		p.Add(p, g.Generator())
 	}
@@ -89,6 +100,9 @@ func TestRFC9496Vectors(t *testing.T) {
 		raw, _ := hex.DecodeString(enc)
 		if _, err := decodeElement(raw); err == nil {
 			t.Errorf("decodeElement(%s) accepted an invalid encoding", enc)
+		}
+		if _, err := decodePoint(raw); err == nil {
+			t.Errorf("decodePoint(%s) accepted an invalid encoding", enc)
 		}
 	}
 }
@@ -117,9 +131,9 @@ func testElection(t testing.TB, id string) (*Election, group.Scalar) {
 
 // decryptWith decrypts a ciphertext with the whole secret key (tests only).
 func decryptWith(x group.Scalar, ct ciphertext) int {
-	m := g.NewElement().Add(ct.beta, g.NewElement().Neg(g.NewElement().Mul(ct.alpha, x)))
+	m := new(point).Sub(ct.beta, mulPublic(ct.alpha, x))
 	for i := range 10 {
-		if m.IsEqual(timesG(i)) {
+		if m.Equals(timesG(i)) {
 			return i
 		}
 	}
@@ -194,8 +208,8 @@ func TestProofsRejectTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	one := g.NewScalar().SetUint64(1)
-	plusG := func(p group.Element) group.Element { return g.NewElement().Add(p, g.Generator()) }
-	setCT := func(ct *ciphertext, alpha, beta group.Element) { *ct = newCiphertext(alpha, beta) }
+	plusG := func(p *point) *point { return new(point).Add(p, new(point).SetBase()) }
+	setCT := func(ct *ciphertext, alpha, beta *point) { *ct = newCiphertext(alpha, beta) }
 
 	tests := map[string]func(b *EncryptedBallot){
 		"tampered α": func(b *EncryptedBallot) {
@@ -332,14 +346,24 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-func TestFixedBaseMatchesMul(t *testing.T) {
-	p := g.NewElement().MulGen(randomScalar())
-	table := newFixedBase(p)
+// TestKeyMulMatchesMul checks the election key's fixed-base table, in
+// constant and in variable time, against a plain multiplication, at scalars
+// whose signed digits reach the table's edges.
+func TestKeyMulMatchesMul(t *testing.T) {
+	x := randomScalar()
+	k := newElectionKey(g.NewElement().MulGen(x))
 	minusOne := g.NewScalar().Neg(scalarOf(1))
 	for _, s := range []group.Scalar{scalarOf(0), scalarOf(1), scalarOf(7), scalarOf(8), scalarOf(15), scalarOf(16),
 		scalarOf(0x8888888888888888), scalarOf(0xffffffff), minusOne, randomScalar(), randomScalar()} {
-		if got, want := table.mul(s), g.NewElement().Mul(p, s); !got.IsEqual(want) {
-			t.Errorf("table.mul(%x) ≠ Mul", encodeScalar(s))
+		want := mulBase(g.NewScalar().Mul(x, s))
+		if got := k.mul(scalarBytes(s)); !got.Equals(want) {
+			t.Errorf("k.mul(%x) ≠ (x·s)·G", encodeScalar(s))
+		}
+		if got := k.mulPublic(scalarBytes(s)); !got.Equals(want) {
+			t.Errorf("k.mulPublic(%x) ≠ (x·s)·G", encodeScalar(s))
+		}
+		if got := mulPublic(k.kpoint(), s); !got.Equals(want) {
+			t.Errorf("mulPublic(K, %x) ≠ (x·s)·G", encodeScalar(s))
 		}
 	}
 }

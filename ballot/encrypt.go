@@ -14,7 +14,7 @@ import (
 type ElectionKey struct {
 	point group.Element
 	enc   []byte
-	keyTableState
+	keyTable
 }
 
 // ParseElectionKey decodes a 32-byte canonical ristretto255 element.
@@ -135,8 +135,8 @@ func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 		eq := &b.questions[qi]
 		for _, c := range q.Candidates {
 			enc := take(2 * elementSize)
-			alpha, err1 := decodeElement(enc[:elementSize])
-			beta, err2 := decodeElement(enc[elementSize:])
+			alpha, err1 := decodePoint(enc[:elementSize])
+			beta, err2 := decodePoint(enc[elementSize:])
 			if err1 != nil || err2 != nil {
 				return nil, bad("question %q, candidate %q: bad ciphertext encoding", q.ID, c.ID)
 			}

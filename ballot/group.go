@@ -5,11 +5,25 @@ import (
 	"encoding/binary"
 	"errors"
 
+	"github.com/bwesterb/go-ristretto"
+	"github.com/bwesterb/go-ristretto/edwards25519"
 	"github.com/cloudflare/circl/group"
 )
 
-// The ballot crypto works in ristretto255 (RFC 9496) through circl.
+// The ballot crypto works in ristretto255 (RFC 9496) through circl: scalars,
+// hashing to scalars, the trustees' keys and shares, and the partial
+// decryptions' proofs. Ciphertexts and proof commitments are go-ristretto
+// points, the implementation under circl's group, used directly because
+// the prover's fixed-base tables and the verifier's multi-scalar
+// multiplication need its extended and Niels forms, which circl's
+// interface hides. Both encode the same elements the same way.
 var g = group.Ristretto255
+
+// A point is a ristretto255 element of a ballot: a ciphertext's α or β, or
+// a proof's commitment.
+type point = ristretto.Point
+
+func ext(p *point) *edwards25519.ExtendedPoint { return (*edwards25519.ExtendedPoint)(p) }
 
 // Sizes of encoded group elements and scalars.
 const (
@@ -50,6 +64,57 @@ func canonicalField(b []byte) bool {
 	return b[0] < 0xed
 }
 
+// decodePoint is decodeElement for a ballot's points.
+func decodePoint(b []byte) (*point, error) {
+	if len(b) != elementSize || !canonicalField(b) {
+		return nil, errEncoding
+	}
+	p := new(point)
+	if !p.SetBytes((*[elementSize]byte)(b)) {
+		return nil, errEncoding
+	}
+	return p, nil
+}
+
+func encodePoint(p *point) []byte { return p.Bytes() }
+
+// element converts a ballot's point to circl's form, for the partial
+// decryptions' proofs.
+func element(p *point) group.Element {
+	e, err := decodeElement(encodePoint(p))
+	if err != nil {
+		panic("ballot: a point did not decode as an element: " + err.Error())
+	}
+	return e
+}
+
+// fromElement converts a circl element to a ballot's point.
+func fromElement(e group.Element) *point {
+	p, err := decodePoint(encodeElement(e))
+	if err != nil {
+		panic("ballot: an element did not decode as a point: " + err.Error())
+	}
+	return p
+}
+
+// mulPublic returns s·q for a public s, in variable time.
+func mulPublic(q *point, s group.Scalar) *point {
+	b := scalarBytes(s)
+	p := new(point)
+	ext(p).VarTimeScalarMult(ext(q), &b)
+	return p
+}
+
+func identity() *point { return new(point).SetZero() }
+
+// mulBase returns s·G in constant time, with go-ristretto's table of G.
+func mulBase(s group.Scalar) *point {
+	b := scalarBytes(s)
+	p := new(point)
+	edwards25519.BaseScalarMultTable.ScalarMult(ext(p), &b)
+	return p
+}
+
 // decodeScalar decodes a canonical scalar (below the group order).
 func decodeScalar(b []byte) (group.Scalar, error) {
 	s := g.NewScalar()
@@ -75,16 +140,19 @@ func encodeScalar(s group.Scalar) []byte {
 	return b
 }
 
+func scalarBytes(s group.Scalar) [scalarSize]byte { return [scalarSize]byte(encodeScalar(s)) }
+
 func randomScalar() group.Scalar { return g.RandomScalar(rand.Reader) }
 
 func scalarOf(n uint64) group.Scalar { return g.NewScalar().SetUint64(n) }
 
 // timesG returns n·G for a small public n.
-func timesG(n int) group.Element {
+func timesG(n int) *point {
 	if n < 0 {
-		return g.NewElement().Neg(g.NewElement().MulGen(scalarOf(uint64(-n))))
+		p := mulBase(scalarOf(uint64(-n)))
+		return p.Neg(p)
 	}
-	return g.NewElement().MulGen(scalarOf(uint64(n)))
+	return mulBase(scalarOf(uint64(n)))
 }
 
 // transcript builds the input to a Fiat–Shamir challenge. Every field is

@@ -3,7 +3,7 @@ package ballot
 import (
 	"math/bits"
 
-	"github.com/cloudflare/circl/group"
+	"github.com/bwesterb/go-ristretto/edwards25519"
 )
 
 // multiScalarMul returns Σ s_i·P_i by Pippenger's bucket method: the scalars
@@ -11,12 +11,13 @@ import (
 // bucket of its digit, so n points cost about n additions a window instead of
 // a full multiplication each. Digits are signed, in [−2^(c−1), 2^(c−1)), so
 // half as many buckets need summing; a negative digit adds −P to the bucket
-// of its absolute value. The scalars are little-endian and below 2^253 (any
-// canonical scalar is).
+// of its absolute value. Each point is put in Niels form once, so a bucket
+// addition costs 7 field multiplications rather than 9. The scalars are
+// little-endian and below 2^253 (any canonical scalar is).
 //
 // It takes time that depends on the scalars: use it only where they are
 // public or a verifier's own random weights, never with a secret.
-func multiScalarMul(scalars [][scalarSize]byte, points []group.Element) group.Element {
+func multiScalarMul(scalars [][scalarSize]byte, points []*point) *point {
 	if len(scalars) != len(points) {
 		panic("ballot: multiScalarMul needs one scalar a point")
 	}
@@ -40,49 +41,79 @@ func multiScalarMul(scalars [][scalarSize]byte, points []group.Element) group.El
 			panic("ballot: multiScalarMul scalar at or above 2^253")
 		}
 	}
-	buckets := make([]group.Element, half+1)
-	for d := range buckets {
-		buckets[d] = g.NewElement()
+	niels := make([]edwards25519.NielsPoint, n)
+	for i, p := range points {
+		setNiels(&niels[i], ext(p))
 	}
+	buckets := make([]edwards25519.ExtendedPoint, half+1)
 	filled := make([]bool, half+1)
-	acc := g.Identity()
-	sum, window, neg := g.NewElement(), g.NewElement(), g.NewElement()
+	var acc, sum, window edwards25519.ExtendedPoint
+	var cp edwards25519.CompletedPoint
+	acc.SetZero()
 	for w := windows - 1; w >= 0; w-- {
 		for range c {
-			acc.Dbl(acc)
+			acc.Double(&acc)
 		}
 		clear(filled)
-		for i, p := range points {
+		for i := range niels {
 			d := digits[w*n+i]
 			if d == 0 {
 				continue
 			}
-			if d < 0 {
+			neg := d < 0
+			if neg {
 				d = -d
-				p = neg.Neg(p)
 			}
-			if filled[d] {
-				buckets[d].Add(buckets[d], p)
-			} else {
-				buckets[d].Set(p)
+			if !filled[d] {
+				buckets[d].SetZero()
 				filled[d] = true
 			}
+			if neg {
+				cp.SubExtendedNiels(&buckets[d], &niels[i])
+			} else {
+				cp.AddExtendedNiels(&buckets[d], &niels[i])
+			}
+			buckets[d].SetCompleted(&cp)
 		}
 		// Σ d·bucket_d as a running sum from the top bucket down.
-		sum.Set(g.Identity())
-		window.Set(g.Identity())
+		sum.SetZero()
+		window.SetZero()
+		started := false
 		for d := half; d >= 1; d-- {
 			if filled[d] {
-				sum.Add(sum, buckets[d])
+				sum.Add(&sum, &buckets[d])
+				started = true
 			}
-			if !sum.IsIdentity() {
-				window.Add(window, sum)
+			if started {
+				window.Add(&window, &sum)
 			}
 		}
-		acc.Add(acc, window)
+		acc.Add(&acc, &window)
 	}
-	return acc
+	return (*point)(&acc)
 }
+
+// setNiels sets n to p in Niels form (y+x, y−x, 2d·x·y). A decoded point
+// has Z = 1 and needs one multiplication; any other needs an inversion.
+func setNiels(n *edwards25519.NielsPoint, p *edwards25519.ExtendedPoint) {
+	if p.Z.IsOneI() != 1 {
+		n.SetExtended(p)
+		return
+	}
+	n.YPlusX.Add(&p.Y, &p.X)
+	n.YMinusX.Sub(&p.Y, &p.X)
+	n.XY2D.Mul(&p.T, &twoD)
+}
+
+// twoD is 2·d, d = −121665/121666 the curve constant of edwards25519.
+var twoD = func() (fe edwards25519.FieldElement) {
+	b := [32]byte{
+		0x59, 0xf1, 0xb2, 0x26, 0x94, 0x9b, 0xd6, 0xeb, 0x56, 0xb1, 0x83, 0x82, 0x9a, 0x14, 0xe0, 0x00,
+		0x30, 0xd1, 0xf3, 0xee, 0xf2, 0x80, 0x8e, 0x19, 0xe7, 0xfc, 0xdf, 0x56, 0xdc, 0xd9, 0x06, 0x24,
+	}
+	fe.SetBytes(&b)
+	return fe
+}()
 
 // digit returns the c bits of s starting at bit pos (c ≤ 16).
 func digit(s *[scalarSize]byte, pos, c int) int {

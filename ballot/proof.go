@@ -11,7 +11,7 @@ import (
 // A ciphertext is an exponential-ElGamal encryption of a small m under the
 // election key K: (α, β) = (r·G, m·G + r·K).
 type ciphertext struct {
-	alpha, beta group.Element
+	alpha, beta *point
 	// enc is α ‖ β, encoded once.
 	enc []byte
 }
@@ -19,24 +19,24 @@ type ciphertext struct {
 // encryptValue encrypts m ∈ {0, 1}.
 func encryptValue(key *ElectionKey, m int) (ct ciphertext, r group.Scalar) {
 	r = randomScalar()
-	alpha := g.NewElement().MulGen(r)
-	beta := key.mul(r)
+	alpha := mulBase(r)
+	beta := key.mul(scalarBytes(r))
 	// Add G or the identity with a constant-time choice, so that the time
 	// taken does not tell whether a candidate was chosen.
-	mG := g.Identity()
-	mG.CMov(subtle.ConstantTimeEq(int32(m), 1), g.Generator())
+	mG := identity()
+	mG.ConditionalSet(new(point).SetBase(), int32(subtle.ConstantTimeEq(int32(m), 1)))
 	beta.Add(beta, mG)
 	return newCiphertext(alpha, beta), r
 }
 
-func newCiphertext(alpha, beta group.Element) ciphertext {
-	return ciphertext{alpha: alpha, beta: beta, enc: append(encodeElement(alpha), encodeElement(beta)...)}
+func newCiphertext(alpha, beta *point) ciphertext {
+	return ciphertext{alpha: alpha, beta: beta, enc: append(encodePoint(alpha), encodePoint(beta)...)}
 }
 
 // sum returns the component-wise product of ciphertexts, which encrypts the
 // sum of their plaintexts with the sum of their randomness.
 func sum(cts []ciphertext) ciphertext {
-	alpha, beta := g.Identity(), g.Identity()
+	alpha, beta := identity(), identity()
 	for _, c := range cts {
 		alpha.Add(alpha, c.alpha)
 		beta.Add(beta, c.beta)
@@ -58,7 +58,7 @@ func sum(cts []ciphertext) ciphertext {
 type rangeProof []proofBranch
 
 type proofBranch struct {
-	a, b group.Element
+	a, b *point
 	c, z group.Scalar
 	// ab is a ‖ b encoded, kept from when the branch was made or parsed:
 	// the challenge and the ballot's bytes both need it.
@@ -66,7 +66,7 @@ type proofBranch struct {
 }
 
 func (br *proofBranch) encodeCommitments() {
-	br.ab = append(encodeElement(br.a), encodeElement(br.b)...)
+	br.ab = append(encodePoint(br.a), encodePoint(br.b)...)
 }
 
 const branchSize = 2*elementSize + 2*scalarSize
@@ -108,18 +108,18 @@ func proveRange(pc proofContext, ct ciphertext, r group.Scalar, m, lo, hi int) r
 		v := lo + k
 		if v == m {
 			w = randomScalar()
-			p[k].a = g.NewElement().MulGen(w)
-			p[k].b = pc.key.mul(w)
+			p[k].a = mulBase(w)
+			p[k].b = pc.key.mul(scalarBytes(w))
 			p[k].encodeCommitments()
 			continue
 		}
 		// z·G − c·α = (z − c·r)·G and z·K − c·(β − v·G) = (z − c·r)·K − c·(m − v)·G.
 		c, z := randomScalar(), randomScalar()
 		t := g.NewScalar().Sub(z, g.NewScalar().Mul(c, r))
-		p[k].a = g.NewElement().MulGen(t)
+		p[k].a = mulBase(t)
 		cm := g.NewScalar().Mul(c, signedScalar(m-v))
-		p[k].b = pc.key.mul(t)
-		p[k].b.Add(p[k].b, g.NewElement().Neg(g.NewElement().MulGen(cm)))
+		p[k].b = pc.key.mul(scalarBytes(t))
+		p[k].b.Sub(p[k].b, mulBase(cm))
 		p[k].c, p[k].z = c, z
 		p[k].encodeCommitments()
 		others.Add(others, c)
@@ -145,24 +145,21 @@ func (p rangeProof) verify(pc proofContext, ct ciphertext, lo, hi int) error {
 	if len(p) != hi-lo+1 {
 		return errProof
 	}
-	lhs, rhs := g.NewElement(), g.NewElement()
 	for k, br := range p {
 		// z·G = a + c·α
-		lhs.MulGen(br.z)
-		rhs.Mul(ct.alpha, br.c)
-		rhs.Add(rhs, br.a)
-		if !lhs.IsEqual(rhs) {
+		lhs := mulBase(br.z)
+		rhs := mulPublic(ct.alpha, br.c)
+		if !lhs.Equals(rhs.Add(rhs, br.a)) {
 			return errProof
 		}
 		// z·K = b + c·(β − v·G)
-		lhs = pc.key.mul(br.z)
-		shifted := g.NewElement().Set(ct.beta)
+		lhs = pc.key.mulPublic(scalarBytes(br.z))
+		shifted := new(point).Set(ct.beta)
 		if v := lo + k; v != 0 {
 			shifted.Add(shifted, timesG(-v))
 		}
-		rhs.Mul(shifted, br.c)
-		rhs.Add(rhs, br.b)
-		if !lhs.IsEqual(rhs) {
+		rhs = mulPublic(shifted, br.c)
+		if !lhs.Equals(rhs.Add(rhs, br.b)) {
 			return errProof
 		}
 	}
@@ -202,10 +199,10 @@ func decodeRangeProof(b []byte, branches int) (rangeProof, error) {
 	for k := range p {
 		o := k * branchSize
 		var err error
-		if p[k].a, err = decodeElement(b[o : o+32]); err != nil {
+		if p[k].a, err = decodePoint(b[o : o+32]); err != nil {
 			return nil, err
 		}
-		if p[k].b, err = decodeElement(b[o+32 : o+64]); err != nil {
+		if p[k].b, err = decodePoint(b[o+32 : o+64]); err != nil {
 			return nil, err
 		}
 		if p[k].c, err = decodeScalar(b[o+64 : o+96]); err != nil {

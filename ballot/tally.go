@@ -30,7 +30,7 @@ func (e *Election) NewSums() *Sums {
 	}
 	s := &Sums{cts: make([]ciphertext, n), ballots: make([]int, len(e.Groups))}
 	for i := range s.cts {
-		s.cts[i] = ciphertext{alpha: g.Identity(), beta: g.Identity()}
+		s.cts[i] = ciphertext{alpha: identity(), beta: identity()}
 	}
 	return s
 }
@@ -73,8 +73,8 @@ func (e *Election) parseCiphertexts(raw []byte) ([]ciphertext, error) {
 	var out []ciphertext
 	for _, q := range e.Questions {
 		for range q.Candidates {
-			alpha, err1 := decodeElement(raw[o : o+elementSize])
-			beta, err2 := decodeElement(raw[o+elementSize : o+2*elementSize])
+			alpha, err1 := decodePoint(raw[o : o+elementSize])
+			beta, err2 := decodePoint(raw[o+elementSize : o+2*elementSize])
 			if err1 != nil || err2 != nil {
 				return nil, errEncoding
 			}
@@ -114,7 +114,7 @@ func (s *Sums) Encode() []byte {
 		b = append(b, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 	for i := range s.cts {
-		s.cts[i].enc = append(encodeElement(s.cts[i].alpha), encodeElement(s.cts[i].beta)...)
+		s.cts[i].enc = append(encodePoint(s.cts[i].alpha), encodePoint(s.cts[i].beta)...)
 		b = append(b, s.cts[i].enc...)
 	}
 	return b
@@ -132,8 +132,8 @@ func (e *Election) DecodeSums(b []byte) (*Sums, error) {
 		b = b[4:]
 	}
 	for i := range s.cts {
-		alpha, err1 := decodeElement(b[:elementSize])
-		beta, err2 := decodeElement(b[elementSize : 2*elementSize])
+		alpha, err1 := decodePoint(b[:elementSize])
+		beta, err2 := decodePoint(b[elementSize : 2*elementSize])
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("sums: ciphertext %d: %w", i, errEncoding)
 		}
@@ -149,7 +149,7 @@ func (s *Sums) Equal(o *Sums) bool {
 		return false
 	}
 	for i := range s.cts {
-		if !s.cts[i].alpha.IsEqual(o.cts[i].alpha) || !s.cts[i].beta.IsEqual(o.cts[i].beta) {
+		if !s.cts[i].alpha.Equals(o.cts[i].alpha) || !s.cts[i].beta.Equals(o.cts[i].beta) {
 			return false
 		}
 	}
@@ -175,10 +175,9 @@ func (e *Election) PartialDecrypt(t *Trustees, s *Sums, share TrusteeShare) (*Pa
 		return nil, pv.Errorf(pv.EInvalid, "the share is not trustee %d's share of election %q", share.Index, e.ID)
 	}
 	p := &PartialDecryption{Trustee: share.Index}
-	alphas := make([]group.Element, len(s.cts))
-	for i, ct := range s.cts {
-		alphas[i] = ct.alpha
-		p.Shares = append(p.Shares, g.NewElement().Mul(ct.alpha, share.Value))
+	alphas := s.alphas()
+	for _, alpha := range alphas {
+		p.Shares = append(p.Shares, g.NewElement().Mul(alpha, share.Value))
 	}
 	proof, err := dleq.Prover{Params: partialDLEQ(e.ID)}.ProveBatchRFC9497(share.Value, t.Public[share.Index-1], alphas, p.Shares, rand.Reader)
 	if err != nil {
@@ -200,14 +199,19 @@ func (e *Election) VerifyPartial(t *Trustees, s *Sums, p *PartialDecryption) err
 	if err := proof.UnmarshalBinary(g, p.Proof); err != nil {
 		return fmt.Errorf("trustee %d: malformed proof", p.Trustee)
 	}
-	alphas := make([]group.Element, len(s.cts))
-	for i, ct := range s.cts {
-		alphas[i] = ct.alpha
-	}
-	if !(dleq.Verifier{Params: partialDLEQ(e.ID)}).VerifyBatchRFC9497(t.Public[p.Trustee-1], alphas, p.Shares, &proof) {
+	if !(dleq.Verifier{Params: partialDLEQ(e.ID)}).VerifyBatchRFC9497(t.Public[p.Trustee-1], s.alphas(), p.Shares, &proof) {
 		return fmt.Errorf("trustee %d: the partial decryption's proof does not verify", p.Trustee)
 	}
 	return nil
+}
+
+// alphas returns the sums' α, as circl elements for the proofs.
+func (s *Sums) alphas() []group.Element {
+	out := make([]group.Element, len(s.cts))
+	for i, ct := range s.cts {
+		out[i] = element(ct.alpha)
+	}
+	return out
 }
 
 // EncodeShares returns the partial decryptions' stored form.
@@ -237,7 +241,7 @@ func (e *Election) Counts(t *Trustees, s *Sums, partials []*PartialDecryption) (
 		for i, p := range partials {
 			d.Add(d, g.NewElement().Mul(p.Shares[j], lambdas[i]))
 		}
-		m := g.NewElement().Add(ct.beta, g.NewElement().Neg(d))
+		m := g.NewElement().Add(element(ct.beta), g.NewElement().Neg(d))
 		n, ok := bsgs.log(m)
 		if !ok {
 			return nil, fmt.Errorf("sum %d does not decrypt to a count between 0 and %d", j, s.Ballots())
