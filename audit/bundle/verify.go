@@ -186,9 +186,7 @@ func readLines(r io.Reader, out chan<- lineChunk, done <-chan struct{}) {
 	}
 	for sc.Scan() {
 		var d decoded
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.DisallowUnknownFields()
-		d.err = dec.Decode(&d.l)
+		d.err = decodeLine(sc.Bytes(), &d.l)
 		if chunk = append(chunk, d); d.err != nil {
 			break
 		}
