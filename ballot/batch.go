@@ -3,7 +3,6 @@ package ballot
 import (
 	"crypto/rand"
 
-	"github.com/bwesterb/go-ristretto/edwards25519"
 	"github.com/cloudflare/circl/group"
 
 	pv "primaryvote"
@@ -119,10 +118,7 @@ func (bt *Batch) Verify() (int, error) {
 		return -1, nil
 	}
 	total := multiScalarMul(bt.scalars, bt.points)
-	gc := scalarBytes(bt.gCoef)
-	var gTerm point
-	edwards25519.BaseScalarMultTable.VarTimeScalarMult(ext(&gTerm), &gc)
-	total.Add(total, &gTerm)
+	total.Add(total, mulBasePublic(bt.gCoef))
 	total.Add(total, bt.e.Key.mulPublic(scalarBytes(bt.kCoef)))
 	if total.Equals(identity()) {
 		return -1, nil

@@ -362,7 +362,7 @@ func TestKeyMulMatchesMul(t *testing.T) {
 		if got := k.mulPublic(scalarBytes(s)); !got.Equals(want) {
 			t.Errorf("k.mulPublic(%x) ≠ (x·s)·G", encodeScalar(s))
 		}
-		if got := mulPublic(k.kpoint(), s); !got.Equals(want) {
+		if got := mulPublic(fromElement(k.point), s); !got.Equals(want) {
 			t.Errorf("mulPublic(K, %x) ≠ (x·s)·G", encodeScalar(s))
 		}
 	}

@@ -14,20 +14,13 @@ import (
 type keyTable struct {
 	once  sync.Once
 	table *edwards25519.ScalarMultTable
-	point *point
 }
 
-// kpoint returns K as a ballot point.
-func (k *ElectionKey) kpoint() *point {
-	k.build()
-	return k.keyTable.point
-}
-
+// build computes the key's table on first use.
 func (k *ElectionKey) build() {
 	k.once.Do(func() {
-		k.keyTable.point = fromElement(k.point)
 		k.table = new(edwards25519.ScalarMultTable)
-		k.table.Compute(ext(k.keyTable.point))
+		k.table.Compute(ext(fromElement(k.point)))
 	})
 }
 

@@ -105,6 +105,14 @@ func mulPublic(q *point, s group.Scalar) *point {
 	return p
 }
 
+// mulBasePublic returns s·G for a public s, in variable time.
+func mulBasePublic(s group.Scalar) *point {
+	b := scalarBytes(s)
+	p := new(point)
+	edwards25519.BaseScalarMultTable.VarTimeScalarMult(ext(p), &b)
+	return p
+}
+
 func identity() *point { return new(point).SetZero() }
 
 // mulBase returns s·G in constant time, with go-ristretto's table of G.

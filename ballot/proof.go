@@ -147,7 +147,7 @@ func (p rangeProof) verify(pc proofContext, ct ciphertext, lo, hi int) error {
 	}
 	for k, br := range p {
 		// z·G = a + c·α
-		lhs := mulBase(br.z)
+		lhs := mulBasePublic(br.z)
 		rhs := mulPublic(ct.alpha, br.c)
 		if !lhs.Equals(rhs.Add(rhs, br.a)) {
 			return errProof
