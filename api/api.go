@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pv "primaryvote"
+	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/web"
@@ -85,6 +86,9 @@ type Services struct {
 	RequestMACKey []byte
 	// LogVerifierKey is the note verifier key of the audit log's checkpoints.
 	LogVerifierKey string
+	// Sequencer sequences and signs the log before a bundle is exported, so
+	// that the bundle holds every entry logged until then.
+	Sequencer *audit.Sequencer
 	// Pages serves the web pages; nil serves the API alone.
 	Pages *web.Pages
 }

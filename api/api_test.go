@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"primaryvote/api"
+	"primaryvote/audit/bundle"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
@@ -30,6 +31,8 @@ type harness struct {
 	env *fixture.Env
 	el  *fixture.Election
 	srv *httptest.Server
+	// logKey verifies the log's checkpoints.
+	logKey string
 }
 
 func newHarness(t *testing.T, cfg api.Config) *harness {
@@ -39,10 +42,11 @@ func newHarness(t *testing.T, cfg api.Config) *harness {
 	h := api.New(cfg, api.Services{
 		Pool: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials,
 		Officials: env.Officials, Tokens: env.Tokens, RequestMACKey: env.Secrets.RequestMACKey(),
+		LogVerifierKey: env.Signer.VerifierKey(), Sequencer: env.Sequencer,
 	}, nil)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &harness{t: t, env: env, el: el, srv: srv}
+	return &harness{t: t, env: env, el: el, srv: srv, logKey: env.Signer.VerifierKey()}
 }
 
 type response struct {
@@ -567,5 +571,10 @@ func TestDashboardEndpoints(t *testing.T) {
 	r := h.do("GET", "/api/v1/elections/e1/audit/bundle", "", "Authorization", "Bearer "+auditor)
 	if !strings.HasPrefix(r.body, `{"type":"header","format":"primaryvote-bundle-v1"`) || !strings.Contains(r.body, `{"type":"end"`) {
 		t.Errorf("bundle = %.200s", r.body)
+	}
+	// The server sequenced the log before exporting: the bundle holds every
+	// entry so far, and verifies under the log's key.
+	if report, err := bundle.Verify(strings.NewReader(r.body), bundle.Options{LogKey: h.logKey}); err != nil || report.Status != "open" {
+		t.Errorf("Verify(served bundle) = %+v, %v", report, err)
 	}
 }

@@ -289,7 +289,7 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in, err := audit.Include(r.Context(), s.svc.Pool, id, "ballot.cast", code, s.svc.LogVerifierKey)
+	in, err := audit.Include(r.Context(), s.svc.Pool, id, audit.KindBallotCast, code, s.svc.LogVerifierKey)
 	switch {
 	case errors.Is(err, audit.ErrQueued):
 		writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, Status: "queued"})
@@ -327,11 +327,16 @@ func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, entries)
 }
 
-// getBundle streams the election's audit bundle for auditors.
+// getBundle sequences the log, then streams the election's audit bundle
+// for auditors.
 func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if _, err := s.svc.Elections.Get(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.svc.Sequencer.Drain(r.Context()); err != nil {
+		s.writeError(w, r, fmt.Errorf("couldn't sequence the log: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")

@@ -35,13 +35,14 @@ type Entry struct {
 	// ElectionID is the election the action concerns, or "" for actions that
 	// concern none (an official's sign-in).
 	ElectionID string
-	// Kind names the action, such as "election.open" or "ballot.cast".
-	Kind string
+	// Kind names the action (entries.go).
+	Kind Kind
 	// Actor is who did it: "official:NAME", "voter", "cli:USER" or "system".
 	Actor string
 	// At is when, by the acting server's clock.
 	At time.Time
-	// Data is the action's public details, encoded as a JSON object.
+	// Data is the action's public details: a value of the kind's data type
+	// (entries.go), encoded as a JSON object.
 	Data any
 	// Ref is what the entry can be looked up by (a ballot's tracking code),
 	// or "".
@@ -52,10 +53,10 @@ type Entry struct {
 // bytes, so a verifier knows which election every record concerns.
 type body struct {
 	Election string    `json:"election,omitempty"`
-	Kind     string    `json:"kind"`
+	Kind     Kind      `json:"kind"`
 	Actor    string    `json:"actor"`
 	At       time.Time `json:"at"`
-	Data     any       `json:"data,omitempty"`
+	Data     any       `json:"data"`
 }
 
 // Execer is satisfied by pgx.Tx, *pgx.Conn and *pgxpool.Pool. Pass the
@@ -78,9 +79,24 @@ func Append(ctx context.Context, q Execer, e Entry) error {
 	return nil
 }
 
+// AppendTo encodes e and queues its append in b, for an action that sends
+// its statements in one batch.
+func AppendTo(b *pgx.Batch, e Entry) error {
+	body, err := Encode(e)
+	if err != nil {
+		return err
+	}
+	b.Queue(insertEntry, e.ElectionID, e.Kind, e.Ref, body)
+	return nil
+}
+
 // Encode returns the bytes stored for e: a JSON object with the fields
-// election (omitted when ""), kind, actor, at (RFC 3339, UTC) and data.
+// election (omitted when ""), kind, actor, at (RFC 3339, UTC) and data. It
+// refuses an entry whose data is not of its kind's type.
 func Encode(e Entry) ([]byte, error) {
+	if err := checkEntry(e); err != nil {
+		return nil, err
+	}
 	b, err := json.Marshal(body{Election: e.ElectionID, Kind: e.Kind, Actor: e.Actor, At: e.At.UTC(), Data: e.Data})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't encode audit entry %s: %w", e.Kind, err)

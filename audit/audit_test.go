@@ -16,8 +16,8 @@ func TestAppendAndRead(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.FixedZone("KST", 9*3600))
 	entries := []audit.Entry{
-		{Kind: "official.signin", Actor: "official", At: at, Data: map[string]string{"username": "chair"}},
-		{ElectionID: "e1", Kind: "roll.import", Actor: "cli:root", At: at, Data: map[string]int{"voters": 3}},
+		{Kind: audit.KindOfficialSignIn, Actor: "official", At: at, Data: audit.Official{Username: "chair"}},
+		{ElectionID: "e1", Kind: audit.KindRollImport, Actor: "cli:root", At: at, Data: audit.RollImported{Voters: 3, Groups: map[string]int{"members": 3}, SHA256: "00"}},
 	}
 	for _, e := range entries {
 		if err := audit.Append(ctx, db.Pool, e); err != nil {
@@ -54,11 +54,11 @@ func TestAppendAndRead(t *testing.T) {
 func TestLogIsAppendOnly(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
-	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: "x", Actor: "test", At: time.Now()}); err != nil {
+	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: audit.KindOfficialSignInFailed, Actor: "test", At: time.Now(), Data: audit.Official{}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
-		`UPDATE audit_entries SET kind = 'y'`,
+		`UPDATE audit_entries SET kind = 'official.signin'`,
 		`DELETE FROM audit_entries`, // not yet in the log
 		`TRUNCATE audit_entries`,
 	} {
@@ -68,8 +68,66 @@ func TestLogIsAppendOnly(t *testing.T) {
 		}
 	}
 	var n int
-	db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE kind = 'x'`).Scan(&n)
+	db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE kind = 'official.signin_failed'`).Scan(&n)
 	if n != 1 {
 		t.Errorf("entries after tampering = %d; want 1", n)
+	}
+}
+
+// Writers cannot drift from the schema: an entry's data must be of its
+// kind's type, and its election set exactly when the kind is about one.
+func TestEncodeRefusesEntriesOffTheSchema(t *testing.T) {
+	at := time.Unix(0, 0)
+	for _, e := range []audit.Entry{
+		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: map[string]string{"voter": "00"}},
+		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: &audit.Cast{}},
+		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Voter{}},
+		{Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Cast{}},
+		{ElectionID: "e1", Kind: audit.KindOfficialAdd, Actor: "cli:root", At: at, Data: audit.Official{}},
+		{ElectionID: "e1", Kind: "ballot.spoiled", Actor: "voter", At: at, Data: audit.Cast{}},
+		{ElectionID: "e1", Kind: audit.KindElectionOpen, Actor: "cli:root", At: at},
+	} {
+		if b, err := audit.Encode(e); err == nil {
+			t.Errorf("Encode(%s, %T) = %s; want refused", e.Kind, e.Data, b)
+		}
+	}
+}
+
+// Every entry a writer can make parses back, strictly, into the same data.
+func TestParseEntryRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	e := audit.Entry{ElectionID: "e1", Kind: audit.KindTallySums, Actor: "cli:root", At: at,
+		Data: audit.Summed{Ballots: 3, PerGroup: []int{1, 2}, SumsSHA256: "ab"}}
+	body, err := audit.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := audit.ParseEntry(body)
+	if err != nil {
+		t.Fatalf("ParseEntry(%s) = %v", body, err)
+	}
+	data, err := p.Decode()
+	if err != nil || p.Kind != e.Kind || p.Election != "e1" || !p.At.Equal(at) {
+		t.Fatalf("ParseEntry(%s) = %+v, %v", body, p, err)
+	}
+	if got := *data.(*audit.Summed); got.Ballots != 3 || len(got.PerGroup) != 2 || got.SumsSHA256 != "ab" {
+		t.Errorf("Decode = %+v", got)
+	}
+	for _, bad := range []string{
+		strings.Replace(string(body), `"kind"`, `"Kind"`, 1),
+		strings.Replace(string(body), `"ballots":3`, `"ballots":3,"ballots":4`, 1),
+		strings.Replace(string(body), `"ballots":3,`, ``, 1),
+		strings.Replace(string(body), `"ballots":3`, `"ballots":3,"extra":1`, 1),
+		strings.Replace(string(body), `"election":"e1",`, ``, 1),
+		strings.Replace(string(body), `tally.sums`, `tally.other`, 1),
+		string(body) + ` {}`,
+	} {
+		p, err := audit.ParseEntry([]byte(bad))
+		if err == nil {
+			_, err = p.Decode()
+		}
+		if err == nil {
+			t.Errorf("ParseEntry+Decode(%s) passed; want refused", bad)
+		}
 	}
 }

@@ -131,6 +131,17 @@ func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
 	return c, nil
 }
 
+// ParseSignedCheckpoint parses a signed checkpoint without checking its
+// signature, for checking its shape before the key to verify it is known.
+func ParseSignedCheckpoint(signed []byte) (Checkpoint, error) {
+	_, err := note.Open(signed, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return Checkpoint{}, fmt.Errorf("audit: not a signed note: %v", err)
+	}
+	return ParseCheckpoint([]byte(unverified.Note.Text))
+}
+
 const signerFile = "checkpoint.key"
 
 // LoadSigner reads the log's signing key from dir, creating it (named

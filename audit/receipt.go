@@ -40,7 +40,7 @@ LIMIT 1`
 // Include finds the entry of electionID with the given kind and ref and
 // proves its inclusion against the latest checkpoint, which must verify
 // under verifierKey.
-func Include(ctx context.Context, q Query, electionID, kind, ref, verifierKey string) (*Inclusion, error) {
+func Include(ctx context.Context, q Query, electionID string, kind Kind, ref, verifierKey string) (*Inclusion, error) {
 	var (
 		in       Inclusion
 		position *int64
@@ -90,7 +90,7 @@ func scanOne(ctx context.Context, q Query, sql string, args []any, dest ...any) 
 // Activity is one logged action as the officials' dashboard lists it.
 type Activity struct {
 	Position int64           `json:"position"`
-	Kind     string          `json:"kind"`
+	Kind     Kind            `json:"kind"`
 	Body     json.RawMessage `json:"entry"`
 }
 
@@ -100,8 +100,8 @@ type Activity struct {
 func RecentActivity(ctx context.Context, q Query, electionID string, limit int) ([]Activity, error) {
 	rows, err := q.Query(ctx, `
 SELECT position, kind, substring(record from $3) FROM audit_log
-WHERE election_id = $1 AND kind NOT IN ('ballot.cast', 'voter.signin', 'voter.signin_failed')
-ORDER BY position DESC LIMIT $2`, electionID, limit, recordHeader+1)
+WHERE election_id = $1 AND kind <> ALL ($4)
+ORDER BY position DESC LIMIT $2`, electionID, limit, recordHeader+1, []Kind{KindBallotCast, KindVoterSignIn, KindVoterSignInFailed})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the log: %w", err)
 	}

@@ -29,7 +29,7 @@ func appendN(t *testing.T, db *dbtest.DB, from, n int) {
 	t.Helper()
 	err := pgx.BeginFunc(context.Background(), db.Pool, func(tx pgx.Tx) error {
 		for i := from; i < from+n; i++ {
-			if err := audit.Append(context.Background(), tx, audit.Entry{ElectionID: "e1", Kind: "test", Actor: "test", At: time.Unix(0, 0), Data: map[string]int{"i": i}}); err != nil {
+			if err := audit.Append(context.Background(), tx, audit.Entry{ElectionID: "e1", Kind: audit.KindVoterSignIn, Actor: "test", At: time.Unix(0, 0), Data: audit.Voter{Voter: fmt.Sprint(i)}}); err != nil {
 				return err
 			}
 		}
@@ -140,7 +140,7 @@ func TestSequencerPicksUpLateCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := audit.Append(ctx, slow, audit.Entry{Kind: "slow", Actor: "test", At: time.Unix(0, 0)}); err != nil {
+	if err := audit.Append(ctx, slow, audit.Entry{Kind: audit.KindOfficialSignIn, Actor: "test", At: time.Unix(0, 0), Data: audit.Official{Username: "slow"}}); err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, db, 0, 3)
@@ -246,8 +246,8 @@ func BenchmarkSequencer(b *testing.B) {
 		b.StopTimer()
 		err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 			for i := range perOp {
-				if err := audit.Append(ctx, tx, audit.Entry{ElectionID: "e1", Kind: "ballot.cast", Actor: "voter", At: time.Unix(0, 0),
-					Data: map[string]string{"group": "members", "tracking_code": fmt.Sprintf("%052d", i)}}); err != nil {
+				if err := audit.Append(ctx, tx, audit.Entry{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: time.Unix(0, 0),
+					Data: audit.Cast{Group: "members", TrackingCode: fmt.Sprintf("%052d", i)}}); err != nil {
 					return err
 				}
 			}

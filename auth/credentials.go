@@ -90,8 +90,8 @@ func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writ
 		}
 		n = len(voters)
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: "credentials.issue", Actor: actor, At: c.clock(),
-			Data: map[string]int{"voters": n},
+			ElectionID: electionID, Kind: audit.KindCredentialsIssue, Actor: actor, At: c.clock(),
+			Data: audit.CredentialsIssued{Voters: n},
 		})
 	})
 	return n, err
@@ -122,8 +122,8 @@ ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash
 			return pv.Errorf(pv.ENotFound, "no voter %q in election %q", voterID, electionID)
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: "credentials.reissue", Actor: actor, At: c.clock(),
-			Data: map[string]int{"voters": 1},
+			ElectionID: electionID, Kind: audit.KindCredentialsReissue, Actor: actor, At: c.clock(),
+			Data: audit.CredentialsIssued{Voters: 1},
 		})
 	})
 	if err != nil {
@@ -141,14 +141,14 @@ func (c *Credentials) Check(ctx context.Context, electionID, voterID, code strin
 	if pv.ErrorCode(err) == pv.EInternal {
 		return err
 	}
-	kind := "voter.signin"
+	kind := audit.KindVoterSignIn
 	if err != nil {
-		kind = "voter.signin_failed"
+		kind = audit.KindVoterSignInFailed
 	}
 	p := c.secrets.Pseudonym(electionID, voterID)
 	if aerr := audit.Append(ctx, c.pool, audit.Entry{
 		ElectionID: electionID, Kind: kind, Actor: "voter", At: c.clock(),
-		Data: map[string]string{"voter": hex.EncodeToString(p[:])},
+		Data: audit.Voter{Voter: hex.EncodeToString(p[:])},
 	}); aerr != nil {
 		return aerr
 	}

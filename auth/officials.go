@@ -110,8 +110,8 @@ func (o *Officials) Add(ctx context.Context, username string, role Role, passwor
 			return fmt.Errorf("couldn't add official: %w", err)
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			Kind: "official.add", Actor: actor, At: o.clock(),
-			Data: map[string]string{"username": username, "role": string(role)},
+			Kind: audit.KindOfficialAdd, Actor: actor, At: o.clock(),
+			Data: audit.Official{Username: username, Role: string(role)},
 		})
 	})
 }
@@ -137,13 +137,13 @@ func (o *Officials) SignIn(ctx context.Context, username, password string) (Role
 	ok := checkPassword(hash, password)
 	<-o.slots
 
-	kind := "official.signin"
+	kind := audit.KindOfficialSignIn
 	if !known || !ok {
-		kind = "official.signin_failed"
+		kind = audit.KindOfficialSignInFailed
 	}
-	data := map[string]string{}
+	var data audit.Official
 	if known {
-		data["username"] = username // an unknown name may be a mistyped password: not logged
+		data.Username = username // an unknown name may be a mistyped password: not logged
 	}
 	if err := audit.Append(ctx, o.pool, audit.Entry{Kind: kind, Actor: "official", At: o.clock(), Data: data}); err != nil {
 		return "", err

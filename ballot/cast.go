@@ -94,9 +94,18 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
 	}
 
-	entry, err := audit.Encode(audit.Entry{
-		ElectionID: req.ElectionID, Kind: "ballot.cast", Actor: "voter", At: now,
-		Data: map[string]string{"voter": hex.EncodeToString(pseudonym), "group": group, "tracking_code": code},
+	// One round trip: the election lock (shared with other casts, exclusive
+	// with Close), then the inserts. Each statement reads the status afresh
+	// once the lock is held, so a Close that committed first leaves the
+	// participation insert with no row, and the transaction is rolled back.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
+	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
+	b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
+		req.ElectionID, tracking[:], group, content)
+	err = audit.AppendTo(b, audit.Entry{
+		ElectionID: req.ElectionID, Kind: audit.KindBallotCast, Actor: "voter", At: now, Ref: code,
+		Data: audit.Cast{Voter: hex.EncodeToString(pseudonym), Group: group, TrackingCode: code},
 	})
 	if err != nil {
 		return nil, false, err
@@ -106,17 +115,7 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return nil, false, err
 	}
-	// One round trip: the election lock (shared with other casts, exclusive
-	// with Close), then the inserts. Each statement reads the status afresh
-	// once the lock is held, so a Close that committed first leaves the
-	// participation insert with no row, and the transaction is rolled back.
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
-		b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
-		b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
-			req.ElectionID, tracking[:], group, content)
-		b.Queue(`INSERT INTO audit_entries (election_id, kind, ref, body) VALUES ($1, 'ballot.cast', $2, $3)`, req.ElectionID, code, entry)
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {

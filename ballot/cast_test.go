@@ -226,7 +226,7 @@ func TestCastSeesACloseByAnotherProcess(t *testing.T) {
 	if e, err := env.Elections.Get(ctx, el.ID); err != nil || e.Status != ballot.Open {
 		t.Fatalf("Get = %v, %v", e, err)
 	}
-	other := ballot.NewElections(env.DB.Pool, env.Clock.Now, env.Secrets)
+	other := ballot.NewElections(env.DB.Pool, env.Clock.Now, env.Secrets, env.Signer.VerifierKey())
 	if err := other.Close(ctx, el.ID, "test"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,10 @@
 package ballot
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +29,9 @@ type Elections struct {
 	pool       *pgxpool.Pool
 	clock      func() time.Time
 	pseudonyms Pseudonyms
+	// logKey verifies the log's checkpoints: what is read back from the log
+	// (the definition, the results) is proven to be in the signed log.
+	logKey string
 
 	mu sync.Mutex
 	// frozen caches the definitions and keys of elections that have left
@@ -36,6 +42,8 @@ type Elections struct {
 type frozen struct {
 	def *Definition
 	key *ElectionKey
+	// results are the logged results, once read and proven.
+	results json.RawMessage
 
 	// While the election is open, every voter's requests read it; the
 	// open state read last is reused for openFor (see Get).
@@ -51,14 +59,16 @@ type frozen struct {
 const openFor = 250 * time.Millisecond
 
 // NewElections returns an election store on pool; clock is the server's
-// clock and pseudonyms names voters in the audit log.
-func NewElections(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms) *Elections {
-	return &Elections{pool: pool, clock: clock, pseudonyms: pseudonyms, frozen: map[string]*frozen{}}
+// clock, pseudonyms names voters in the audit log and logKey is the note
+// verifier key of the log's checkpoints.
+func NewElections(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms, logKey string) *Elections {
+	return &Elections{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}}
 }
 
 // rowQuerier is satisfied by a pool, a connection and a transaction.
 type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
 // lockKey is the advisory-lock key of an election. Casting holds it shared,
@@ -67,9 +77,12 @@ type rowQuerier interface {
 const lockKey = `hashtextextended('election:' || $1, 0)`
 
 const insertElection = `
-INSERT INTO elections (id, title, opens_at, closes_at, definition) VALUES ($1, $2, $3, $4, $5)`
+INSERT INTO elections (id, title, opens_at, closes_at) VALUES ($1, $2, $3, $4)`
 
-// Create stores a new election in draft.
+// Create stores a new election in draft. Its definition is stored in the
+// audit log alone, where it is written once and read back by everything that
+// depends on it (the ballot, the cast, the tally, the results); the
+// elections table keeps the title and window only to list elections.
 func (s *Elections) Create(ctx context.Context, d *Definition, actor string) error {
 	if err := d.Validate(); err != nil {
 		return err
@@ -79,7 +92,7 @@ func (s *Elections) Create(ctx context.Context, d *Definition, actor string) err
 		return fmt.Errorf("couldn't encode definition: %w", err)
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, insertElection, d.ID, d.Title, d.OpensAt, d.ClosesAt, def); err != nil {
+		if _, err := tx.Exec(ctx, insertElection, d.ID, d.Title, d.OpensAt, d.ClosesAt); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 				return pv.Errorf(pv.EConflict, "election %q already exists", d.ID)
@@ -92,14 +105,14 @@ func (s *Elections) Create(ctx context.Context, d *Definition, actor string) err
 			}
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: d.ID, Kind: "election.create", Actor: actor, At: s.clock(),
-			Data: map[string]any{"definition": json.RawMessage(def)},
+			ElectionID: d.ID, Kind: audit.KindElectionCreate, Actor: actor, At: s.clock(),
+			Data: audit.Created{Definition: def},
 		})
 	})
 }
 
 const selectElection = `
-SELECT e.status, e.opens_at, e.closes_at, e.definition, k.public_key
+SELECT e.status, k.public_key
 FROM elections e LEFT JOIN election_keys k ON k.election_id = e.id
 WHERE e.id = $1`
 
@@ -143,49 +156,95 @@ func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election
 		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
 	}
 	var (
-		e        Election
-		raw, key []byte
+		e   Election
+		key []byte
 	)
-	err := q.QueryRow(ctx, selectElection, id).Scan(&e.Status, &e.OpensAt, &e.ClosesAt, &raw, &key)
+	err := q.QueryRow(ctx, selectElection, id).Scan(&e.Status, &key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read election: %w", err)
 	}
-	f, err := s.freeze(id, e.Status, raw, key)
+	f, err := s.freeze(ctx, q, id, e.Status, key)
 	if err != nil {
 		return nil, err
 	}
-	e.ID, e.Title, e.Groups, e.Questions, e.Key = f.def.ID, f.def.Title, f.def.Groups, f.def.Questions, f.key
+	d := f.def
+	e.ID, e.Title, e.OpensAt, e.ClosesAt, e.Groups, e.Questions, e.Key = d.ID, d.Title, d.OpensAt, d.ClosesAt, d.Groups, d.Questions, f.key
 	return &e, nil
 }
 
-// freeze decodes a stored definition and key, from the cache once the
-// election has left draft.
-func (s *Elections) freeze(id string, status Status, raw, key []byte) (*frozen, error) {
+// freeze reads an election's definition from the log and decodes its key,
+// from the cache once the election has left draft and its definition is
+// proven to be in the signed log.
+func (s *Elections) freeze(ctx context.Context, q rowQuerier, id string, status Status, key []byte) (*frozen, error) {
 	s.mu.Lock()
 	f := s.frozen[id]
 	s.mu.Unlock()
 	if f != nil {
 		return f, nil
 	}
-	f = &frozen{def: new(Definition)}
-	if err := json.Unmarshal(raw, f.def); err != nil {
-		return nil, fmt.Errorf("couldn't decode stored definition of %s: %w", id, err)
+	def, proven, err := s.loggedDefinition(ctx, q, id)
+	if err != nil {
+		return nil, err
 	}
+	f = &frozen{def: def}
 	if key != nil {
 		var err error
 		if f.key, err = ParseElectionKey(key); err != nil {
 			return nil, fmt.Errorf("stored key of %s: %w", id, err)
 		}
 	}
-	if status != Draft {
+	if status != Draft && proven {
 		s.mu.Lock()
 		s.frozen[id] = f
 		s.mu.Unlock()
 	}
 	return f, nil
+}
+
+// loggedDefinition returns election id's definition as the log recorded it
+// when the election was created, and whether its record is proven to be in
+// the signed log (it is not while the entry waits to be sequenced, for a
+// moment after the creation).
+func (s *Elections) loggedDefinition(ctx context.Context, q audit.Query, id string) (*Definition, bool, error) {
+	data, proven, err := s.logged(ctx, q, id, audit.KindElectionCreate)
+	if err != nil {
+		return nil, false, err
+	}
+	d, err := ParseDefinition(bytes.NewReader(data.(*audit.Created).Definition))
+	if err != nil {
+		return nil, false, fmt.Errorf("election %q: the logged definition: %w", id, err)
+	}
+	if d.ID != id {
+		return nil, false, fmt.Errorf("election %q: the logged definition is for %q", id, d.ID)
+	}
+	return d, proven, nil
+}
+
+// logged returns the data of the first lifecycle entry of kind about
+// election id, and whether its record is proven to be in the signed log. A
+// record that fails the proof (rewritten in the database) is an error.
+func (s *Elections) logged(ctx context.Context, q audit.Query, id string, kind audit.Kind) (any, bool, error) {
+	step, err := audit.FirstStep(ctx, q, id, kind)
+	if errors.Is(err, audit.ErrNotLogged) {
+		return nil, false, fmt.Errorf("election %q has no %s entry in the log", id, kind)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	proven := true
+	if err := step.Prove(ctx, q, s.logKey); errors.Is(err, audit.ErrQueued) {
+		proven = false
+	} else if err != nil {
+		return nil, false, fmt.Errorf("election %q: %w", id, err)
+	}
+	data, err := step.Entry.Decode()
+	if err != nil {
+		return nil, false, fmt.Errorf("election %q: the logged %s: %w", id, kind, err)
+	}
+	return data, proven, nil
 }
 
 // List returns every election's id, title and status, newest first.
@@ -224,7 +283,7 @@ func (s *Elections) Public(ctx context.Context) ([]Election, error) {
 // Open moves an election from draft to open. It refuses an election without
 // a key, whose roll is empty, or in which any voter has no credential.
 func (s *Elections) Open(ctx context.Context, id, actor string) error {
-	return s.transition(ctx, id, actor, Draft, Open, func(tx pgx.Tx) (map[string]any, error) {
+	return s.transition(ctx, id, actor, Draft, Open, func(tx pgx.Tx) (any, error) {
 		var voters, credentials int
 		var keyed bool
 		err := tx.QueryRow(ctx, `
@@ -247,19 +306,25 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"voters": voters, "roll": commitment}, nil
+		data, _, err := s.logged(ctx, tx, id, audit.KindElectionCreate)
+		if err != nil {
+			return nil, err
+		}
+		digest := sha256.Sum256(data.(*audit.Created).Definition)
+		return audit.Opened{From: string(Draft), To: string(Open), Voters: voters, Roll: commitment,
+			DefinitionSHA256: hex.EncodeToString(digest[:])}, nil
 	})
 }
 
 // Close moves an election from open to closed. It waits for ballots being
 // cast to commit; no ballot is accepted after it returns.
 func (s *Elections) Close(ctx context.Context, id, actor string) error {
-	return s.transition(ctx, id, actor, Open, Closed, func(tx pgx.Tx) (map[string]any, error) {
+	return s.transition(ctx, id, actor, Open, Closed, func(tx pgx.Tx) (any, error) {
 		var voted int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM participation WHERE election_id = $1`, id).Scan(&voted); err != nil {
 			return nil, fmt.Errorf("couldn't count ballots: %w", err)
 		}
-		return map[string]any{"ballots": voted}, nil
+		return audit.Closed{From: string(Open), To: string(Closed), Ballots: voted}, nil
 	})
 }
 
@@ -282,10 +347,19 @@ func LockForChange(ctx context.Context, tx pgx.Tx, id string) (Status, error) {
 	return status, nil
 }
 
+// stepKinds are the log's entry kinds for the steps of the lifecycle.
+var stepKinds = map[Status]audit.Kind{
+	Open:      audit.KindElectionOpen,
+	Closed:    audit.KindElectionClose,
+	Tallied:   audit.KindElectionTallied,
+	Published: audit.KindElectionPublished,
+}
+
 // transition moves election id from one status to the next under the
 // election's exclusive lock, runs check inside the same transaction, and logs
-// the step with check's details.
-func (s *Elections) transition(ctx context.Context, id, actor string, from, to Status, check func(pgx.Tx) (map[string]any, error)) error {
+// the step with the data check returns (of the step's kind, from and to
+// filled in).
+func (s *Elections) transition(ctx context.Context, id, actor string, from, to Status, check func(pgx.Tx) (any, error)) error {
 	defer s.forget(id)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		status, err := LockForChange(ctx, tx, id)
@@ -295,7 +369,7 @@ func (s *Elections) transition(ctx context.Context, id, actor string, from, to S
 		if status != from {
 			return pv.Errorf(pv.EConflict, "election %q is %s; only a %s election can become %s", id, status, from, to)
 		}
-		details, err := check(tx)
+		data, err := check(tx)
 		if err != nil {
 			return err
 		}
@@ -306,9 +380,8 @@ func (s *Elections) transition(ctx context.Context, id, actor string, from, to S
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("election %q changed status during %s", id, to)
 		}
-		details["from"], details["to"] = from, to
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: "election." + string(to), Actor: actor, At: s.clock(), Data: details,
+			ElectionID: id, Kind: stepKinds[to], Actor: actor, At: s.clock(), Data: data,
 		})
 	})
 }

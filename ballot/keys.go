@@ -47,10 +47,10 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, id, t.Threshold, t.Key.enc, enc
 			commitments[i] = hex.EncodeToString(encodeElement(c))
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: "trustees.setup", Actor: actor, At: s.clock(),
-			Data: map[string]any{
-				"threshold": t.Threshold, "trustees": len(t.Public), "public_key": hex.EncodeToString(t.Key.enc),
-				"commitments": commitments, "trustee_public_keys": public,
+			ElectionID: id, Kind: audit.KindTrusteesSetup, Actor: actor, At: s.clock(),
+			Data: audit.TrusteesSet{
+				Threshold: t.Threshold, Trustees: len(t.Public), PublicKey: hex.EncodeToString(t.Key.enc),
+				Commitments: commitments, TrusteePublicKeys: public,
 			},
 		})
 	})

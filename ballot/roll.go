@@ -82,7 +82,8 @@ func (s *Elections) ImportRoll(ctx context.Context, electionID string, r io.Read
 		}
 		summary = &RollSummary{Voters: int(n), Groups: src.groups, Digest: hexSum(digest)}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: "roll.import", Actor: actor, At: s.clock(), Data: summary,
+			ElectionID: electionID, Kind: audit.KindRollImport, Actor: actor, At: s.clock(),
+			Data: audit.RollImported{Voters: summary.Voters, Groups: summary.Groups, SHA256: summary.Digest},
 		})
 	})
 	if err != nil {

@@ -22,10 +22,7 @@ type RollEntry struct {
 // RollCommitment is what the log records when an election opens: how many
 // voters it has and the root of an RFC 6962 tree whose leaves are the roll
 // entries, sorted by pseudonym, each encoded pseudonym ‖ group.
-type RollCommitment struct {
-	Voters int    `json:"voters"`
-	Root   string `json:"root"` // hex
-}
+type RollCommitment = audit.RollCommitment
 
 // CommitRoll sorts entries by pseudonym and returns their commitment.
 func CommitRoll(entries []RollEntry) (RollCommitment, error) {

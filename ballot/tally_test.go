@@ -212,7 +212,7 @@ func BenchmarkTally(b *testing.B) {
 	}
 }
 
-func TestCheckTally(t *testing.T) {
+func TestCheckResults(t *testing.T) {
 	e, tr, shares := electionWithTrustees(t, 2, 3)
 	sums := e.NewSums()
 	for i, sel := range []Selections{{"leader": {"a"}}, {"leader": {"b"}, "council": {"p"}}, {"leader": {"a"}}} {
@@ -234,22 +234,26 @@ func TestCheckTally(t *testing.T) {
 		partials = append(partials, p)
 	}
 	counts, _ := e.Counts(tr, sums, partials[:2])
-	published := e.MakeResults(sums, counts)
-	if err := e.CheckTally(tr, sums, partials, published); err != nil {
-		t.Fatalf("CheckTally(honest) = %v", err)
+	published, _ := json.Marshal(e.MakeResults(sums, counts))
+	if err := e.CheckResults(tr, sums, partials[:2], published); err != nil {
+		t.Fatalf("CheckResults(honest) = %v", err)
+	}
+	// Any two trustees give the same results.
+	if err := e.CheckResults(tr, sums, []*PartialDecryption{partials[2], partials[0]}, published); err != nil {
+		t.Fatalf("CheckResults(trustees 3 and 1) = %v", err)
 	}
 
-	altered := *published
-	altered.Questions = append([]QuestionResult(nil), published.Questions...)
-	altered.Questions[0].Candidates = append([]CandidateResult(nil), published.Questions[0].Candidates...)
-	altered.Questions[0].Candidates[0].Votes = []int{9, 9}
-	if err := e.CheckTally(tr, sums, partials, &altered); err == nil || !strings.Contains(err.Error(), "differ") {
-		t.Errorf("CheckTally(altered results) = %v; want a difference", err)
+	altered := bytes.Replace(published, []byte(`"votes":[`), []byte(`"votes":[9,`), 1)
+	if err := e.CheckResults(tr, sums, partials[:2], altered); err == nil || !strings.Contains(err.Error(), "differ") {
+		t.Errorf("CheckResults(altered results) = %v; want a difference", err)
 	}
 	forged := *partials[1]
 	forged.Shares = append(forged.Shares[:0:0], partials[0].Shares...)
-	if err := e.CheckTally(tr, sums, []*PartialDecryption{partials[0], &forged}, published); err == nil || !strings.Contains(err.Error(), "trustee 2") {
-		t.Errorf("CheckTally(forged partial) = %v; want trustee 2 named", err)
+	if err := e.CheckResults(tr, sums, []*PartialDecryption{partials[0], &forged}, published); err == nil || !strings.Contains(err.Error(), "trustee 2") {
+		t.Errorf("CheckResults(forged partial) = %v; want trustee 2 named", err)
+	}
+	if err := e.CheckResults(tr, sums, partials[:1], published); err == nil {
+		t.Error("CheckResults(one partial of two needed) passed")
 	}
 }
 

@@ -59,8 +59,8 @@ func (s *Elections) Tally(ctx context.Context, id, actor string) (*Sums, error) 
 		}
 		digest := sha256.Sum256(enc)
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: "tally.sums", Actor: actor, At: s.clock(),
-			Data: map[string]any{"ballots": sums.Ballots(), "per_group": sums.ballots, "sums_sha256": hex.EncodeToString(digest[:])},
+			ElectionID: id, Kind: audit.KindTallySums, Actor: actor, At: s.clock(),
+			Data: audit.Summed{Ballots: sums.Ballots(), PerGroup: sums.ballots, SumsSHA256: hex.EncodeToString(digest[:])},
 		})
 	})
 	if err != nil {
@@ -178,9 +178,18 @@ func (s *Elections) Decrypt(ctx context.Context, id string, share TrusteeShare, 
 	if err != nil {
 		return err
 	}
+	shares := p.EncodeShares()
+	digest := sha256.Sum256(shares)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		status, err := LockForChange(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if status != Closed {
+			return pv.Errorf(pv.EConflict, "election %q is %s: trustees decrypt a closed, tallied election", id, status)
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO partial_decryptions (election_id, trustee, shares, proof) VALUES ($1, $2, $3, $4)
-ON CONFLICT DO NOTHING`, id, p.Trustee, p.EncodeShares(), p.Proof)
+ON CONFLICT DO NOTHING`, id, p.Trustee, shares, p.Proof)
 		if err != nil {
 			return fmt.Errorf("couldn't store the partial decryption: %w", err)
 		}
@@ -188,16 +197,16 @@ ON CONFLICT DO NOTHING`, id, p.Trustee, p.EncodeShares(), p.Proof)
 			return pv.Errorf(pv.EConflict, "trustee %d has already decrypted election %q", p.Trustee, id)
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: "tally.partial_decryption", Actor: actor, At: s.clock(),
-			Data: map[string]any{"trustee": p.Trustee, "proof": hex.EncodeToString(p.Proof)},
+			ElectionID: id, Kind: audit.KindPartialDecryption, Actor: actor, At: s.clock(),
+			Data: audit.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(digest[:]), Proof: hex.EncodeToString(p.Proof)},
 		})
 	})
 }
 
 // FinishReport says how the decryption went.
 type FinishReport struct {
-	Used     []int    // trustees whose partial decryptions were combined
-	Rejected []string // why other partial decryptions were refused
+	Used     []int           // trustees whose partial decryptions were combined
+	Rejected []audit.Refusal // the partial decryptions refused, and why
 	Results  *Results
 }
 
@@ -243,7 +252,7 @@ func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishR
 	var valid []*PartialDecryption
 	for _, p := range stored {
 		if err := e.VerifyPartial(t, sums, p); err != nil {
-			report.Rejected = append(report.Rejected, err.Error())
+			report.Rejected = append(report.Rejected, audit.Refusal{Trustee: p.Trustee, Reason: err.Error()})
 			continue
 		}
 		if len(valid) < t.Threshold {
@@ -263,23 +272,25 @@ func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishR
 	if err != nil {
 		return report, err
 	}
-	err = s.transition(ctx, id, actor, Closed, Tallied, func(tx pgx.Tx) (map[string]any, error) {
-		if _, err := tx.Exec(ctx, `INSERT INTO results (election_id, body) VALUES ($1, $2)`, id, body); err != nil {
-			return nil, fmt.Errorf("couldn't store results: %w", err)
-		}
-		return map[string]any{"trustees": report.Used, "rejected": report.Rejected, "results": json.RawMessage(body)}, nil
+	refused := report.Rejected
+	if refused == nil {
+		refused = []audit.Refusal{}
+	}
+	// The results are stored in the log alone, where the tally logs them.
+	err = s.transition(ctx, id, actor, Closed, Tallied, func(tx pgx.Tx) (any, error) {
+		return audit.Tallied{From: string(Closed), To: string(Tallied), Trustees: report.Used, Refused: refused, Results: body}, nil
 	})
 	return report, err
 }
 
 // Publish makes a tallied election's results public.
 func (s *Elections) Publish(ctx context.Context, id, actor string) error {
-	return s.transition(ctx, id, actor, Tallied, Published, func(tx pgx.Tx) (map[string]any, error) {
-		return map[string]any{}, nil
+	return s.transition(ctx, id, actor, Tallied, Published, func(tx pgx.Tx) (any, error) {
+		return audit.Published{From: string(Tallied), To: string(Published)}, nil
 	})
 }
 
-// Results returns a published election's results as stored.
+// Results returns a published election's results as the tally logged them.
 func (s *Elections) Results(ctx context.Context, id string) (json.RawMessage, error) {
 	e, err := s.Get(ctx, id)
 	if err != nil {
@@ -288,9 +299,26 @@ func (s *Elections) Results(ctx context.Context, id string) (json.RawMessage, er
 	if e.Status != Published {
 		return nil, pv.Errorf(pv.ENotFound, "the results of election %q are not published", id)
 	}
-	var body []byte
-	if err := s.pool.QueryRow(ctx, `SELECT body FROM results WHERE election_id = $1`, id).Scan(&body); err != nil {
-		return nil, fmt.Errorf("couldn't read results: %w", err)
+	s.mu.Lock()
+	var cached json.RawMessage
+	if f := s.frozen[id]; f != nil {
+		cached = f.results
 	}
-	return body, nil
+	s.mu.Unlock()
+	if cached != nil {
+		return cached, nil
+	}
+	data, proven, err := s.logged(ctx, s.pool, id, audit.KindElectionTallied)
+	if err != nil {
+		return nil, err
+	}
+	results := data.(*audit.Tallied).Results
+	if proven {
+		s.mu.Lock()
+		if f := s.frozen[id]; f != nil {
+			f.results = results
+		}
+		s.mu.Unlock()
+	}
+	return results, nil
 }

@@ -99,6 +99,12 @@ func (t *Trustees) derivedPublic(i int) group.Element {
 	return acc
 }
 
+// EncodeCommitments returns the commitments' encodings, concatenated.
+func (t *Trustees) EncodeCommitments() []byte { return encodeElements(t.Commitments) }
+
+// EncodePublic returns the trustees' public keys' encodings, concatenated.
+func (t *Trustees) EncodePublic() []byte { return encodeElements(t.Public) }
+
 // CheckShare reports whether s is trustee s.Index's share of t.
 func (t *Trustees) CheckShare(s TrusteeShare) bool {
 	if s.Index < 1 || s.Index > len(t.Public) {

@@ -1,6 +1,7 @@
 package ballot
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -10,27 +11,21 @@ import (
 //	Trustees.Check           the key and the trustees' keys match the commitments
 //	Election.VerifyBallot    every ballot's proofs
 //	Sums.AddBallot, Equal    the sums are the sums of the ballots
-//	Election.CheckTally      the partial decryptions and the published results
+//	Election.VerifyPartial   every partial decryption
+//	Election.CheckResults    the combination and the results
 //
 // Each returns an error that says what failed.
 
-// CheckTally verifies every partial decryption (naming each trustee whose
-// proof fails), combines the first Threshold valid ones, and checks that the
-// results derived from them are exactly the published ones.
-func (e *Election) CheckTally(t *Trustees, sums *Sums, partials []*PartialDecryption, published *Results) error {
-	var valid []*PartialDecryption
-	var bad []error
-	for _, p := range partials {
+// CheckResults checks that the given partial decryptions, which must be
+// exactly Threshold verified ones, decrypt the sums to counts whose results
+// encode to exactly the claimed bytes.
+func (e *Election) CheckResults(t *Trustees, sums *Sums, combined []*PartialDecryption, claimed []byte) error {
+	for _, p := range combined {
 		if err := e.VerifyPartial(t, sums, p); err != nil {
-			bad = append(bad, err)
-			continue
+			return err
 		}
-		valid = append(valid, p)
 	}
-	if len(valid) < t.Threshold {
-		return fmt.Errorf("%d valid partial decryptions of the %d needed (%v)", len(valid), t.Threshold, bad)
-	}
-	counts, err := e.Counts(t, sums, valid[:t.Threshold])
+	counts, err := e.Counts(t, sums, combined)
 	if err != nil {
 		return err
 	}
@@ -38,12 +33,8 @@ func (e *Election) CheckTally(t *Trustees, sums *Sums, partials []*PartialDecryp
 	if err != nil {
 		return err
 	}
-	claimed, err := json.Marshal(published)
-	if err != nil {
-		return err
-	}
-	if string(derived) != string(claimed) {
-		return fmt.Errorf("the published results differ from the decrypted sums: derived %s", derived)
+	if !bytes.Equal(derived, claimed) {
+		return fmt.Errorf("they differ from what the partial decryptions give: %s", derived)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package bundle_test
+package bundle
 
 import (
 	"bufio"
@@ -17,7 +17,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/audit"
-	"primaryvote/audit/bundle"
 	"primaryvote/ballot"
 )
 
@@ -40,7 +39,7 @@ func BenchmarkVerifyElectorate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		report, err := bundle.Verify(bufio.NewReaderSize(f, 1<<20), bundle.Options{LogKey: key})
+		report, err := Verify(bufio.NewReaderSize(f, 1<<20), Options{LogKey: key})
 		f.Close()
 		if err != nil {
 			b.Fatalf("Verify = %v", err)
@@ -129,46 +128,56 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 	bw := bufio.NewWriterSize(f, 1<<20)
 	enc := json.NewEncoder(bw)
 	lines := 0
-	put := func(v any) {
+	put := func(l line) {
 		lines++
-		if err := enc.Encode(v); err != nil {
+		if err := enc.Encode(l); err != nil {
 			b.Fatal(err)
 		}
 	}
 	def, _ := json.Marshal(d)
-	put(map[string]any{"type": "header", "format": bundle.Format, "election": "bench", "log_key": signer.VerifierKey()})
-	put(map[string]any{"type": "election", "status": "tallied", "definition": json.RawMessage(def)})
+	put(line{Type: "header", Format: Format, Election: "bench", LogKey: signer.VerifierKey()})
+	put(line{Type: "election", Status: "tallied", Definition: def})
 	var commitments, public []string
-	for _, c := range tr.Commitments {
-		cb, _ := c.MarshalBinaryCompress()
-		commitments = append(commitments, hex.EncodeToString(cb))
+	for o := 0; o < len(tr.EncodeCommitments()); o += 32 {
+		commitments = append(commitments, hex.EncodeToString(tr.EncodeCommitments()[o:o+32]))
 	}
-	for _, p := range tr.Public {
-		pb, _ := p.MarshalBinaryCompress()
-		public = append(public, hex.EncodeToString(pb))
+	for o := 0; o < len(tr.EncodePublic()); o += 32 {
+		public = append(public, hex.EncodeToString(tr.EncodePublic()[o:o+32]))
 	}
-	put(map[string]any{"type": "trustees", "threshold": 2, "public_key": hex.EncodeToString(tr.Key.Bytes()), "commitments": commitments, "trustee_keys": public})
+	put(line{Type: "trustees", Threshold: 2, PublicKey: hex.EncodeToString(tr.Key.Bytes()), Commitments: commitments, TrusteeKeys: public})
 	for _, r := range roll {
-		put(map[string]any{"type": "voter", "pseudonym": hex.EncodeToString(r.Pseudonym[:]), "group": r.Group})
+		put(line{Type: "voter", Pseudonym: hex.EncodeToString(r.Pseudonym[:]), Group: r.Group})
 	}
 
-	// The log: the opening, one cast per ballot, the tally; a checkpoint every 2,000 records.
+	// The log: the election's creation, key and opening, one cast per
+	// ballot, the close, the tally; a checkpoint every 2,000 records.
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	bodies := [][]byte{}
-	add := func(kind string, data any) {
+	add := func(kind audit.Kind, data any) {
 		body, err := audit.Encode(audit.Entry{ElectionID: "bench", Kind: kind, Actor: "bench", At: at, Data: data})
 		if err != nil {
 			b.Fatal(err)
 		}
 		bodies = append(bodies, body)
 	}
-	add("election.open", map[string]any{"voters": n, "roll": commitment})
+	defDigest := sha256.Sum256(def)
+	add(audit.KindElectionCreate, audit.Created{Definition: def})
+	add(audit.KindTrusteesSetup, audit.TrusteesSet{Threshold: 2, Trustees: 3, PublicKey: hex.EncodeToString(tr.Key.Bytes()), Commitments: commitments, TrusteePublicKeys: public})
+	add(audit.KindElectionOpen, audit.Opened{From: "draft", To: "open", Voters: n, Roll: commitment, DefinitionSHA256: hex.EncodeToString(defDigest[:])})
+	perGroup := make([]int, len(d.Groups))
 	for i := range n {
 		p := pseudonym(i)
-		add("ballot.cast", map[string]string{"voter": hex.EncodeToString(p[:]), "group": group(i), "tracking_code": ballot.TrackingCode(sha256.Sum256(contents[i]))})
+		perGroup[i%2]++
+		add(audit.KindBallotCast, audit.Cast{Voter: hex.EncodeToString(p[:]), Group: group(i), TrackingCode: ballot.TrackingCode(sha256.Sum256(contents[i]))})
 	}
+	add(audit.KindElectionClose, audit.Closed{From: "open", To: "closed", Ballots: n})
 	digest := sha256.Sum256(sumsBytes)
-	add("tally.sums", map[string]any{"sums_sha256": hex.EncodeToString(digest[:])})
+	add(audit.KindTallySums, audit.Summed{Ballots: n, PerGroup: perGroup, SumsSHA256: hex.EncodeToString(digest[:])})
+	for _, p := range partials {
+		sd := sha256.Sum256(p.EncodeShares())
+		add(audit.KindPartialDecryption, audit.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(sd[:]), Proof: hex.EncodeToString(p.Proof)})
+	}
+	add(audit.KindElectionTallied, audit.Tallied{From: "closed", To: "tallied", Trustees: []int{1, 2}, Refused: []audit.Refusal{}, Results: results})
 	var hashes audit.MemoryHashes
 	var chain tlog.Hash
 	var checkpoints []string
@@ -181,7 +190,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		hashes = append(hashes, hs...)
 		chain = audit.ChainHash(rec)
 		pos := int64(i)
-		put(map[string]any{"type": "record", "position": pos, "record": rec})
+		put(line{Type: "record", Position: &pos, Record: rec})
 		if size := int64(i + 1); size%2000 == 0 || i == len(bodies)-1 {
 			root, _ := tlog.TreeHash(size, hashes)
 			signed, err := signer.Sign(audit.Checkpoint{Origin: signer.Origin(), Size: size, Root: root, Chain: chain})
@@ -192,17 +201,17 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		}
 	}
 	for _, c := range checkpoints {
-		put(map[string]any{"type": "checkpoint", "signed": c})
+		put(line{Type: "checkpoint", Signed: c})
 	}
 	for i, c := range contents {
-		put(map[string]any{"type": "ballot", "group": group(i), "content": c})
+		put(line{Type: "ballot", Group: group(i), Content: c})
 	}
-	put(map[string]any{"type": "sums", "sums": sumsBytes})
+	put(line{Type: "sums", Sums: sumsBytes})
 	for _, p := range partials {
-		put(map[string]any{"type": "partial", "trustee": p.Trustee, "shares": p.EncodeShares(), "proof": p.Proof})
+		put(line{Type: "partial", Trustee: p.Trustee, Shares: p.EncodeShares(), Proof: p.Proof})
 	}
-	put(map[string]any{"type": "results", "results": json.RawMessage(results)})
-	enc.Encode(map[string]any{"type": "end", "lines": lines})
+	put(line{Type: "results", Results: results})
+	enc.Encode(line{Type: "end", Lines: lines})
 	if err := bw.Flush(); err != nil {
 		b.Fatal(err)
 	}

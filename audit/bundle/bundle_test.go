@@ -8,10 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -21,8 +19,9 @@ import (
 	"primaryvote/internal/fixture"
 )
 
-// world is a finished election: cast, closed, counted by 2 of 3 trustees,
-// published, and sequenced into the log.
+// world is an election with four of its six voters' ballots cast, taken as
+// far as a status (closed, counted by trustees 1 and 3 of 3, published), and
+// sequenced into the log.
 type world struct {
 	env    *fixture.Env
 	el     *fixture.Election
@@ -41,13 +40,16 @@ var selections = []ballot.Selections{
 
 func newWorld(t *testing.T, finish bool) *world {
 	t.Helper()
-	env := fixture.New(t)
-	w := &world{env: env, el: env.Setup(t, "e1", 6, true)}
-	var err error
-	if w.signer, err = audit.LoadSigner(t.TempDir(), "primaryvote.test/log"); err != nil {
-		t.Fatal(err)
+	if finish {
+		return newWorldAt(t, ballot.Published)
 	}
-	w.seq = audit.NewSequencer(env.DB.Pool, w.signer, slog.New(slog.DiscardHandler))
+	return newWorldAt(t, ballot.Open)
+}
+
+func newWorldAt(t *testing.T, status ballot.Status) *world {
+	t.Helper()
+	env := fixture.New(t)
+	w := &world{env: env, el: env.Setup(t, "e1", 6, true), signer: env.Signer, seq: env.Sequencer}
 	ctx := context.Background()
 	for i, sel := range selections {
 		if err := env.Credentials.Check(ctx, "e1", w.el.Voters[i], w.el.Codes[w.el.Voters[i]]); err != nil {
@@ -61,17 +63,22 @@ func newWorld(t *testing.T, finish bool) *world {
 	}
 	w.drain(t)
 	w.midway, _ = audit.LatestCheckpoint(ctx, env.DB.Pool)
-	if finish {
-		must(t, env.Elections.Close(ctx, "e1", "test"))
+	if status == ballot.Open {
+		return w
+	}
+	must(t, env.Elections.Close(ctx, "e1", "test"))
+	if status != ballot.Closed {
 		_, err := env.Elections.Tally(ctx, "e1", "test")
 		must(t, err)
 		must(t, env.Elections.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
 		must(t, env.Elections.Decrypt(ctx, "e1", w.el.Shares[2], "test"))
 		_, err = env.Elections.FinishTally(ctx, "e1", "test")
 		must(t, err)
-		must(t, env.Elections.Publish(ctx, "e1", "test"))
-		w.drain(t)
 	}
+	if status == ballot.Published {
+		must(t, env.Elections.Publish(ctx, "e1", "test"))
+	}
+	w.drain(t)
 	return w
 }
 
@@ -190,7 +197,7 @@ func TestTamperedBundlesFail(t *testing.T) {
 			m["record"] = rec
 			l[records[3]] = encode(m)
 			return l
-		}, "record 3: the entry is not JSON"},
+		}, "record 3: malformed entry"},
 		{"an entry deleted", func(l []string) []string {
 			return fixEnd(append(l[:records[5]], l[records[5]+1:]...))
 		}, "expected position 5"},
@@ -278,6 +285,8 @@ func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
 		}
 	}
 	cut = append(cut, encode(map[string]any{"type": "checkpoint", "signed": string(forged)}))
+	// What is left says the election is tallied, not published.
+	cut[1] = strings.Replace(cut[1], `"status":"published"`, `"status":"tallied"`, 1)
 	cut = append(cut, lines[find(lines, "checkpoint")[len(find(lines, "checkpoint"))-1]+1:]...)
 	cut = fixEnd(cut)
 
@@ -333,8 +342,8 @@ func TestForgedCastsCaught(t *testing.T) {
 			code := ballot.TrackingCode(sum)
 			_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, $3, $2)`, sum[:], raw, group)
 			must(t, err)
-			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: "ballot.cast", Actor: "voter", At: time.Now(), Ref: code,
-				Data: map[string]string{"voter": tc.voter(w), "group": group, "tracking_code": code}}))
+			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,
+				Data: audit.Cast{Voter: tc.voter(w), Group: group, TrackingCode: code}}))
 			w.drain(t)
 			if _, err := verify(w.export(t), bundle.Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Verify = %v; want %q", err, tc.want)

@@ -3,19 +3,42 @@ package bundle
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
+	"slices"
 	"strconv"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"primaryvote/audit"
 )
 
-// decodeLine decodes one bundle line, refusing unknown fields.
+// members are the members of each type of line: every one is required and
+// no other is allowed.
+var members = map[string][]string{
+	"header":     {"type", "format", "election", "log_key"},
+	"election":   {"type", "status", "definition"},
+	"trustees":   {"type", "threshold", "public_key", "commitments", "trustee_keys"},
+	"voter":      {"type", "pseudonym", "group"},
+	"record":     {"type", "position", "record"},
+	"checkpoint": {"type", "signed"},
+	"ballot":     {"type", "group", "content"},
+	"sums":       {"type", "sums"},
+	"partial":    {"type", "trustee", "shares", "proof"},
+	"results":    {"type", "results"},
+	"end":        {"type", "lines"},
+}
+
+// decodeLine decodes one bundle line strictly (see the package doc): one
+// JSON object with exactly its type's members, no member twice, names
+// matched case-sensitively, standard padded base64 for bytes.
 //
-// Ballot and record lines, nearly all of a bundle, are first tried in the
-// exact shape the exporter writes them, which takes no general JSON scanning
-// of their long base64 values. A line that departs from that shape in any
-// way (spacing, field order, escapes, any other number form) goes to the
-// JSON decoder, and a line both accept decodes the same either way.
+// Ballot, record and voter lines, nearly all of a bundle, are first tried in
+// the exact shape the exporter writes them, which takes no general JSON
+// scanning of their long values. A line that departs from that shape in any
+// way (spacing, member order, escapes, any other number form) goes to the
+// JSON decoder, and a line both accept decodes the same either way
+// (FuzzDecodeLine).
 func decodeLine(b []byte, l *line) error {
 	if decodeExported(b, l) {
 		return nil
@@ -23,17 +46,32 @@ func decodeLine(b []byte, l *line) error {
 	return decodeJSON(b, l)
 }
 
-// decodeJSON decodes b as exactly one JSON object.
+// decodeJSON decodes b as exactly one JSON object of a known type of line.
 func decodeJSON(b []byte, l *line) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(l); err != nil {
+	var m map[string]jsontext.Value
+	if err := audit.UnmarshalStrict(b, &m); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("more than one JSON value on the line")
+	var typ string
+	if err := jsonv2.Unmarshal(m["type"], &typ); err != nil || m["type"] == nil {
+		return fmt.Errorf("no type")
 	}
-	return nil
+	want, ok := members[typ]
+	if !ok {
+		return fmt.Errorf("unknown type %q", typ)
+	}
+	for name := range m {
+		if !slices.Contains(want, name) {
+			return fmt.Errorf("unexpected member %q in a %s line", name, typ)
+		}
+	}
+	for _, name := range want {
+		if _, ok := m[name]; !ok {
+			return fmt.Errorf("a %s line without %q", typ, name)
+		}
+	}
+	*l = line{}
+	return audit.UnmarshalStrict(b, l)
 }
 
 var (
@@ -41,11 +79,13 @@ var (
 	ballotMiddle = []byte(`","content":"`)
 	recordHead   = []byte(`{"type":"record","position":`)
 	recordMiddle = []byte(`,"record":"`)
+	voterHead    = []byte(`{"type":"voter","pseudonym":"`)
+	voterMiddle  = []byte(`","group":"`)
 	lineTail     = []byte(`"}`)
 )
 
-// decodeExported decodes b if it is a ballot or record line exactly as
-// Export writes it, and reports whether it did.
+// decodeExported decodes b if it is a ballot, record or voter line exactly
+// as Export writes it, and reports whether it did.
 func decodeExported(b []byte, l *line) bool {
 	switch {
 	case bytes.HasPrefix(b, ballotHead):
@@ -74,19 +114,30 @@ func decodeExported(b []byte, l *line) bool {
 		}
 		*l = line{Type: "record", Position: &pos, Record: record}
 		return true
+	case bytes.HasPrefix(b, voterHead):
+		pseudonym, rest, ok := bytes.Cut(b[len(voterHead):], []byte(`"`))
+		if !ok || !plain(pseudonym) || !bytes.HasPrefix(rest, voterMiddle[1:]) {
+			return false
+		}
+		group, ok := bytes.CutSuffix(rest[len(voterMiddle)-1:], lineTail)
+		if !ok || !plain(group) {
+			return false
+		}
+		*l = line{Type: "voter", Pseudonym: string(pseudonym), Group: string(group)}
+		return true
 	}
 	return false
 }
 
 // base64Value decodes b, a base64 string's contents followed by the line's
-// closing `"}`, as the JSON decoder decodes a []byte field.
+// closing `"}`, as the JSON decoder decodes a []byte member.
 func base64Value(b []byte) ([]byte, bool) {
 	text, ok := bytes.CutSuffix(b, lineTail)
 	if !ok || bytes.ContainsAny(text, "\"\\\r\n") {
 		return nil, false
 	}
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	n, err := base64.StdEncoding.Decode(out, text)
+	n, err := base64.StdEncoding.Strict().Decode(out, text)
 	if err != nil {
 		return nil, false
 	}

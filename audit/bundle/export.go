@@ -14,12 +14,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pv "primaryvote"
+	"primaryvote/audit"
 	"primaryvote/ballot"
 )
 
 // Export writes election id's bundle to w from one consistent snapshot of
-// the database; logKey is the log's verifier key. Ballots whose cast entry is
-// not in the log yet are left out (drain the sequencer first to include them).
+// the database; logKey is the log's verifier key. The definition, the status
+// and the results are the ones the log records; entries still queued for the
+// log are left out, with their ballots, so sequence the log first to include
+// them. Every record exported is covered by a signed checkpoint, since the
+// sequencer stores records and their checkpoint in one transaction.
 func Export(ctx context.Context, pool *pgxpool.Pool, id, logKey string, w io.Writer) error {
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -37,18 +41,18 @@ func Export(ctx context.Context, pool *pgxpool.Pool, id, logKey string, w io.Wri
 		return err
 	}
 
-	var (
-		status string
-		def    []byte
-	)
-	err = tx.QueryRow(ctx, `SELECT status, definition FROM elections WHERE id = $1`, id).Scan(&status, &def)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return pv.Errorf(pv.ENotFound, "no election %q", id)
-	}
-	if err != nil {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM elections WHERE id = $1)`, id).Scan(&exists); err != nil {
 		return fmt.Errorf("couldn't read the election: %w", err)
 	}
-	if err := put(line{Type: "election", Status: status, Definition: def}); err != nil {
+	if !exists {
+		return pv.Errorf(pv.ENotFound, "no election %q", id)
+	}
+	steps, err := readSteps(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := put(line{Type: "election", Status: steps.status, Definition: steps.definition}); err != nil {
 		return err
 	}
 
@@ -94,7 +98,7 @@ func Export(ctx context.Context, pool *pgxpool.Pool, id, logKey string, w io.Wri
 	}
 
 	logged := map[string]bool{}
-	err = each(ctx, tx, `SELECT position, record, kind = 'ballot.cast' AND election_id = $1, coalesce(ref, '') FROM audit_log ORDER BY position`, []any{id}, func(r pgx.Rows) error {
+	err = each(ctx, tx, `SELECT position, record, kind = $2 AND election_id = $1, coalesce(ref, '') FROM audit_log ORDER BY position`, []any{id, audit.KindBallotCast}, func(r pgx.Rows) error {
 		var (
 			pos  int64
 			rec  []byte
@@ -160,13 +164,8 @@ func Export(ctx context.Context, pool *pgxpool.Pool, id, logKey string, w io.Wri
 	if err != nil {
 		return fmt.Errorf("couldn't export partial decryptions: %w", err)
 	}
-	var results []byte
-	err = tx.QueryRow(ctx, `SELECT body FROM results WHERE election_id = $1`, id).Scan(&results)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("couldn't export results: %w", err)
-	}
-	if err == nil {
-		if err := put(line{Type: "results", Results: results}); err != nil {
+	if steps.results != nil {
+		if err := put(line{Type: "results", Results: steps.results}); err != nil {
 			return err
 		}
 	}
@@ -174,6 +173,43 @@ func Export(ctx context.Context, pool *pgxpool.Pool, id, logKey string, w io.Wri
 		return err
 	}
 	return bw.Flush()
+}
+
+// loggedSteps is what the sequenced log says of an election's lifecycle.
+type loggedSteps struct {
+	definition []byte
+	status     string
+	results    []byte
+}
+
+func readSteps(ctx context.Context, tx pgx.Tx, id string) (*loggedSteps, error) {
+	steps, err := audit.Steps(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(steps) == 0 || steps[0].Entry.Kind != audit.KindElectionCreate {
+		return nil, pv.Errorf(pv.EConflict, "election %q is not in the log yet: sequence the log first", id)
+	}
+	out := &loggedSteps{status: string(ballot.Draft)}
+	for _, s := range steps {
+		data, err := s.Entry.Decode()
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read record %d: %w", s.Position, err)
+		}
+		switch d := data.(type) {
+		case *audit.Created:
+			out.definition = d.Definition
+		case *audit.Opened:
+			out.status = d.To
+		case *audit.Closed:
+			out.status = d.To
+		case *audit.Tallied:
+			out.status, out.results = d.To, d.Results
+		case *audit.Published:
+			out.status = d.To
+		}
+	}
+	return out, nil
 }
 
 // each runs a query and calls f for every row.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/audit"
@@ -21,15 +21,43 @@ import (
 
 // Options tune Verify.
 type Options struct {
-	// LogKey pins the log's verifier key. When set, the bundle's own key must
-	// be this one; otherwise the bundle's key is taken as given.
+	// LogKey pins the log's verifier key: the bundle's key must be this one,
+	// so the bundle is the log the holder of that key signed. Without it the
+	// bundle's own key is taken as given, and Verify shows only that the
+	// bundle agrees with itself.
 	LogKey string
 	// Checkpoints are checkpoints saved earlier (for example by an observer
-	// during the vote), by name. Each must verify and be consistent with the
-	// bundle's log: that proves the log only grew since.
+	// during the vote), by name. Each must verify and describe a prefix of
+	// the bundle's log: that proves the log only grew since.
 	Checkpoints map[string][]byte
 	// Progress, if set, gets a progress line every couple of seconds.
 	Progress io.Writer
+	// FromDatabase says the bundle is streamed from a database rather than
+	// read from a file: failures then name what failed without a line
+	// number, which would mean nothing to the reader.
+	FromDatabase bool
+}
+
+// CheckOptions checks the pinned key and the saved checkpoints before any
+// work: a malformed key or checkpoint is reported at once.
+func CheckOptions(opts Options) error {
+	if opts.LogKey != "" {
+		if _, err := note.NewVerifier(opts.LogKey); err != nil {
+			return fmt.Errorf("the log key is not a note verifier key: %v", err)
+		}
+	}
+	for name, signed := range opts.Checkpoints {
+		var err error
+		if opts.LogKey != "" {
+			_, err = audit.OpenCheckpoint(signed, opts.LogKey)
+		} else {
+			_, err = audit.ParseSignedCheckpoint(signed)
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %v", name, err)
+		}
+	}
+	return nil
 }
 
 // Step is one part of the verification and what it covered.
@@ -42,33 +70,59 @@ type Step struct {
 // Report says what Verify checked and, if something failed, the first
 // failure.
 type Report struct {
-	Election string        `json:"election"`
-	Status   string        `json:"status"`
-	Steps    []Step        `json:"steps"`
-	Failure  string        `json:"failure,omitempty"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
+	Election string `json:"election"`
+	Status   string `json:"status"`
+	// LogKeyPinned says the log key was given (Options.LogKey). Without it,
+	// a passing report shows only that the bundle agrees with itself: anyone
+	// can make a self-consistent bundle under a key of their own.
+	LogKeyPinned bool `json:"log_key_pinned"`
+	// LogKey is the key the log's checkpoints verified under.
+	LogKey string `json:"log_key"`
+	// SavedCheckpoints counts the checkpoints given in Options that the log
+	// extends.
+	SavedCheckpoints int    `json:"saved_checkpoints"`
+	Steps            []Step `json:"steps"`
+	// Refused lists the partial decryptions that do not verify and that the
+	// log records the tally refused; they were not counted.
+	Refused []string      `json:"refused,omitempty"`
+	Failure string        `json:"failure,omitempty"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
-// Verify reads a bundle and re-derives everything in it:
+// Verify reads a bundle and re-derives everything in it against its log:
 //
-//   - the log: every record's position and chain hash, the Merkle tree, every
-//     checkpoint's signature, size, root and chain hash, and every checkpoint
-//     given in opts (so truncation or rewriting since then is caught);
+//   - the log: every record's framing, position and chain hash, the Merkle
+//     tree, every checkpoint's signature, size, root and chain hash, every
+//     checkpoint given in opts, and that the newest checkpoint covers every
+//     record (nothing unsigned is trusted);
+//   - the log's entries: every one well formed and of a known kind; the
+//     election's lifecycle in order (created, opened, closed, tallied,
+//     published, each once), each entry in the step it belongs to;
+//   - the bundle against the log: the definition is the one created, the
+//     trustees the ones set up, the status the log's last step, the sums,
+//     partial decryptions and results the ones the tally logged;
 //   - the roll: unique pseudonyms whose commitment is the one logged when
 //     the election opened;
-//   - the ballots: each logged ballot's voter is on the roll, in its group,
-//     and votes once; the bundle's ballots are exactly the logged ones; every
-//     ballot's proofs hold;
-//   - the count: the sums are the sums of the ballots, every partial
-//     decryption's proof holds, and the published results follow from them.
+//   - the ballots: each cast between the logged open and close and inside
+//     the election's window, by a voter on the roll, in their group, once;
+//     the count at close equal to the ballots; the bundle's ballots exactly
+//     the logged ones; every ballot's proofs;
+//   - the count: the sums are the sums of the ballots; every partial
+//     decryption verifies unless the tally refused it; the trustees the
+//     tally combined give exactly the logged results.
 //
 // It returns the report and, if anything fails, an error naming the first
-// failing line or entry.
+// failure and where it is.
 func Verify(r io.Reader, opts Options) (*Report, error) {
 	now := time.Now()
-	v := &verifier{opts: opts, report: &Report{}, start: now, lastReport: now, roll: map[string]string{},
-		castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{}}
-	err := v.run(r)
+	v := &verifier{opts: opts, report: &Report{LogKeyPinned: opts.LogKey != ""}, start: now, lastReport: now,
+		roll: map[string]string{}, castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{},
+		valid: map[int]*ballot.PartialDecryption{}}
+	v.log = newElectionLog(v)
+	err := CheckOptions(opts)
+	if err == nil {
+		err = v.run(r)
+	}
 	v.report.Elapsed = time.Since(v.start)
 	if err != nil {
 		v.report.Failure = err.Error()
@@ -90,31 +144,35 @@ type verifier struct {
 	header   line
 	logKey   string
 	election *ballot.Election
-	trustees *ballot.Trustees
+	// definition is the bundle's definition, as its bytes.
+	definition []byte
+	trustees   *ballot.Trustees
 
-	roll       map[string]string // pseudonym → group
-	rollList   []ballot.RollEntry
-	rollLogged *ballot.RollCommitment
+	roll     map[string]string // pseudonym → group
+	rollList []ballot.RollEntry
 
 	records int64
 	chains  []tlog.Hash
 	hashes  audit.MemoryHashes
+	newest  int64 // the size of the newest checkpoint
 
-	castBy     map[string]int64     // pseudonym → position of its ballot.cast
-	cast       map[string]castEntry // tracking code → entry
-	sumsDigest string
-	seen       map[string]bool // tracking codes of ballots in the bundle
+	log    *electionLog
+	castBy map[string]int64     // pseudonym → position of its ballot.cast
+	cast   map[string]castEntry // tracking code → entry
+	seen   map[string]bool      // tracking codes of ballots in the bundle
 
 	checkpoints int
 	ballots     int
-	sums        *ballot.Sums
-	bundleSums  *ballot.Sums
-	partials    []*ballot.PartialDecryption
-	results     *ballot.Results
-	stepStart   time.Time
-	stepName    string
-	stepCount   int
-	lastReport  time.Time
+	sums        *ballot.Sums // the sums of the bundle's ballots
+	bundleSums  *ballot.Sums // the bundle's sums line, once checked
+	lastPartial int
+	valid       map[int]*ballot.PartialDecryption // verified partial decryptions by trustee
+	sawResults  bool
+
+	stepStart  time.Time
+	stepName   string
+	stepCount  int
+	lastReport time.Time
 
 	work     chan ballotJob
 	wg       sync.WaitGroup
@@ -134,8 +192,16 @@ type lineError struct {
 	err  error
 }
 
+// fail returns an error at the current line.
 func (v *verifier) fail(format string, args ...any) error {
-	return fmt.Errorf("line %d: %s", v.lineNo, fmt.Sprintf(format, args...))
+	return v.failAt(v.lineNo, format, args...)
+}
+
+func (v *verifier) failAt(lineNo int, format string, args ...any) error {
+	if v.opts.FromDatabase {
+		return fmt.Errorf(format, args...)
+	}
+	return fmt.Errorf("line %d: %s", lineNo, fmt.Sprintf(format, args...))
 }
 
 func (v *verifier) step(name string) {
@@ -200,100 +266,133 @@ func readLines(r io.Reader, out chan<- lineChunk, done <-chan struct{}) {
 	send(lineChunk{lines: chunk, err: sc.Err()})
 }
 
+// The sections of a bundle, in order; those marked repeat may have many
+// lines, the others one at most.
+const (
+	secHeader = iota
+	secElection
+	secTrustees
+	secRoll        // repeat
+	secRecords     // repeat
+	secCheckpoints // repeat
+	secBallots     // repeat
+	secSums
+	secPartials // repeat
+	secResults
+	secEnd
+)
+
+var sections = map[string]int{"header": secHeader, "election": secElection, "trustees": secTrustees, "voter": secRoll,
+	"record": secRecords, "checkpoint": secCheckpoints, "ballot": secBallots, "sums": secSums, "partial": secPartials,
+	"results": secResults, "end": secEnd}
+
+func repeats(sec int) bool {
+	return sec == secRoll || sec == secRecords || sec == secCheckpoints || sec == secBallots || sec == secPartials
+}
+
 func (v *verifier) run(r io.Reader) error {
 	chunks := make(chan lineChunk, 8)
 	done := make(chan struct{})
 	defer close(done)
 	go readLines(r, chunks, done)
+	defer v.stopWorkers()
 
-	order := map[string]int{"header": 0, "election": 1, "trustees": 2, "voter": 3, "record": 4, "checkpoint": 5, "ballot": 6, "sums": 7, "partial": 8, "results": 9, "end": 10}
 	last := -1
-	ended := false
 	for c := range chunks {
 		for _, d := range c.lines {
 			v.lineNo++
-			if ended {
+			if last == secEnd {
 				return v.fail("data after the end line")
 			}
 			if d.err != nil {
 				return v.fail("not a bundle line: %v", d.err)
 			}
 			l := d.l
-			o, ok := order[l.Type]
-			if !ok || o < last || (o == last && o != 3 && o != 4 && o != 5 && o != 6 && o != 8) {
+			sec := sections[l.Type]
+			if sec < last || (sec == last && !repeats(sec)) || (last == -1 && sec != secHeader) {
 				return v.fail("unexpected %q line here", l.Type)
 			}
-			if o > last {
-				if err := v.finishSection(last, o); err != nil {
+			for ; last < sec; last++ {
+				if err := v.leave(last); err != nil {
 					return err
 				}
 			}
-			last = o
-			var err error
-			switch l.Type {
-			case "header":
-				err = v.onHeader(l)
-			case "election":
-				err = v.onElection(l)
-			case "trustees":
-				err = v.onTrustees(l)
-			case "voter":
-				err = v.onVoter(l)
-			case "record":
-				err = v.onRecord(l)
-			case "checkpoint":
-				err = v.onCheckpoint(l)
-			case "ballot":
-				err = v.onBallot(l)
-			case "sums":
-				err = v.onSums(l)
-			case "partial":
-				err = v.onPartial(l)
-			case "results":
-				err = v.onResults(l)
-			case "end":
-				if l.Lines != v.lineNo-1 {
-					return v.fail("the end line counts %d lines, the bundle has %d", l.Lines, v.lineNo-1)
-				}
-				ended = true
-			}
-			if err != nil {
+			if err := v.onLine(l); err != nil {
 				return err
 			}
 		}
 		if c.err != nil {
-			return fmt.Errorf("line %d: %w", v.lineNo+1, c.err)
+			return v.failAt(v.lineNo+1, "%v", c.err)
 		}
 	}
-	if !ended {
+	if last != secEnd {
 		return fmt.Errorf("the bundle is cut off: no end line after line %d", v.lineNo)
 	}
 	v.step("done")
 	return nil
 }
 
-// finishSection runs the checks due when a section ends, before the next.
-func (v *verifier) finishSection(prev, next int) error {
-	if prev < 4 && next >= 4 { // roll done
+func (v *verifier) onLine(l line) error {
+	switch l.Type {
+	case "header":
+		return v.onHeader(l)
+	case "election":
+		return v.onElection(l)
+	case "trustees":
+		return v.onTrustees(l)
+	case "voter":
+		return v.onVoter(l)
+	case "record":
+		return v.onRecord(l)
+	case "checkpoint":
+		return v.onCheckpoint(l)
+	case "ballot":
+		return v.onBallot(l)
+	case "sums":
+		return v.onSums(l)
+	case "partial":
+		return v.onPartial(l)
+	case "results":
+		return v.onResults(l)
+	case "end":
+		if l.Lines != v.lineNo-1 {
+			return v.fail("the end line counts %d lines, the bundle has %d", l.Lines, v.lineNo-1)
+		}
+	}
+	return nil
+}
+
+// leave runs the checks due when section sec ends, whether or not the
+// bundle had lines in it. Their errors name what they concern rather than a
+// line.
+func (v *verifier) leave(sec int) error {
+	switch sec {
+	case secHeader:
+		if v.header.Type == "" {
+			return errors.New("no header line")
+		}
+	case secElection:
 		if v.election == nil {
-			return v.fail("no election line")
+			return errors.New("no election line")
 		}
-	}
-	if prev <= 5 && next > 5 { // log done
-		if err := v.checkExternalCheckpoints(); err != nil {
-			return err
+	case secCheckpoints:
+		return v.finishLog()
+	case secBallots:
+		return v.finishBallots()
+	case secSums:
+		if s := v.log.sums; s != nil && v.bundleSums == nil {
+			return fmt.Errorf("the log records the tally's sums (record %d), but the bundle has no sums line", s.at)
 		}
-		if v.checkpoints == 0 && v.records > 0 {
-			return v.fail("no checkpoint signs the log")
+	case secPartials:
+		for _, t := range v.log.partialOrder {
+			if p := v.log.partials[t]; !p.inBundle {
+				return fmt.Errorf("record %d logs trustee %d's partial decryption, which the bundle does not have", p.at, t)
+			}
 		}
-	}
-	if prev <= 6 && next > 6 { // ballots done
-		if err := v.finishBallots(); err != nil {
-			return err
+	case secResults:
+		if t := v.log.tally; t != nil && !v.sawResults {
+			return fmt.Errorf("the log records the tally's results (record %d), but the bundle has no results line", t.at)
 		}
-	}
-	if prev <= 8 && next > 8 && next != 10 && v.sums == nil {
-		return v.fail("results without sums")
 	}
 	return nil
 }
@@ -302,11 +401,15 @@ func (v *verifier) onHeader(l line) error {
 	if l.Format != Format || l.Election == "" || l.LogKey == "" {
 		return v.fail("not a %s header", Format)
 	}
+	if _, err := note.NewVerifier(l.LogKey); err != nil {
+		return v.fail("the bundle's log key is malformed: %v", err)
+	}
 	v.header, v.logKey = l, l.LogKey
 	if v.opts.LogKey != "" && v.opts.LogKey != l.LogKey {
 		return v.fail("the bundle's log key is not the pinned one (%s)", v.opts.LogKey)
 	}
-	v.report.Election = l.Election
+	v.report.Election, v.report.LogKey = l.Election, l.LogKey
+	v.log.id = l.Election
 	return nil
 }
 
@@ -318,7 +421,14 @@ func (v *verifier) onElection(l line) error {
 	if d.ID != v.header.Election {
 		return v.fail("the definition is for election %q", d.ID)
 	}
-	v.election = &ballot.Election{ID: d.ID, Title: d.Title, Status: ballot.Status(l.Status), Groups: d.Groups, Questions: d.Questions}
+	switch ballot.Status(l.Status) {
+	case ballot.Draft, ballot.Open, ballot.Closed, ballot.Tallied, ballot.Published:
+	default:
+		return v.fail("unknown status %q", l.Status)
+	}
+	v.definition = l.Definition
+	v.election = &ballot.Election{ID: d.ID, Title: d.Title, Status: ballot.Status(l.Status), OpensAt: d.OpensAt, ClosesAt: d.ClosesAt,
+		Groups: d.Groups, Questions: d.Questions}
 	v.report.Status = l.Status
 	v.step("election")
 	return nil
@@ -343,17 +453,13 @@ func (v *verifier) onTrustees(l line) error {
 
 func (v *verifier) onVoter(l line) error {
 	p, err := hex.DecodeString(l.Pseudonym)
-	if err != nil || len(p) != 32 {
-		return v.fail("bad pseudonym")
+	if err != nil || len(p) != 32 || hex.EncodeToString(p) != l.Pseudonym {
+		return v.fail("bad pseudonym %q: want 64 lower-case hex digits", l.Pseudonym)
 	}
 	if _, dup := v.roll[l.Pseudonym]; dup {
 		return v.fail("pseudonym %s is on the roll twice", l.Pseudonym)
 	}
-	known := false
-	for _, g := range v.election.Groups {
-		known = known || g.ID == l.Group
-	}
-	if !known {
+	if !v.hasGroup(l.Group) {
 		return v.fail("pseudonym %s is in unknown group %q", l.Pseudonym, l.Group)
 	}
 	v.roll[l.Pseudonym] = l.Group
@@ -362,11 +468,13 @@ func (v *verifier) onVoter(l line) error {
 	return nil
 }
 
-// entry is the part of an entry body the verifier reads.
-type entry struct {
-	Election string          `json:"election"`
-	Kind     string          `json:"kind"`
-	Data     json.RawMessage `json:"data"`
+func (v *verifier) hasGroup(id string) bool {
+	for _, g := range v.election.Groups {
+		if g.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *verifier) onRecord(l line) error {
@@ -394,68 +502,12 @@ func (v *verifier) onRecord(l line) error {
 	v.records++
 	v.step("log records")
 
-	var e entry
-	if err := json.Unmarshal(body, &e); err != nil {
-		return v.fail("record %d: the entry is not JSON", n)
+	e, err := audit.ParseEntry(body)
+	if err != nil {
+		return v.fail("record %d: %v", n, err)
 	}
-	return v.onEntry(n, e, body)
-}
-
-// onEntry checks what an entry says about this election.
-func (v *verifier) onEntry(n int64, e entry, body []byte) error {
-	var mine struct {
-		Data struct {
-			Voter        string                 `json:"voter"`
-			Group        string                 `json:"group"`
-			TrackingCode string                 `json:"tracking_code"`
-			Roll         *ballot.RollCommitment `json:"roll"`
-			SumsSHA256   string                 `json:"sums_sha256"`
-		} `json:"data"`
-	}
-	if e.Election != v.election.ID {
-		return nil // the log covers every election; this entry is another's
-	}
-	switch e.Kind {
-	case "election.open", "ballot.cast", "tally.sums":
-	default:
-		return nil
-	}
-	if err := json.Unmarshal(body, &mine); err != nil {
-		return v.fail("record %d: malformed %s entry", n, e.Kind)
-	}
-	d := mine.Data
-	switch e.Kind {
-	case "election.open":
-		if d.Roll == nil {
-			return v.fail("record %d: the election opened without a roll commitment", n)
-		}
-		want, err := ballot.CommitRoll(append([]ballot.RollEntry(nil), v.rollList...))
-		if err != nil {
-			return err
-		}
-		if *d.Roll != want {
-			return v.fail("record %d: the roll committed when the election opened (%d voters, root %s) is not the bundle's roll (%d voters, root %s)",
-				n, d.Roll.Voters, d.Roll.Root, want.Voters, want.Root)
-		}
-		v.rollLogged = d.Roll
-	case "ballot.cast":
-		group, ok := v.roll[d.Voter]
-		if !ok {
-			return v.fail("record %d: ballot %s is cast by pseudonym %s, who is not on the roll", n, d.TrackingCode, d.Voter)
-		}
-		if first, twice := v.castBy[d.Voter]; twice {
-			return v.fail("record %d: pseudonym %s casts a second ballot (the first is record %d)", n, d.Voter, first)
-		}
-		if group != d.Group {
-			return v.fail("record %d: pseudonym %s is in group %q, the entry says %q", n, d.Voter, group, d.Group)
-		}
-		if _, dup := v.cast[d.TrackingCode]; dup {
-			return v.fail("record %d: tracking code %s is logged twice", n, d.TrackingCode)
-		}
-		v.castBy[d.Voter] = n
-		v.cast[d.TrackingCode] = castEntry{group: d.Group, position: n}
-	case "tally.sums":
-		v.sumsDigest = d.SumsSHA256
+	if err := v.log.onEntry(n, e); err != nil {
+		return v.fail("record %d: %v", n, err)
 	}
 	return nil
 }
@@ -468,6 +520,7 @@ func (v *verifier) onCheckpoint(l line) error {
 	if err := v.checkCheckpoint(c); err != nil {
 		return v.fail("checkpoint of size %d: %v", c.Size, err)
 	}
+	v.newest = max(v.newest, c.Size)
 	v.checkpoints++
 	v.step("checkpoints")
 	return nil
@@ -494,7 +547,16 @@ func (v *verifier) checkCheckpoint(c audit.Checkpoint) error {
 	return nil
 }
 
-func (v *verifier) checkExternalCheckpoints() error {
+// finishLog runs the checks due once the whole log and its checkpoints are
+// read: nothing unsigned, the saved checkpoints, and the log's account of
+// the election against the bundle's.
+func (v *verifier) finishLog() error {
+	if v.records == 0 {
+		return errors.New("the bundle has no log records")
+	}
+	if v.newest < v.records {
+		return fmt.Errorf("records %d to %d are not covered by any signed checkpoint (the newest covers %d records): they are not trusted", v.newest, v.records-1, v.newest)
+	}
 	for name, signed := range v.opts.Checkpoints {
 		c, err := audit.OpenCheckpoint(signed, v.logKey)
 		if err != nil {
@@ -503,9 +565,10 @@ func (v *verifier) checkExternalCheckpoints() error {
 		if err := v.checkCheckpoint(c); err != nil {
 			return fmt.Errorf("checkpoint %s (size %d): %v", name, c.Size, err)
 		}
+		v.report.SavedCheckpoints++
 		v.step("saved checkpoints")
 	}
-	return nil
+	return v.log.finish()
 }
 
 func (v *verifier) onBallot(l line) error {
@@ -513,17 +576,7 @@ func (v *verifier) onBallot(l line) error {
 		if v.election.Key == nil {
 			return v.fail("ballots without the election key")
 		}
-		workers := runtime.GOMAXPROCS(0)
-		v.work = make(chan ballotJob, 64)
-		for range workers {
-			s := v.election.NewSums()
-			v.partSums = append(v.partSums, s)
-			v.wg.Add(1)
-			go func() {
-				defer v.wg.Done()
-				v.verifyBallots(v.work, s)
-			}()
-		}
+		v.startWorkers()
 	}
 	code := ballot.TrackingCode(sha256.Sum256(l.Content))
 	e, ok := v.cast[code]
@@ -546,6 +599,28 @@ func (v *verifier) onBallot(l line) error {
 // ballotsABatch is how many ballots a worker checks at once: enough that
 // the batch's multi-scalar multiplication costs a few additions a point.
 const ballotsABatch = 1024
+
+func (v *verifier) startWorkers() {
+	v.work = make(chan ballotJob, 64)
+	for range runtime.GOMAXPROCS(0) {
+		s := v.election.NewSums()
+		v.partSums = append(v.partSums, s)
+		v.wg.Add(1)
+		go func() {
+			defer v.wg.Done()
+			v.verifyBallots(v.work, s)
+		}()
+	}
+}
+
+// stopWorkers stops the ballot workers if they run.
+func (v *verifier) stopWorkers() {
+	if v.work != nil {
+		close(v.work)
+		v.wg.Wait()
+		v.work = nil
+	}
+}
 
 // verifyBallots checks the ballots from jobs in batches and adds them to s,
 // and keeps the first failure (by line) in v.firstBad.
@@ -584,31 +659,27 @@ func (v *verifier) verifyBallots(jobs <-chan ballotJob, s *ballot.Sums) {
 }
 
 func (v *verifier) finishBallots() error {
-	if v.work != nil {
-		close(v.work)
-		v.wg.Wait()
-		if v.firstBad != nil {
-			return fmt.Errorf("line %d: %v", v.firstBad.line, v.firstBad.err)
-		}
+	v.stopWorkers()
+	if v.firstBad != nil {
+		return v.failAt(v.firstBad.line, "%v", v.firstBad.err)
 	}
 	for code, e := range v.cast {
 		if !v.seen[code] {
 			return fmt.Errorf("record %d logs ballot %s, which the bundle does not have", e.position, code)
 		}
 	}
-	if v.election != nil && v.rollLogged == nil && v.election.Status != ballot.Draft {
-		return errors.New("the log has no roll commitment for this election (no election.open entry)")
-	}
-	if v.election != nil {
-		v.sums = v.election.NewSums()
-		for _, s := range v.partSums {
-			v.sums.Merge(s)
-		}
+	v.sums = v.election.NewSums()
+	for _, s := range v.partSums {
+		v.sums.Merge(s)
 	}
 	return nil
 }
 
 func (v *verifier) onSums(l line) error {
+	logged := v.log.sums
+	if logged == nil {
+		return v.fail("the bundle has sums, but the log records no tally")
+	}
 	s, err := v.election.DecodeSums(l.Sums)
 	if err != nil {
 		return v.fail("%v", err)
@@ -617,8 +688,8 @@ func (v *verifier) onSums(l line) error {
 		return v.fail("the stored sums are not the sums of the ballots")
 	}
 	digest := sha256.Sum256(l.Sums)
-	if v.sumsDigest != hex.EncodeToString(digest[:]) {
-		return v.fail("the sums are not the ones logged by the tally")
+	if logged.data.SumsSHA256 != hex.EncodeToString(digest[:]) {
+		return v.fail("the sums are not the ones the tally logged (record %d)", logged.at)
 	}
 	v.bundleSums = s
 	v.step("sums")
@@ -626,27 +697,74 @@ func (v *verifier) onSums(l line) error {
 }
 
 func (v *verifier) onPartial(l line) error {
-	p, err := ballot.DecodePartial(l.Trustee, l.Shares, l.Proof)
-	if err != nil {
-		return v.fail("%v", err)
+	t := l.Trustee
+	if t <= v.lastPartial {
+		return v.fail("trustee %d's partial decryption appears twice or out of order", t)
 	}
-	v.partials = append(v.partials, p)
+	v.lastPartial = t
+	if v.trustees == nil || t < 1 || t > len(v.trustees.Public) {
+		return v.fail("a partial decryption by trustee %d: the election has %d trustees", t, v.trusteeCount())
+	}
+	logged, ok := v.log.partials[t]
+	if !ok {
+		return v.fail("trustee %d's partial decryption is not in the log", t)
+	}
+	digest := sha256.Sum256(l.Shares)
+	if logged.data.SharesSHA256 != hex.EncodeToString(digest[:]) || logged.data.Proof != hex.EncodeToString(l.Proof) {
+		return v.fail("trustee %d's partial decryption is not the one the log records (record %d)", t, logged.at)
+	}
+	logged.inBundle = true
+	if v.bundleSums == nil {
+		return v.fail("a partial decryption without sums")
+	}
+	p, err := ballot.DecodePartial(t, l.Shares, l.Proof)
+	if err == nil {
+		err = v.election.VerifyPartial(v.trustees, v.bundleSums, p)
+	}
+	refused, combined := v.log.refused(t), v.log.combined(t)
+	switch {
+	case err != nil && refused:
+		v.report.Refused = append(v.report.Refused, fmt.Sprintf("%v (the tally refused it, record %d)", err, v.log.tally.at))
+	case err != nil && combined:
+		return v.fail("%v, yet the tally combined it (record %d)", err, v.log.tally.at)
+	case err != nil:
+		return v.fail("%v", err)
+	case refused:
+		return v.fail("the tally (record %d) refused trustee %d's partial decryption, but it verifies", v.log.tally.at, t)
+	default:
+		v.valid[t] = p
+	}
 	v.step("partial decryptions")
 	return nil
 }
 
+func (v *verifier) trusteeCount() int {
+	if v.trustees == nil {
+		return 0
+	}
+	return len(v.trustees.Public)
+}
+
 func (v *verifier) onResults(l line) error {
-	var r ballot.Results
-	if err := json.Unmarshal(l.Results, &r); err != nil {
-		return v.fail("results: %v", err)
+	v.sawResults = true
+	tally := v.log.tally
+	if tally == nil {
+		return v.fail("the bundle has results, but the log records no tally")
 	}
-	if v.bundleSums == nil || v.trustees == nil {
-		return v.fail("results without sums or trustees")
+	if !bytes.Equal(l.Results, tally.data.Results) {
+		return v.fail("the bundle's results are not the ones the tally logged (record %d)", tally.at)
 	}
-	if err := v.election.CheckTally(v.trustees, v.bundleSums, v.partials, &r); err != nil {
-		return v.fail("%v", err)
+	var combined []*ballot.PartialDecryption
+	for _, t := range tally.data.Trustees {
+		p, ok := v.valid[t]
+		if !ok {
+			return v.fail("the tally (record %d) combined trustee %d's partial decryption, which does not verify", tally.at, t)
+		}
+		combined = append(combined, p)
 	}
-	v.results = &r
+	if err := v.election.CheckResults(v.trustees, v.bundleSums, combined, tally.data.Results); err != nil {
+		return v.fail("the results the tally logged (record %d): %v", tally.at, err)
+	}
 	v.step("results")
 	return nil
 }

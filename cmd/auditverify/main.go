@@ -1,8 +1,13 @@
 // Command auditverify re-derives an election from its audit bundle and exits
 // non-zero unless everything holds: the log's hash chain, Merkle tree and
-// signed checkpoints (and any checkpoints saved earlier), the roll, one
-// ballot per voter, every ballot's proofs, the sums, the trustees' partial
-// decryptions and the published results.
+// signed checkpoints (and any checkpoints saved earlier); that the bundle
+// states what the log records (definition, trustees, status, sums, partial
+// decryptions, results); the lifecycle; the roll; one ballot per voter, each
+// cast while the election was open; every ballot's proofs; the sums; every
+// partial decryption; and the results. See bundle.Verify for every check.
+//
+// Without --log-key it can show only that the bundle agrees with itself, and
+// says so in its first and last lines.
 //
 //	auditverify [--log-key KEY] [--checkpoint FILE ...] [--json] BUNDLE
 //	auditverify --db URL --log-key KEY [--checkpoint FILE ...] [--json] ELECTION
@@ -46,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: auditverify [--log-key KEY] [--checkpoint FILE ...] [--json] BUNDLE\n       auditverify --db URL --log-key KEY [--checkpoint FILE ...] [--json] ELECTION")
 		return 2
 	}
-	opts := bundle.Options{LogKey: *logKey, Checkpoints: map[string][]byte{}}
+	opts := bundle.Options{LogKey: *logKey, Checkpoints: map[string][]byte{}, FromDatabase: *dbURL != ""}
 	if !*asJSON {
 		opts.Progress = stderr
 	}
@@ -57,6 +62,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		opts.Checkpoints[f] = b
+	}
+	// The key and the saved checkpoints are checked before any work.
+	if err := bundle.CheckOptions(opts); err != nil {
+		fmt.Fprintln(stderr, "auditverify:", err)
+		return 2
 	}
 
 	if *cpuProfile != "" {
@@ -115,14 +125,39 @@ func fromDatabase(url, election, logKey string, opts bundle.Options) (*bundle.Re
 	return report, err
 }
 
+// unpinned is what a report without a pinned key must say in its first and
+// last lines.
+const unpinned = "NO LOG KEY GIVEN: this shows only that the bundle agrees with itself, not that it is the service's log (pass --log-key with the key the service published)"
+
 func printReport(w io.Writer, r *bundle.Report) {
-	fmt.Fprintf(w, "election %s (%s)\n", r.Election, r.Status)
+	if r.LogKeyPinned {
+		fmt.Fprintf(w, "election %s (%s), log key pinned: %s\n", r.Election, r.Status, keyName(r.LogKey))
+	} else {
+		fmt.Fprintf(w, "election %s (%s): %s\n", r.Election, r.Status, unpinned)
+	}
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "  ✓ %-24s %9d  %8.2fs\n", s.Name, s.Count, s.Duration.Seconds())
 	}
-	if r.Failure != "" {
-		fmt.Fprintf(w, "FAILED: %s\n", r.Failure)
-	} else {
-		fmt.Fprintf(w, "all checks passed in %.2fs\n", r.Elapsed.Seconds())
+	for _, refused := range r.Refused {
+		fmt.Fprintf(w, "  refused partial decryption (not counted): %s\n", refused)
 	}
+	switch {
+	case r.Failure != "":
+		fmt.Fprintf(w, "FAILED: %s\n", r.Failure)
+	case r.LogKeyPinned:
+		saved := ""
+		if r.SavedCheckpoints > 0 {
+			saved = fmt.Sprintf(", extending the %d saved checkpoints given", r.SavedCheckpoints)
+		}
+		fmt.Fprintf(w, "all checks passed in %.2fs: the election follows from the log signed by %s%s\n", r.Elapsed.Seconds(), keyName(r.LogKey), saved)
+	default:
+		fmt.Fprintf(w, "consistent in %.2fs, but %s\n", r.Elapsed.Seconds(), unpinned)
+	}
+}
+
+// keyName is a note verifier key's name and key hash, without the key.
+func keyName(key string) string {
+	name, rest, _ := strings.Cut(key, "+")
+	hash, _, _ := strings.Cut(rest, "+")
+	return name + "+" + hash
 }

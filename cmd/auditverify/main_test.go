@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,11 +17,8 @@ func TestAuditverifyCommand(t *testing.T) {
 	env := fixture.New(t)
 	env.Setup(t, "e1", 3, true)
 	ctx := context.Background()
-	signer, err := audit.LoadSigner(t.TempDir(), "primaryvote.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := audit.NewSequencer(env.DB.Pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
+	signer := env.Signer
+	if _, err := env.Sequencer.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -41,8 +37,19 @@ func TestAuditverifyCommand(t *testing.T) {
 		code := run(args, &out, &errOut)
 		return code, out.String() + errOut.String()
 	}
-	if code, out := runCmd("--log-key", signer.VerifierKey(), "--checkpoint", saved, file); code != 0 || !strings.Contains(out, "all checks passed") {
+	if code, out := runCmd("--log-key", signer.VerifierKey(), "--checkpoint", saved, file); code != 0 ||
+		!strings.Contains(out, "all checks passed") || !strings.Contains(out, "extending the 1 saved checkpoints given") || strings.Contains(out, "NO LOG KEY") {
 		t.Errorf("auditverify(good bundle) = %d\n%s", code, out)
+	}
+	// Without a pinned key, the first and last lines say what was not shown.
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{file}, &stdout, &stderr); code != 0 {
+		t.Errorf("auditverify without --log-key = %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if !strings.Contains(lines[0], "NO LOG KEY GIVEN: this shows only that the bundle agrees with itself") ||
+		!strings.Contains(lines[len(lines)-1], "NO LOG KEY GIVEN") || strings.Contains(stdout.String(), "all checks passed") {
+		t.Errorf("auditverify without --log-key said:\n%s", stdout.String())
 	}
 	if code, out := runCmd("--json", file); code != 0 || !strings.Contains(out, `"election": "e1"`) {
 		t.Errorf("auditverify --json = %d\n%s", code, out)
@@ -57,6 +64,29 @@ func TestAuditverifyCommand(t *testing.T) {
 	}
 	if code, _ := runCmd("--db", env.DB.URL, "e1"); code != 2 {
 		t.Errorf("--db without --log-key = %d; want 2 (usage)", code)
+	}
+	// In --db mode, failures name what failed, not a line of a file the
+	// reader never saw.
+	other, err := audit.LoadSigner(t.TempDir(), fixture.LogOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runCmd("--db", env.DB.URL, "--log-key", other.VerifierKey(), "e1"); code != 1 ||
+		!strings.Contains(out, "FAILED: checkpoint 1: audit: checkpoint signature") || strings.Contains(out, "line ") {
+		t.Errorf("auditverify --db with another key = %d\n%s", code, out)
+	}
+	// A malformed key or saved checkpoint is refused before any work.
+	badCheckpoint := filepath.Join(dir, "bad.checkpoint")
+	os.WriteFile(badCheckpoint, []byte("not a checkpoint\n"), 0o600)
+	for _, args := range [][]string{
+		{"--log-key", "primaryvote.test/log+nothex+AAAA", file},
+		{"--db", "postgres://nowhere.invalid/x", "--log-key", "garbage", "e1"},
+		{"--log-key", signer.VerifierKey(), "--checkpoint", badCheckpoint, file},
+		{"--checkpoint", badCheckpoint, file},
+	} {
+		if code, out := runCmd(args...); code != 2 || !strings.HasPrefix(out, "auditverify: ") || strings.Contains(out, "election") {
+			t.Errorf("auditverify %q = %d\n%s; want refused at once", args, code, out)
+		}
 	}
 	if code, _ := runCmd(); code != 2 {
 		t.Errorf("no arguments = %d; want 2", code)

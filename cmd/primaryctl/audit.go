@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"primaryvote/audit"
 	"primaryvote/audit/bundle"
 )
 
@@ -18,18 +17,14 @@ func (t *tool) auditExport(ctx context.Context, args []string) error {
 	if err != nil || *out == "" {
 		return errUsage
 	}
-	signer, err := audit.LoadSigner(t.env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
-	if err != nil {
-		return err
-	}
 	if err := t.sequence(ctx); err != nil {
 		return err
 	}
 	if _, err := writeFileAtomic(*out, func(w io.Writer) (int, error) {
-		return 0, bundle.Export(ctx, t.pool, pos[0], signer.VerifierKey(), w)
+		return 0, bundle.Export(ctx, t.pool, pos[0], t.signer.VerifierKey(), w)
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(t.env.Stdout, "bundle of %s written to %s\nlog key: %s\n", pos[0], *out, signer.VerifierKey())
+	fmt.Fprintf(t.env.Stdout, "bundle of %s written to %s\nlog key: %s\n", pos[0], *out, t.signer.VerifierKey())
 	return nil
 }

@@ -105,7 +105,9 @@ type tool struct {
 	elections   *ballot.Elections
 	credentials *auth.Credentials
 	officials   *auth.Officials
-	actor       string
+	// signer signs the log's checkpoints when the tool sequences the log.
+	signer *audit.Signer
+	actor  string
 }
 
 func connect(ctx context.Context, env *Env) (*tool, error) {
@@ -121,13 +123,18 @@ func connect(ctx context.Context, env *Env) (*tool, error) {
 		pool.Close()
 		return nil, fmt.Errorf("couldn't load secrets: %w", err)
 	}
+	signer, err := audit.LoadSigner(env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
 	actor := "cli"
 	if u, err := user.Current(); err == nil {
 		actor = "cli:" + u.Username
 	}
 	return &tool{
-		env: env, pool: pool, actor: actor,
-		elections:   ballot.NewElections(pool, time.Now, secrets),
+		env: env, pool: pool, actor: actor, signer: signer,
+		elections:   ballot.NewElections(pool, time.Now, secrets, signer.VerifierKey()),
 		credentials: auth.NewCredentials(pool, secrets, time.Now),
 		officials:   auth.NewOfficials(pool, time.Now),
 	}, nil
@@ -137,11 +144,7 @@ func (t *tool) close() { t.pool.Close() }
 
 // sequence moves queued audit entries into the log and signs a checkpoint.
 func (t *tool) sequence(ctx context.Context) error {
-	signer, err := audit.LoadSigner(t.env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
-	if err != nil {
-		return err
-	}
-	if _, err := audit.NewSequencer(t.pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
+	if _, err := audit.NewSequencer(t.pool, t.signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
 		return fmt.Errorf("couldn't sequence the audit log: %w", err)
 	}
 	return nil

@@ -168,7 +168,7 @@ func (t *tool) tallyFinish(ctx context.Context, args []string) error {
 	report, err := t.elections.FinishTally(ctx, pos[0], t.actor)
 	if report != nil {
 		for _, r := range report.Rejected {
-			fmt.Fprintf(t.env.Stderr, "rejected: %s\n", r)
+			fmt.Fprintf(t.env.Stderr, "rejected: %s\n", r.Reason)
 		}
 	}
 	if err != nil {

@@ -118,7 +118,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 
 	clock := time.Now
-	elections := ballot.NewElections(m.pool, clock, secrets)
+	elections := ballot.NewElections(m.pool, clock, secrets, signer.VerifierKey())
 	handler := api.New(m.Config.API, api.Services{
 		Pool:           m.pool,
 		Elections:      elections,
@@ -128,6 +128,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:         auth.NewTokens(secrets, clock),
 		RequestMACKey:  secrets.RequestMACKey(),
 		LogVerifierKey: signer.VerifierKey(),
+		Sequencer:      m.sequencer,
 	}, m.Logger)
 
 	m.listener, err = net.Listen("tcp", m.Config.Addr)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
@@ -66,8 +68,13 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	addr := freeAddr(t)
 	proc := startProcess(t, bin, addr, url, secretsDir) // it migrates the new cluster
 	clock := fixture.NewClock()
-	env := &fixture.Env{Clock: clock, SecretsDir: secretsDir, Secrets: secrets,
-		Elections:   ballot.NewElections(pool, clock.Now, secrets),
+	signer, err := audit.LoadSigner(secretsDir, fixture.LogOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &fixture.Env{Clock: clock, SecretsDir: secretsDir, Secrets: secrets, Signer: signer,
+		Sequencer:   audit.NewSequencer(pool, signer, slog.New(slog.DiscardHandler)),
+		Elections:   ballot.NewElections(pool, clock.Now, secrets, signer.VerifierKey()),
 		Credentials: auth.NewCredentials(pool, secrets, clock.Now),
 		Officials:   auth.NewOfficials(pool, clock.Now), Tokens: auth.NewTokens(secrets, clock.Now)}
 	el := env.SetupWith(t, fixture.Definition("pgr"), chaosVoters(t, 150), true)
@@ -128,6 +135,6 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 			t.Errorf("acknowledged ballot %s of %s is not in the log", code, voter)
 		}
 	}
-	env.Elections = ballot.NewElections(after, clock.Now, secrets)
+	env.Elections = ballot.NewElections(after, clock.Now, secrets, signer.VerifierKey())
 	tallyEqualsLedger(t, env, el, rep.Acknowledged, rep.Chosen)
 }

@@ -1,0 +1,340 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"primaryvote/audit"
+	"primaryvote/ballot"
+)
+
+// electionLog follows what the log records about the bundle's election, one
+// record at a time, and checks each entry against the lifecycle it belongs
+// to and against what the bundle states.
+type electionLog struct {
+	v  *verifier
+	id string
+
+	status ballot.Status // "" until the election is created
+	// steps are the positions of the lifecycle entries, by the status each
+	// led to.
+	steps map[ballot.Status]int64
+
+	trustees     *logged[audit.TrusteesSet]
+	casts        int
+	perGroup     map[string]int
+	sums         *logged[audit.Summed]
+	partials     map[int]*loggedPartial
+	partialOrder []int
+	tally        *logged[audit.Tallied]
+}
+
+// logged is an entry's data and its position in the log.
+type logged[T any] struct {
+	at   int64
+	data *T
+}
+
+type loggedPartial struct {
+	logged[audit.PartialDecrypted]
+	inBundle bool
+}
+
+func newElectionLog(v *verifier) *electionLog {
+	return &electionLog{v: v, steps: map[ballot.Status]int64{}, perGroup: map[string]int{}, partials: map[int]*loggedPartial{}}
+}
+
+// stepOf is the status each lifecycle kind leads to.
+var stepOf = map[audit.Kind]ballot.Status{
+	audit.KindElectionCreate:    ballot.Draft,
+	audit.KindElectionOpen:      ballot.Open,
+	audit.KindElectionClose:     ballot.Closed,
+	audit.KindElectionTallied:   ballot.Tallied,
+	audit.KindElectionPublished: ballot.Published,
+}
+
+// previous is the status each step leaves.
+var previous = map[ballot.Status]ballot.Status{
+	ballot.Open: ballot.Draft, ballot.Closed: ballot.Open, ballot.Tallied: ballot.Closed, ballot.Published: ballot.Tallied,
+}
+
+// onEntry checks record n's entry, if it is about the bundle's election.
+func (g *electionLog) onEntry(n int64, e *audit.Parsed) error {
+	if e.Election != g.id {
+		return nil // the log covers every election; this entry is another's or none's
+	}
+	if g.status == "" && e.Kind != audit.KindElectionCreate {
+		return fmt.Errorf("a %s entry about election %s before its election.create", e.Kind, g.id)
+	}
+	data, err := e.Decode()
+	if err != nil {
+		return err
+	}
+	if to, ok := stepOf[e.Kind]; ok {
+		if err := g.onStep(n, e.Kind, to, data); err != nil {
+			return err
+		}
+	}
+	switch d := data.(type) {
+	case *audit.Created:
+		if !bytes.Equal(d.Definition, g.v.definition) {
+			return fmt.Errorf("the bundle's definition is not the one logged when election %s was created", g.id)
+		}
+	case *audit.RollImported:
+		return g.require(audit.KindRollImport, ballot.Draft)
+	case *audit.CredentialsIssued:
+		if e.Kind == audit.KindCredentialsIssue {
+			return g.require(e.Kind, ballot.Draft)
+		}
+		return g.require(e.Kind, ballot.Draft, ballot.Open)
+	case *audit.TrusteesSet:
+		return g.onTrustees(n, d)
+	case *audit.Opened:
+		return g.onOpen(d)
+	case *audit.Cast:
+		return g.onCast(n, e.At, d)
+	case *audit.Closed:
+		if d.Ballots != g.casts {
+			return fmt.Errorf("the close records %d ballots, but %d were cast before it", d.Ballots, g.casts)
+		}
+	case *audit.Summed:
+		return g.onSums(n, d)
+	case *audit.PartialDecrypted:
+		return g.onPartial(n, d)
+	case *audit.Tallied:
+		return g.onTally(n, d)
+	}
+	return nil
+}
+
+// onStep checks a lifecycle entry: one step forward, each step once, its
+// from and to the statuses it leaves and reaches.
+func (g *electionLog) onStep(n int64, kind audit.Kind, to ballot.Status, data any) error {
+	if first, twice := g.steps[to]; twice {
+		return fmt.Errorf("a second %s entry (the first is record %d)", kind, first)
+	}
+	from := previous[to]
+	if g.status != from {
+		return fmt.Errorf("%s while the election is %s", kind, g.status)
+	}
+	if to != ballot.Draft {
+		var gotFrom, gotTo string
+		switch d := data.(type) {
+		case *audit.Opened:
+			gotFrom, gotTo = d.From, d.To
+		case *audit.Closed:
+			gotFrom, gotTo = d.From, d.To
+		case *audit.Tallied:
+			gotFrom, gotTo = d.From, d.To
+		case *audit.Published:
+			gotFrom, gotTo = d.From, d.To
+		}
+		if gotFrom != string(from) || gotTo != string(to) {
+			return fmt.Errorf("the %s entry says %s → %s; the step is %s → %s", kind, gotFrom, gotTo, from, to)
+		}
+	}
+	g.status, g.steps[to] = to, n
+	return nil
+}
+
+// require checks that an entry of kind comes while the election is in one
+// of the statuses.
+func (g *electionLog) require(kind audit.Kind, statuses ...ballot.Status) error {
+	if !slices.Contains(statuses, g.status) {
+		return fmt.Errorf("%s while the election is %s", kind, g.status)
+	}
+	return nil
+}
+
+func (g *electionLog) onTrustees(n int64, d *audit.TrusteesSet) error {
+	if err := g.require(audit.KindTrusteesSetup, ballot.Draft); err != nil {
+		return err
+	}
+	if g.trustees != nil {
+		return fmt.Errorf("a second trustees.setup entry (the first is record %d)", g.trustees.at)
+	}
+	g.trustees = &logged[audit.TrusteesSet]{n, d}
+	t := g.v.trustees
+	if t == nil {
+		return fmt.Errorf("the log records the trustees' keys, but the bundle has no trustees line")
+	}
+	key, err1 := hex.DecodeString(d.PublicKey)
+	commitments, err2 := decodeHexList(d.Commitments)
+	public, err3 := decodeHexList(d.TrusteePublicKeys)
+	switch {
+	case err1 != nil || err2 != nil || err3 != nil:
+		return fmt.Errorf("malformed trustees.setup data")
+	case d.Threshold != t.Threshold || d.Trustees != len(t.Public) || len(d.TrusteePublicKeys) != d.Trustees:
+		return fmt.Errorf("the bundle's trustees (%d of %d) are not the ones logged (%d of %d)", t.Threshold, len(t.Public), d.Threshold, d.Trustees)
+	case !bytes.Equal(key, t.Key.Bytes()):
+		return fmt.Errorf("the bundle's election key is not the one logged when the trustees were set up")
+	case !bytes.Equal(commitments, t.EncodeCommitments()):
+		return fmt.Errorf("the bundle's trustee commitments are not the ones logged when the trustees were set up")
+	case !bytes.Equal(public, t.EncodePublic()):
+		return fmt.Errorf("the bundle's trustee keys are not the ones logged when the trustees were set up")
+	}
+	return nil
+}
+
+func (g *electionLog) onOpen(d *audit.Opened) error {
+	if g.trustees == nil {
+		return fmt.Errorf("the election opens before its trustees are set up")
+	}
+	digest := sha256.Sum256(g.v.definition)
+	if d.DefinitionSHA256 != hex.EncodeToString(digest[:]) {
+		return fmt.Errorf("the election opens with definition SHA-256 %s, not the created definition's (%x)", d.DefinitionSHA256, digest)
+	}
+	want, err := ballot.CommitRoll(append([]ballot.RollEntry(nil), g.v.rollList...))
+	if err != nil {
+		return err
+	}
+	if d.Roll != want || d.Voters != want.Voters {
+		return fmt.Errorf("the roll committed when the election opened (%d voters, root %s) is not the bundle's roll (%d voters, root %s)",
+			d.Roll.Voters, d.Roll.Root, want.Voters, want.Root)
+	}
+	return nil
+}
+
+func (g *electionLog) onCast(n int64, at time.Time, d *audit.Cast) error {
+	switch g.status {
+	case ballot.Open:
+	case ballot.Draft:
+		return fmt.Errorf("ballot %s is cast before the election opened", d.TrackingCode)
+	default:
+		return fmt.Errorf("ballot %s is cast after the election closed (record %d)", d.TrackingCode, g.steps[ballot.Closed])
+	}
+	e := g.v.election
+	if (e.OpensAt != nil && at.Before(e.OpensAt.Truncate(time.Second))) || (e.ClosesAt != nil && !at.Before(*e.ClosesAt)) {
+		return fmt.Errorf("ballot %s is cast at %s, outside the election's window", d.TrackingCode, at.UTC().Format(time.RFC3339))
+	}
+	v := g.v
+	group, ok := v.roll[d.Voter]
+	if !ok {
+		return fmt.Errorf("ballot %s is cast by pseudonym %s, who is not on the roll", d.TrackingCode, d.Voter)
+	}
+	if first, twice := v.castBy[d.Voter]; twice {
+		return fmt.Errorf("pseudonym %s casts a second ballot (the first is record %d)", d.Voter, first)
+	}
+	if group != d.Group {
+		return fmt.Errorf("pseudonym %s is in group %q, the entry says %q", d.Voter, group, d.Group)
+	}
+	if _, dup := v.cast[d.TrackingCode]; dup {
+		return fmt.Errorf("tracking code %s is logged twice", d.TrackingCode)
+	}
+	v.castBy[d.Voter] = n
+	v.cast[d.TrackingCode] = castEntry{group: d.Group, position: n}
+	g.casts++
+	g.perGroup[d.Group]++
+	return nil
+}
+
+func (g *electionLog) onSums(n int64, d *audit.Summed) error {
+	if err := g.require(audit.KindTallySums, ballot.Closed); err != nil {
+		return err
+	}
+	if g.sums != nil {
+		return fmt.Errorf("a second tally.sums entry (the first is record %d)", g.sums.at)
+	}
+	if d.Ballots != g.casts {
+		return fmt.Errorf("the tally sums %d ballots, but %d were cast", d.Ballots, g.casts)
+	}
+	groups := g.v.election.Groups
+	if len(d.PerGroup) != len(groups) {
+		return fmt.Errorf("the tally counts ballots for %d groups; the election has %d", len(d.PerGroup), len(groups))
+	}
+	for i, gr := range groups {
+		if d.PerGroup[i] != g.perGroup[gr.ID] {
+			return fmt.Errorf("the tally counts %d ballots in group %s, but %d were cast", d.PerGroup[i], gr.ID, g.perGroup[gr.ID])
+		}
+	}
+	g.sums = &logged[audit.Summed]{n, d}
+	return nil
+}
+
+func (g *electionLog) onPartial(n int64, d *audit.PartialDecrypted) error {
+	if err := g.require(audit.KindPartialDecryption, ballot.Closed); err != nil {
+		return err
+	}
+	if g.sums == nil {
+		return fmt.Errorf("trustee %d decrypts before the tally's sums", d.Trustee)
+	}
+	if g.trustees == nil || d.Trustee < 1 || d.Trustee > g.trustees.data.Trustees {
+		return fmt.Errorf("a partial decryption by trustee %d: the election has %d trustees", d.Trustee, g.trusteeCount())
+	}
+	if first, twice := g.partials[d.Trustee]; twice {
+		return fmt.Errorf("trustee %d's second partial decryption (the first is record %d)", d.Trustee, first.at)
+	}
+	g.partials[d.Trustee] = &loggedPartial{logged: logged[audit.PartialDecrypted]{n, d}}
+	g.partialOrder = append(g.partialOrder, d.Trustee)
+	return nil
+}
+
+func (g *electionLog) onTally(n int64, d *audit.Tallied) error {
+	if g.sums == nil || g.trustees == nil {
+		return fmt.Errorf("the election is tallied without sums")
+	}
+	if len(d.Trustees) != g.trustees.data.Threshold {
+		return fmt.Errorf("the tally combines %d partial decryptions; the threshold is %d", len(d.Trustees), g.trustees.data.Threshold)
+	}
+	used := map[int]bool{}
+	for _, t := range d.Trustees {
+		if _, ok := g.partials[t]; !ok || used[t] {
+			return fmt.Errorf("the tally combines trustee %d's partial decryption, which the log does not record (once) before it", t)
+		}
+		used[t] = true
+	}
+	for _, r := range d.Refused {
+		if _, ok := g.partials[r.Trustee]; !ok || used[r.Trustee] {
+			return fmt.Errorf("the tally refuses trustee %d's partial decryption, which the log does not record before it, or which it combines", r.Trustee)
+		}
+		used[r.Trustee] = true
+	}
+	g.tally = &logged[audit.Tallied]{n, d}
+	return nil
+}
+
+func (g *electionLog) trusteeCount() int {
+	if g.trustees == nil {
+		return 0
+	}
+	return g.trustees.data.Trustees
+}
+
+// refused reports whether the tally refused trustee t's partial decryption.
+func (g *electionLog) refused(t int) bool {
+	if g.tally == nil {
+		return false
+	}
+	for _, r := range g.tally.data.Refused {
+		if r.Trustee == t {
+			return true
+		}
+	}
+	return false
+}
+
+// combined reports whether the tally combined trustee t's partial
+// decryption.
+func (g *electionLog) combined(t int) bool {
+	return g.tally != nil && slices.Contains(g.tally.data.Trustees, t)
+}
+
+// finish runs the checks due at the end of the log.
+func (g *electionLog) finish() error {
+	v := g.v
+	if g.status == "" {
+		return fmt.Errorf("the log has no election.create entry for election %s", g.id)
+	}
+	if v.election.Status != g.status {
+		return fmt.Errorf("the bundle's election line says the election is %s, but its last step in the log is %s (record %d)",
+			v.election.Status, g.status, g.steps[g.status])
+	}
+	if v.trustees != nil && g.trustees == nil {
+		return fmt.Errorf("the bundle's trustees are not in the log (no trustees.setup entry)")
+	}
+	return nil
+}

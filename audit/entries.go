@@ -1,0 +1,286 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Kind names what an entry records. The kinds and the data each carries are
+// the log's schema: writers build entries from the types below and the
+// verifier reads them back into the same types, so the two cannot drift
+// apart. LOG.md documents every kind and field.
+type Kind string
+
+// The kinds of entry. Those marked "about an election" carry the election's
+// id; the others carry none.
+const (
+	KindOfficialAdd          Kind = "official.add"             // Official
+	KindOfficialSignIn       Kind = "official.signin"          // Official
+	KindOfficialSignInFailed Kind = "official.signin_failed"   // Official
+	KindElectionCreate       Kind = "election.create"          // Created, about an election
+	KindRollImport           Kind = "roll.import"              // RollImported, about an election
+	KindCredentialsIssue     Kind = "credentials.issue"        // CredentialsIssued, about an election
+	KindCredentialsReissue   Kind = "credentials.reissue"      // CredentialsIssued, about an election
+	KindTrusteesSetup        Kind = "trustees.setup"           // TrusteesSet, about an election
+	KindElectionOpen         Kind = "election.open"            // Opened, about an election
+	KindVoterSignIn          Kind = "voter.signin"             // Voter, about an election
+	KindVoterSignInFailed    Kind = "voter.signin_failed"      // Voter, about an election
+	KindBallotCast           Kind = "ballot.cast"              // Cast, about an election
+	KindElectionClose        Kind = "election.closed"          // Closed, about an election
+	KindTallySums            Kind = "tally.sums"               // Summed, about an election
+	KindPartialDecryption    Kind = "tally.partial_decryption" // PartialDecrypted, about an election
+	KindElectionTallied      Kind = "election.tallied"         // Tallied, about an election
+	KindElectionPublished    Kind = "election.published"       // Published, about an election
+)
+
+// Official is the data of an official's addition and sign-ins. Username is
+// left out of a failed sign-in under an unknown name, which may be a
+// mistyped password.
+type Official struct {
+	Username string `json:"username,omitempty"`
+	Role     string `json:"role,omitempty"`
+}
+
+// Created records a new election in draft. Definition is the election's
+// definition document; it never changes afterwards, and everything that
+// depends on the definition (the ballot, the tally, the results) reads it
+// from here.
+type Created struct {
+	Definition json.RawMessage `json:"definition"`
+}
+
+// RollImported records a draft roll's import: the voters, per group, and the
+// SHA-256 of the imported file.
+type RollImported struct {
+	Voters int            `json:"voters"`
+	Groups map[string]int `json:"groups"`
+	SHA256 string         `json:"sha256"`
+}
+
+// CredentialsIssued records how many voters were given a code (never the
+// codes).
+type CredentialsIssued struct {
+	Voters int `json:"voters"`
+}
+
+// TrusteesSet records the public outcome of the key ceremony: the election
+// key, the Feldman commitments and each trustee's public key, hex-encoded
+// elements, trustees in order 1…n.
+type TrusteesSet struct {
+	Threshold         int      `json:"threshold"`
+	Trustees          int      `json:"trustees"`
+	PublicKey         string   `json:"public_key"`
+	Commitments       []string `json:"commitments"`
+	TrusteePublicKeys []string `json:"trustee_public_keys"`
+}
+
+// RollCommitment commits to an election's roll: how many voters it has and
+// the root, in hex, of an RFC 6962 tree over the roll entries (LOG.md).
+type RollCommitment struct {
+	Voters int    `json:"voters"`
+	Root   string `json:"root"`
+}
+
+// Opened records an election's opening: the roll it opened with and the
+// SHA-256 of its definition as Created logged it.
+type Opened struct {
+	From             string         `json:"from"`
+	To               string         `json:"to"`
+	Voters           int            `json:"voters"`
+	Roll             RollCommitment `json:"roll"`
+	DefinitionSHA256 string         `json:"definition_sha256"`
+}
+
+// Voter names a voter, by pseudonym (hex), in a sign-in entry.
+type Voter struct {
+	Voter string `json:"voter"`
+}
+
+// Cast records one ballot: who cast it (by pseudonym), their group and the
+// ballot's tracking code.
+type Cast struct {
+	Voter        string `json:"voter"`
+	Group        string `json:"group"`
+	TrackingCode string `json:"tracking_code"`
+}
+
+// Closed records an election's closing and how many ballots were cast.
+type Closed struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Ballots int    `json:"ballots"`
+}
+
+// Summed records the tally's encrypted sums: the ballots added, per group in
+// definition order, and the SHA-256 of the sums' encoding.
+type Summed struct {
+	Ballots    int    `json:"ballots"`
+	PerGroup   []int  `json:"per_group"`
+	SumsSHA256 string `json:"sums_sha256"`
+}
+
+// PartialDecrypted records one trustee's partial decryption of the sums: the
+// SHA-256 of its shares' encoding and its proof, in hex.
+type PartialDecrypted struct {
+	Trustee      int    `json:"trustee"`
+	SharesSHA256 string `json:"shares_sha256"`
+	Proof        string `json:"proof"`
+}
+
+// Refusal is a partial decryption the tally refused, and why.
+type Refusal struct {
+	Trustee int    `json:"trustee"`
+	Reason  string `json:"reason"`
+}
+
+// Tallied records the count: which trustees' partial decryptions were
+// combined, which were refused, and the results.
+type Tallied struct {
+	From     string          `json:"from"`
+	To       string          `json:"to"`
+	Trustees []int           `json:"trustees"`
+	Refused  []Refusal       `json:"refused"`
+	Results  json.RawMessage `json:"results"`
+}
+
+// Published records the results' publication.
+type Published struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// kindInfo is a kind's data type and whether it is about an election.
+type kindInfo struct {
+	data     reflect.Type
+	election bool
+}
+
+var schema = map[Kind]kindInfo{
+	KindOfficialAdd:          {reflect.TypeFor[Official](), false},
+	KindOfficialSignIn:       {reflect.TypeFor[Official](), false},
+	KindOfficialSignInFailed: {reflect.TypeFor[Official](), false},
+	KindElectionCreate:       {reflect.TypeFor[Created](), true},
+	KindRollImport:           {reflect.TypeFor[RollImported](), true},
+	KindCredentialsIssue:     {reflect.TypeFor[CredentialsIssued](), true},
+	KindCredentialsReissue:   {reflect.TypeFor[CredentialsIssued](), true},
+	KindTrusteesSetup:        {reflect.TypeFor[TrusteesSet](), true},
+	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
+	KindVoterSignIn:          {reflect.TypeFor[Voter](), true},
+	KindVoterSignInFailed:    {reflect.TypeFor[Voter](), true},
+	KindBallotCast:           {reflect.TypeFor[Cast](), true},
+	KindElectionClose:        {reflect.TypeFor[Closed](), true},
+	KindTallySums:            {reflect.TypeFor[Summed](), true},
+	KindPartialDecryption:    {reflect.TypeFor[PartialDecrypted](), true},
+	KindElectionTallied:      {reflect.TypeFor[Tallied](), true},
+	KindElectionPublished:    {reflect.TypeFor[Published](), true},
+}
+
+// Kinds returns every kind of entry.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(schema))
+	for k := range schema {
+		out = append(out, k)
+	}
+	return out
+}
+
+// checkEntry reports whether e's kind is known, its data is of the kind's
+// type and its election is set exactly when the kind is about one.
+func checkEntry(e Entry) error {
+	info, ok := schema[e.Kind]
+	switch {
+	case !ok:
+		return fmt.Errorf("audit: unknown entry kind %q", e.Kind)
+	case reflect.TypeOf(e.Data) != info.data:
+		return fmt.Errorf("audit: a %s entry carries %v data, not %T", e.Kind, info.data, e.Data)
+	case info.election != (e.ElectionID != ""):
+		return fmt.Errorf("audit: a %s entry has election %q", e.Kind, e.ElectionID)
+	}
+	return nil
+}
+
+// Parsed is an entry read back from its stored body. Data is still encoded;
+// Decode gives the kind's typed data.
+type Parsed struct {
+	Election string         `json:"election"`
+	Kind     Kind           `json:"kind"`
+	Actor    string         `json:"actor"`
+	At       time.Time      `json:"at"`
+	Data     jsontext.Value `json:"data"`
+}
+
+// strict are the options every stored or exported JSON document is read
+// with: exactly the members a type names (matched case-sensitively), no
+// member twice, valid UTF-8, one value with nothing after it.
+var strict = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(false))
+
+// UnmarshalStrict decodes one JSON value into v under the rules of LOG.md:
+// a member v does not name, a member named twice, a member whose name
+// differs from v's only in case, invalid UTF-8 or trailing data is an error.
+func UnmarshalStrict(b []byte, v any) error {
+	return jsonv2.Unmarshal(b, v, strict)
+}
+
+// ParseEntry parses a stored entry body strictly. The kind must be known,
+// with an election exactly when it is about one, and the data present.
+func ParseEntry(body []byte) (*Parsed, error) {
+	var p Parsed
+	if err := UnmarshalStrict(body, &p); err != nil {
+		return nil, fmt.Errorf("malformed entry: %v", err)
+	}
+	info, ok := schema[p.Kind]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("unknown entry kind %q", p.Kind)
+	case info.election != (p.Election != ""):
+		return nil, fmt.Errorf("a %s entry with election %q", p.Kind, p.Election)
+	case len(p.Data) == 0:
+		return nil, fmt.Errorf("a %s entry without data", p.Kind)
+	}
+	return &p, nil
+}
+
+// Decode returns the entry's data as a pointer to its kind's type (*Cast for
+// a ballot.cast entry, and so on), read strictly: every member the type
+// names must be present and no other.
+func (p *Parsed) Decode() (any, error) {
+	info := schema[p.Kind]
+	v := reflect.New(info.data)
+	if err := UnmarshalStrict(p.Data, v.Interface()); err != nil {
+		return nil, fmt.Errorf("malformed %s data: %v", p.Kind, err)
+	}
+	if err := requireAll(p.Data, info.data); err != nil {
+		return nil, fmt.Errorf("malformed %s data: %v", p.Kind, err)
+	}
+	return v.Interface(), nil
+}
+
+// requireAll checks that the JSON object b has a member for every field of
+// struct type t, except fields tagged omitempty.
+func requireAll(b []byte, t reflect.Type) error {
+	var members map[string]jsontext.Value
+	if err := jsonv2.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	for i := range t.NumField() {
+		name, opts, _ := cutTag(t.Field(i).Tag.Get("json"))
+		if _, ok := members[name]; !ok && opts != "omitempty" {
+			return fmt.Errorf("no %q member", name)
+		}
+	}
+	return nil
+}
+
+func cutTag(tag string) (name, opts string, ok bool) {
+	for i := range len(tag) {
+		if tag[i] == ',' {
+			return tag[:i], tag[i+1:], true
+		}
+	}
+	return tag, "", false
+}
