@@ -18,6 +18,12 @@
 // the C2SP tlog-checkpoint format as a note (golang.org/x/mod/sumdb/note).
 // Include proves a record's inclusion for receipts; package bundle exports
 // and verifies whole elections.
+//
+// Entry kinds and their data are typed (entries.go) and shared by every
+// writer and the verifier; LOG.md specifies the records, checkpoints,
+// entries and bundle byte for byte. What the log records is the record: an
+// election's definition and results are read back from their entries
+// (lifecycle.go), proven against the newest signed checkpoint.
 package audit
 
 import (

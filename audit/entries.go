@@ -8,6 +8,8 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"primaryvote/internal/strictjson"
 )
 
 // Kind names what an entry records. The kinds and the data each carries are
@@ -214,23 +216,11 @@ type Parsed struct {
 	Data     jsontext.Value `json:"data"`
 }
 
-// strict are the options every stored or exported JSON document is read
-// with: exactly the members a type names (matched case-sensitively), no
-// member twice, valid UTF-8, one value with nothing after it.
-var strict = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(false))
-
-// UnmarshalStrict decodes one JSON value into v under the rules of LOG.md:
-// a member v does not name, a member named twice, a member whose name
-// differs from v's only in case, invalid UTF-8 or trailing data is an error.
-func UnmarshalStrict(b []byte, v any) error {
-	return jsonv2.Unmarshal(b, v, strict)
-}
-
 // ParseEntry parses a stored entry body strictly. The kind must be known,
 // with an election exactly when it is about one, and the data present.
 func ParseEntry(body []byte) (*Parsed, error) {
 	var p Parsed
-	if err := UnmarshalStrict(body, &p); err != nil {
+	if err := strictjson.Unmarshal(body, &p); err != nil {
 		return nil, fmt.Errorf("malformed entry: %v", err)
 	}
 	info, ok := schema[p.Kind]
@@ -251,7 +241,7 @@ func ParseEntry(body []byte) (*Parsed, error) {
 func (p *Parsed) Decode() (any, error) {
 	info := schema[p.Kind]
 	v := reflect.New(info.data)
-	if err := UnmarshalStrict(p.Data, v.Interface()); err != nil {
+	if err := strictjson.Unmarshal(p.Data, v.Interface()); err != nil {
 		return nil, fmt.Errorf("malformed %s data: %v", p.Kind, err)
 	}
 	if err := requireAll(p.Data, info.data); err != nil {

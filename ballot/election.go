@@ -21,8 +21,6 @@
 package ballot
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -31,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	pv "primaryvote"
+	"primaryvote/internal/strictjson"
 )
 
 // Status is an election's place in its lifecycle. It only moves forward:
@@ -108,8 +107,9 @@ const (
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// ParseDefinition reads and validates an election definition. Unknown fields,
-// trailing data and invalid UTF-8 are errors.
+// ParseDefinition reads and validates an election definition. Unknown,
+// repeated and case-variant members, trailing data and invalid UTF-8 are
+// errors.
 func ParseDefinition(r io.Reader) (*Definition, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxDefinitionBytes+1))
 	if err != nil {
@@ -121,14 +121,9 @@ func ParseDefinition(r io.Reader) (*Definition, error) {
 	if !utf8.Valid(data) {
 		return nil, pv.Errorf(pv.EInvalid, "definition is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var d Definition
-	if err := dec.Decode(&d); err != nil {
+	if err := strictjson.Unmarshal(data, &d); err != nil {
 		return nil, pv.Errorf(pv.EInvalid, "definition: %v", err)
-	}
-	if dec.More() {
-		return nil, pv.Errorf(pv.EInvalid, "definition: unexpected data after the JSON object")
 	}
 	if err := d.Validate(); err != nil {
 		return nil, err

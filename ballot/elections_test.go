@@ -34,6 +34,10 @@ func TestParseDefinition(t *testing.T) {
 		{"no questions", `"questions":[{`, `"questions":[],"x":[{`},
 		{"trailing data", `]}]}`, `]}]} {}`},
 		{"window reversed", `"title":"T"`, `"title":"T","opens_at":"2026-01-02T00:00:00Z","closes_at":"2026-01-01T00:00:00Z"`},
+		{"a member twice", `"title":"T"`, `"title":"Fake","title":"T"`},
+		{"a member twice, nested", `"name":"C"`, `"name":"Fake","name":"C"`},
+		{"a case-variant member", `"title":"T"`, `"Title":"T"`},
+		{"a case-variant member, nested", `"weight":1`, `"Weight":1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

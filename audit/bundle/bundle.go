@@ -9,19 +9,22 @@
 // cut-off file is noticed.
 //
 //	{"type":"header","format":"primaryvote-bundle-v1","election":ID,"log_key":VKEY}
-//	{"type":"election","status":S,"definition":{…}}
+//	{"type":"election","status":S,"definition":{…}}                   S and the definition as logged
 //	{"type":"trustees","threshold":K,"public_key":HEX,"commitments":[HEX…],"trustee_keys":[HEX…]}
 //	{"type":"voter","pseudonym":HEX,"group":G}                         one per voter
 //	{"type":"record","position":N,"record":BASE64}                     one per log record
 //	{"type":"checkpoint","signed":NOTE}                                one per checkpoint
 //	{"type":"ballot","group":G,"content":BASE64}                       one per logged ballot
 //	{"type":"sums","sums":BASE64}                                      once tallied
-//	{"type":"partial","trustee":I,"shares":BASE64,"proof":BASE64}      one per trustee who decrypted
-//	{"type":"results","results":{…}}                                   once counted
+//	{"type":"partial","trustee":I,"shares":BASE64,"proof":BASE64}      one per logged partial decryption
+//	{"type":"results","results":{…}}                                   as the tally logged them
 //	{"type":"end","lines":N}
 //
-// The byte formats inside (records, checkpoints, ballots, sums, proofs) are
-// in audit's package documentation and ballot/FORMAT.md.
+// Every line has exactly its type's members, none twice, named exactly
+// (case-sensitively); bytes are padded standard base64. Everything the
+// bundle states must be what its log records. audit/LOG.md specifies the
+// bundle, the log, the entries and every check Verify makes;
+// ballot/FORMAT.md the ballot cryptography.
 package bundle
 
 import "encoding/json"

@@ -10,7 +10,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"primaryvote/audit"
+	"primaryvote/internal/strictjson"
 )
 
 // members are the members of each type of line: every one is required and
@@ -49,7 +49,7 @@ func decodeLine(b []byte, l *line) error {
 // decodeJSON decodes b as exactly one JSON object of a known type of line.
 func decodeJSON(b []byte, l *line) error {
 	var m map[string]jsontext.Value
-	if err := audit.UnmarshalStrict(b, &m); err != nil {
+	if err := strictjson.Unmarshal(b, &m); err != nil {
 		return err
 	}
 	var typ string
@@ -71,7 +71,7 @@ func decodeJSON(b []byte, l *line) error {
 		}
 	}
 	*l = line{}
-	return audit.UnmarshalStrict(b, l)
+	return strictjson.Unmarshal(b, l)
 }
 
 var (

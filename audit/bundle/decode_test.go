@@ -76,7 +76,7 @@ func TestDecodeLineIsStrict(t *testing.T) {
 		{`{"type":"partial","trustee":1,"shares":""}`, `a partial line without "proof"`},
 		{`{"type":"spoiled","content":""}`, `unknown type "spoiled"`},
 		{`{"type":"end","lines":1} {"type":"end","lines":1}`, `after top-level value`},
-		{`["type","end"]`, `cannot unmarshal`},
+		{`["type","end"]`, `unmarshal JSON array`},
 		{"{\"type\":\"election\",\"status\":\"open\",\"definition\":{\"id\":\"\xff\"}}", `invalid UTF-8`},
 	} {
 		var l line

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -20,8 +21,10 @@ import (
 	"os"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"primaryvote/migrations"
@@ -68,7 +71,18 @@ func New(t testing.TB) *DB {
 			return
 		}
 		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+		// An autovacuum worker in the database runs as the bootstrap
+		// superuser, which the test role may not terminate (SQLSTATE
+		// 42501): wait for it to finish, as it does within moments.
+		for try := 0; ; try++ {
+			_, err = c.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
+			var pgErr *pgconn.PgError
+			if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "42501" || try == 100 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
 			t.Errorf("dbtest: couldn't drop %s: %v", name, err)
 		}
 	})

@@ -1,0 +1,343 @@
+package bundle_test
+
+// An implementation of the formats from their documents alone (audit/LOG.md,
+// ballot/FORMAT.md), written against primitives only (SHA-256, Ed25519,
+// ristretto255 arithmetic, expand_message_xmd), never against this module's
+// code. The golden test runs it over the committed bundle: if the documents
+// and the code drift apart, it fails.
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/cloudflare/circl/expander"
+	"github.com/cloudflare/circl/group"
+)
+
+var r255 = group.Ristretto255
+
+// specFrame is LOG.md's record: "PVL1" ‖ u64be(position) ‖ chain ‖ body.
+func specFrame(position uint64, prevChain, body []byte) []byte {
+	r := []byte("PVL1")
+	r = binary.BigEndian.AppendUint64(r, position)
+	r = append(r, prevChain...)
+	return append(r, body...)
+}
+
+// specTreeHash is the RFC 6962 Merkle tree hash of the leaves.
+func specTreeHash(leaves [][]byte) []byte {
+	switch len(leaves) {
+	case 0:
+		h := sha256.Sum256(nil)
+		return h[:]
+	case 1:
+		h := sha256.Sum256(append([]byte{0}, leaves[0]...))
+		return h[:]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	h := sha256.New()
+	h.Write([]byte{1})
+	h.Write(specTreeHash(leaves[:k]))
+	h.Write(specTreeHash(leaves[k:]))
+	return h.Sum(nil)
+}
+
+// specVerifierKey parses "<name>+<hex key hash>+<base64 0x01 ‖ key>" and
+// checks the key hash: the first four bytes of
+// SHA-256(name ‖ "\n" ‖ 0x01 ‖ key).
+func specVerifierKey(vkey string) (name string, hash []byte, pub ed25519.PublicKey, err error) {
+	parts := strings.Split(vkey, "+")
+	if len(parts) != 3 {
+		return "", nil, nil, errors.New("want name+hash+key")
+	}
+	hash, err1 := hex.DecodeString(parts[1])
+	raw, err2 := base64.StdEncoding.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || len(hash) != 4 || len(raw) != 33 || raw[0] != 1 {
+		return "", nil, nil, errors.New("malformed key")
+	}
+	sum := sha256.Sum256(append([]byte(parts[0]+"\n"), raw...))
+	if !bytes.Equal(sum[:4], hash) {
+		return "", nil, nil, errors.New("key hash does not match")
+	}
+	return parts[0], hash, ed25519.PublicKey(raw[1:]), nil
+}
+
+// specOpenNote checks a signed note (text, a blank line, then lines
+// "— <name> <base64 key hash ‖ signature>") under the key and returns its
+// text.
+func specOpenNote(signed, vkey string) (string, error) {
+	name, hash, pub, err := specVerifierKey(vkey)
+	if err != nil {
+		return "", err
+	}
+	text, sigs, ok := strings.Cut(signed, "\n\n")
+	if !ok {
+		return "", errors.New("no signatures")
+	}
+	text += "\n"
+	for _, line := range strings.Split(strings.TrimSuffix(sigs, "\n"), "\n") {
+		rest, ok := strings.CutPrefix(line, "\u2014 "+name+" ")
+		if !ok {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(rest)
+		if err == nil && len(sig) == 68 && bytes.Equal(sig[:4], hash) && ed25519.Verify(pub, []byte(text), sig[4:]) {
+			return text, nil
+		}
+	}
+	return "", errors.New("no valid signature by the key")
+}
+
+// crockford is the tracking code alphabet.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// specTrackingCode reads the hash's 256 bits most significant first, five
+// at a time (the last symbol padded with zero bits), and groups the 52
+// symbols by four.
+func specTrackingCode(sum []byte) string {
+	var syms []byte
+	for bit := 0; bit < len(sum)*8; bit += 5 {
+		v := 0
+		for i := range 5 {
+			v <<= 1
+			if b := bit + i; b < len(sum)*8 && sum[b/8]&(0x80>>(b%8)) != 0 {
+				v |= 1
+			}
+		}
+		syms = append(syms, crockford[v])
+	}
+	var groups []string
+	for i := 0; i < len(syms); i += 4 {
+		groups = append(groups, string(syms[i:min(i+4, len(syms))]))
+	}
+	return strings.Join(groups, "-")
+}
+
+// ell is the order of ristretto255.
+var ell, _ = new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
+
+// specHashToScalar is expand_message_xmd(SHA-512, dst, 64 bytes), read
+// little-endian, reduced mod ℓ.
+func specHashToScalar(msg, dst []byte) group.Scalar {
+	u := expander.NewExpanderMD(crypto.SHA512, dst).Expand(msg, 64)
+	return r255.NewScalar().SetBigInt(new(big.Int).Mod(leInt(u), ell))
+}
+
+func leInt(b []byte) *big.Int {
+	be := make([]byte, len(b))
+	for i := range b {
+		be[len(b)-1-i] = b[i]
+	}
+	return new(big.Int).SetBytes(be)
+}
+
+func specScalar(b []byte) (group.Scalar, error) {
+	if len(b) != 32 || leInt(b).Cmp(ell) >= 0 {
+		return nil, errors.New("not a canonical scalar")
+	}
+	return r255.NewScalar().SetBigInt(leInt(b)), nil
+}
+
+func specElement(b []byte) (group.Element, error) {
+	e := r255.NewElement()
+	if err := e.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func scalarBytes(s group.Scalar) []byte {
+	b, _ := s.MarshalBinary()
+	return b
+}
+
+func elementBytes(e group.Element) []byte {
+	b, _ := e.MarshalBinaryCompress()
+	return b
+}
+
+func lp(s string) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(s))), s...) }
+
+// specRangeProof is one range proof of a ballot, as FORMAT.md lays it out.
+type specRangeProof struct {
+	question, option, lo, hi int
+	alpha, beta              []byte
+	branches                 [][4][]byte // a, b, c, z
+}
+
+// specTranscript is FORMAT.md's challenge transcript T for a proof.
+func specTranscript(electionID string, key []byte, p specRangeProof) []byte {
+	t := append(lp("primaryvote/v1/range-proof"), lp(electionID)...)
+	t = append(t, key...)
+	for _, v := range []int{p.question, p.option, p.lo, p.hi} {
+		t = binary.BigEndian.AppendUint16(t, uint16(v))
+	}
+	t = append(append(t, p.alpha...), p.beta...)
+	for _, br := range p.branches {
+		t = append(append(t, br[0]...), br[1]...)
+	}
+	return t
+}
+
+// specCheckRangeProof checks the challenges' sum and both equations of
+// every branch.
+func specCheckRangeProof(electionID string, keyBytes []byte, p specRangeProof) error {
+	key, err := specElement(keyBytes)
+	if err != nil {
+		return err
+	}
+	alpha, err1 := specElement(p.alpha)
+	beta, err2 := specElement(p.beta)
+	if err1 != nil || err2 != nil {
+		return errors.New("bad ciphertext")
+	}
+	sum := r255.NewScalar()
+	for k, br := range p.branches {
+		a, err1 := specElement(br[0])
+		b, err2 := specElement(br[1])
+		c, err3 := specScalar(br[2])
+		z, err4 := specScalar(br[3])
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return fmt.Errorf("branch %d: %v", k, err)
+		}
+		sum.Add(sum, c)
+		// z·G = a + c·α
+		if !r255.NewElement().MulGen(z).IsEqual(r255.NewElement().Add(a, r255.NewElement().Mul(alpha, c))) {
+			return fmt.Errorf("branch %d: z·G ≠ a + c·α", k)
+		}
+		// z·K = b + c·(β − v·G)
+		v := r255.NewElement().MulGen(r255.NewScalar().SetUint64(uint64(p.lo + k)))
+		shifted := r255.NewElement().Add(beta, r255.NewElement().Neg(v))
+		if !r255.NewElement().Mul(key, z).IsEqual(r255.NewElement().Add(b, r255.NewElement().Mul(shifted, c))) {
+			return fmt.Errorf("branch %d: z·K ≠ b + c·(β − v·G)", k)
+		}
+	}
+	if !sum.IsEqual(specHashToScalar(specTranscript(electionID, keyBytes, p), []byte("primaryvote-v1-challenge"))) {
+		return errors.New("the challenges do not add up to the challenge")
+	}
+	return nil
+}
+
+// specQuestion is what FORMAT.md needs of a definition's question.
+type specQuestion struct {
+	candidates int
+	min, max   int
+}
+
+// specParseBallot splits a ballot into its ciphertexts and proofs,
+// following FORMAT.md's layout.
+func specParseBallot(raw []byte, electionID string, questions []specQuestion) (cts [][2][]byte, proofs []specRangeProof, err error) {
+	head := append([]byte("PVB1"), byte(len(electionID)))
+	head = append(head, electionID...)
+	if !bytes.HasPrefix(raw, head) {
+		return nil, nil, errors.New("bad header")
+	}
+	rest := raw[len(head):]
+	take := func(n int) []byte {
+		if len(rest) < n {
+			err = errors.New("short ballot")
+			return make([]byte, n)
+		}
+		b := rest[:n]
+		rest = rest[n:]
+		return b
+	}
+	branches := func(n int) [][4][]byte {
+		var out [][4][]byte
+		for range n {
+			out = append(out, [4][]byte{take(32), take(32), take(32), take(32)})
+		}
+		return out
+	}
+	for qi, q := range questions {
+		alphas, betas := r255.Identity(), r255.Identity()
+		for o := range q.candidates {
+			alpha, beta := take(32), take(32)
+			cts = append(cts, [2][]byte{alpha, beta})
+			proofs = append(proofs, specRangeProof{question: qi, option: o, lo: 0, hi: 1, alpha: alpha, beta: beta, branches: branches(2)})
+			a, err1 := specElement(alpha)
+			b, err2 := specElement(beta)
+			if err1 != nil || err2 != nil {
+				return nil, nil, errors.New("bad ciphertext")
+			}
+			alphas.Add(alphas, a)
+			betas.Add(betas, b)
+		}
+		proofs = append(proofs, specRangeProof{question: qi, option: 0xffff, lo: q.min, hi: q.max,
+			alpha: elementBytes(alphas), beta: elementBytes(betas), branches: branches(q.max - q.min + 1)})
+	}
+	if len(rest) != 0 {
+		return nil, nil, errors.New("trailing bytes")
+	}
+	return cts, proofs, err
+}
+
+// specDLEQ checks a partial decryption's proof (c ‖ s) that log_G(K_i) =
+// log_{α_j}(D_j) for all j, per RFC 9497 §2.2 with the context string
+// "primaryvote-v1-partial-decryption-" ‖ election id. It returns the first
+// composite weight, as a vector to compare.
+func specDLEQ(electionID string, trusteeKey []byte, alphas, shares [][]byte, proof []byte) ([]byte, error) {
+	ctx := "primaryvote-v1-partial-decryption-" + electionID
+	i2osp2 := func(n int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(n)) }
+	seedDST := "Seed-" + ctx
+	h := sha512(append(append(append(i2osp2(len(trusteeKey)), trusteeKey...), i2osp2(len(seedDST))...), seedDST...))
+	h2sDST := []byte("HashToScalar-" + ctx)
+	M, Z := r255.Identity(), r255.Identity()
+	var first []byte
+	for j := range alphas {
+		t := append(i2osp2(len(h)), h...)
+		t = append(t, i2osp2(j)...)
+		t = append(append(t, i2osp2(len(alphas[j]))...), alphas[j]...)
+		t = append(append(t, i2osp2(len(shares[j]))...), shares[j]...)
+		t = append(t, "Composite"...)
+		d := specHashToScalar(t, h2sDST)
+		if j == 0 {
+			first = scalarBytes(d)
+		}
+		a, err1 := specElement(alphas[j])
+		s, err2 := specElement(shares[j])
+		if err1 != nil || err2 != nil {
+			return nil, errors.New("bad element")
+		}
+		M.Add(M, r255.NewElement().Mul(a, d))
+		Z.Add(Z, r255.NewElement().Mul(s, d))
+	}
+	if len(proof) != 64 {
+		return nil, errors.New("proof is not 64 bytes")
+	}
+	c, err1 := specScalar(proof[:32])
+	s, err2 := specScalar(proof[32:])
+	B, err3 := specElement(trusteeKey)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	t2 := r255.NewElement().Add(r255.NewElement().MulGen(s), r255.NewElement().Mul(B, c))
+	t3 := r255.NewElement().Add(r255.NewElement().Mul(M, s), r255.NewElement().Mul(Z, c))
+	var ct []byte
+	for _, e := range [][]byte{trusteeKey, elementBytes(M), elementBytes(Z), elementBytes(t2), elementBytes(t3)} {
+		ct = append(append(ct, i2osp2(len(e))...), e...)
+	}
+	ct = append(ct, "Challenge"...)
+	if !specHashToScalar(ct, h2sDST).IsEqual(c) {
+		return nil, errors.New("the DLEQ proof does not verify")
+	}
+	return first, nil
+}
+
+func sha512(b []byte) []byte {
+	h := crypto.SHA512.New()
+	h.Write(b)
+	return h.Sum(nil)
+}
