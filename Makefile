@@ -20,8 +20,9 @@ test:
 bench:
 	@scripts/bench
 
-## lint: gofmt, go vet and staticcheck
+## lint: gofmt, go vet, staticcheck, and no build output tracked
 lint:
+	@scripts/check-tracked
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
