@@ -16,7 +16,7 @@ func TestAppendAndRead(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.FixedZone("KST", 9*3600))
 	entries := []audit.Entry{
-		{Kind: audit.KindOfficialSignIn, Actor: "official", At: at, Data: audit.Official{Username: "chair"}},
+		{Kind: audit.KindOfficialSignIn, Actor: "official", At: at, Data: audit.OfficialSignIn{Username: "chair"}},
 		{ElectionID: "e1", Kind: audit.KindRollImport, Actor: "cli:root", At: at, Data: audit.RollImported{Voters: 3, Groups: map[string]int{"members": 3}, SHA256: "00"}},
 	}
 	for _, e := range entries {
@@ -54,7 +54,7 @@ func TestAppendAndRead(t *testing.T) {
 func TestLogIsAppendOnly(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
-	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: audit.KindOfficialSignInFailed, Actor: "test", At: time.Now(), Data: audit.Official{}}); err != nil {
+	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: audit.KindOfficialSignInFailed, Actor: "test", At: time.Now(), Data: audit.OfficialSignIn{}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
@@ -83,7 +83,7 @@ func TestEncodeRefusesEntriesOffTheSchema(t *testing.T) {
 		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: &audit.Cast{}},
 		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Voter{}},
 		{Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Cast{}},
-		{ElectionID: "e1", Kind: audit.KindOfficialAdd, Actor: "cli:root", At: at, Data: audit.Official{}},
+		{ElectionID: "e1", Kind: audit.KindOfficialAdd, Actor: "cli:root", At: at, Data: audit.OfficialSignIn{}},
 		{ElectionID: "e1", Kind: "ballot.spoiled", Actor: "voter", At: at, Data: audit.Cast{}},
 		{ElectionID: "e1", Kind: audit.KindElectionOpen, Actor: "cli:root", At: at},
 	} {
@@ -139,7 +139,7 @@ func FuzzParseEntry(f *testing.F) {
 	for _, e := range []audit.Entry{
 		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Cast{Voter: "ab", Group: "members", TrackingCode: "X"}},
 		{ElectionID: "e1", Kind: audit.KindElectionTallied, Actor: "cli:root", At: at, Data: audit.Tallied{From: "closed", To: "tallied", Trustees: []int{1, 2}, Refused: []audit.Refusal{}, Results: []byte(`{}`)}},
-		{Kind: audit.KindOfficialSignInFailed, Actor: "official", At: at, Data: audit.Official{}},
+		{Kind: audit.KindOfficialSignInFailed, Actor: "official", At: at, Data: audit.OfficialSignIn{}},
 	} {
 		b, err := audit.Encode(e)
 		if err != nil {

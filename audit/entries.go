@@ -22,8 +22,8 @@ type Kind string
 // id; the others carry none.
 const (
 	KindOfficialAdd          Kind = "official.add"             // Official
-	KindOfficialSignIn       Kind = "official.signin"          // Official
-	KindOfficialSignInFailed Kind = "official.signin_failed"   // Official
+	KindOfficialSignIn       Kind = "official.signin"          // OfficialSignIn
+	KindOfficialSignInFailed Kind = "official.signin_failed"   // OfficialSignIn
 	KindElectionCreate       Kind = "election.create"          // Created, about an election
 	KindRollImport           Kind = "roll.import"              // RollImported, about an election
 	KindCredentialsIssue     Kind = "credentials.issue"        // CredentialsIssued, about an election
@@ -40,12 +40,17 @@ const (
 	KindElectionPublished    Kind = "election.published"       // Published, about an election
 )
 
-// Official is the data of an official's addition and sign-ins. Username is
-// left out of a failed sign-in under an unknown name, which may be a
-// mistyped password.
+// Official records an official's addition.
 type Official struct {
+	Username string `json:"username"`
+	Role     string `json:"role"`
+}
+
+// OfficialSignIn records an official's sign-in or failed attempt. Username
+// is left out of a failure under an unknown name, which may be a mistyped
+// password.
+type OfficialSignIn struct {
 	Username string `json:"username,omitempty"`
-	Role     string `json:"role,omitempty"`
 }
 
 // Created records a new election in draft. Definition is the election's
@@ -164,8 +169,8 @@ type kindInfo struct {
 
 var schema = map[Kind]kindInfo{
 	KindOfficialAdd:          {reflect.TypeFor[Official](), false},
-	KindOfficialSignIn:       {reflect.TypeFor[Official](), false},
-	KindOfficialSignInFailed: {reflect.TypeFor[Official](), false},
+	KindOfficialSignIn:       {reflect.TypeFor[OfficialSignIn](), false},
+	KindOfficialSignInFailed: {reflect.TypeFor[OfficialSignIn](), false},
 	KindElectionCreate:       {reflect.TypeFor[Created](), true},
 	KindRollImport:           {reflect.TypeFor[RollImported](), true},
 	KindCredentialsIssue:     {reflect.TypeFor[CredentialsIssued](), true},

@@ -140,7 +140,7 @@ func TestSequencerPicksUpLateCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := audit.Append(ctx, slow, audit.Entry{Kind: audit.KindOfficialSignIn, Actor: "test", At: time.Unix(0, 0), Data: audit.Official{Username: "slow"}}); err != nil {
+	if err := audit.Append(ctx, slow, audit.Entry{Kind: audit.KindOfficialSignIn, Actor: "test", At: time.Unix(0, 0), Data: audit.OfficialSignIn{Username: "slow"}}); err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, db, 0, 3)

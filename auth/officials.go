@@ -141,7 +141,7 @@ func (o *Officials) SignIn(ctx context.Context, username, password string) (Role
 	if !known || !ok {
 		kind = audit.KindOfficialSignInFailed
 	}
-	var data audit.Official
+	var data audit.OfficialSignIn
 	if known {
 		data.Username = username // an unknown name may be a mistyped password: not logged
 	}

@@ -169,7 +169,6 @@ func TestTamperedBundlesFail(t *testing.T) {
 	records := find(clean, "record")
 	ballots := find(clean, "ballot")
 	results := find(clean, "results")[0]
-	partials := find(clean, "partial")
 	key := w.signer.VerifierKey()
 
 	// A second valid encryption under the same key, to replace a ballot with.
@@ -224,12 +223,6 @@ func TestTamperedBundlesFail(t *testing.T) {
 			l[results] = strings.Replace(l[results], `"votes":[`, `"votes":[9,`, 1)
 			return l
 		}, "results"},
-		{"a forged partial decryption", func(l []string) []string {
-			a, b := decode(t, l[partials[0]]), decode(t, l[partials[1]])
-			b["shares"] = a["shares"]
-			l[partials[1]] = encode(b)
-			return l
-		}, "trustee 3"},
 		{"the bundle cut off", func(l []string) []string {
 			return l[:len(l)-1]
 		}, "cut off"},

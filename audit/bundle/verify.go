@@ -115,7 +115,7 @@ type Report struct {
 // failure and where it is.
 func Verify(r io.Reader, opts Options) (*Report, error) {
 	now := time.Now()
-	v := &verifier{opts: opts, report: &Report{LogKeyPinned: opts.LogKey != ""}, start: now, lastReport: now,
+	v := &verifier{opts: opts, report: &Report{LogKeyPinned: opts.LogKey != "", LogKey: opts.LogKey}, start: now, lastReport: now,
 		roll: map[string]string{}, castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{},
 		valid: map[int]*ballot.PartialDecryption{}}
 	v.log = newElectionLog(v)

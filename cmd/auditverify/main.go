@@ -130,10 +130,14 @@ func fromDatabase(url, election, logKey string, opts bundle.Options) (*bundle.Re
 const unpinned = "NO LOG KEY GIVEN: this shows only that the bundle agrees with itself, not that it is the service's log (pass --log-key with the key the service published)"
 
 func printReport(w io.Writer, r *bundle.Report) {
+	election := "bundle"
+	if r.Election != "" {
+		election = fmt.Sprintf("election %s (%s)", r.Election, r.Status)
+	}
 	if r.LogKeyPinned {
-		fmt.Fprintf(w, "election %s (%s), log key pinned: %s\n", r.Election, r.Status, keyName(r.LogKey))
+		fmt.Fprintf(w, "%s, log key pinned: %s\n", election, keyName(r.LogKey))
 	} else {
-		fmt.Fprintf(w, "election %s (%s): %s\n", r.Election, r.Status, unpinned)
+		fmt.Fprintf(w, "%s: %s\n", election, unpinned)
 	}
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "  ✓ %-24s %9d  %8.2fs\n", s.Name, s.Count, s.Duration.Seconds())
