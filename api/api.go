@@ -81,9 +81,6 @@ type Services struct {
 	Credentials *auth.Credentials
 	Officials   *auth.Officials
 	Tokens      *auth.Tokens
-	// RequestMACKey keys the hash of cast requests kept for idempotency
-	// (auth.Secrets.RequestMACKey).
-	RequestMACKey []byte
 	// LogVerifierKey is the note verifier key of the audit log's checkpoints.
 	LogVerifierKey string
 	// Sequencer sequences and signs the log before a bundle is exported, so

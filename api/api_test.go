@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,7 +42,7 @@ func newHarness(t *testing.T, cfg api.Config) *harness {
 	el := env.Setup(t, "e1", 20, true)
 	h := api.New(cfg, api.Services{
 		Pool: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials,
-		Officials: env.Officials, Tokens: env.Tokens, RequestMACKey: env.Secrets.RequestMACKey(),
+		Officials: env.Officials, Tokens: env.Tokens,
 		LogVerifierKey: env.Signer.VerifierKey(), Sequencer: env.Sequencer,
 	}, nil)
 	srv := httptest.NewServer(h)
@@ -117,6 +118,12 @@ func (h *harness) written() int {
 	return h.env.Count(h.t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM participation)`)
 }
 
+// idemKey stretches a test's name for a key into a valid Idempotency-Key.
+func idemKey(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:16])
+}
+
 const goodBallot = `{"selections":{"leader":["a"],"council":["p","q"]}}`
 
 func TestCastRejectsBadInput(t *testing.T) {
@@ -134,7 +141,8 @@ func TestCastRejectsBadInput(t *testing.T) {
 	}{
 		{"no idempotency key", goodBallot, []string{"Idempotency-Key", ""}, 400, "Idempotency-Key"},
 		{"key too long", goodBallot, []string{"Idempotency-Key", strings.Repeat("k", 256)}, 400, "Idempotency-Key"},
-		{"key with a space", goodBallot, []string{"Idempotency-Key", "a b"}, 400, "Idempotency-Key"},
+		{"key with a space", goodBallot, []string{"Idempotency-Key", strings.Repeat("a", 16) + " " + strings.Repeat("b", 16)}, 400, "Idempotency-Key"},
+		{"key too short to be random", goodBallot, []string{"Idempotency-Key", strings.Repeat("k", 31)}, 400, "Idempotency-Key"},
 		{"no token", goodBallot, []string{"Authorization", ""}, 401, "sign in again"},
 		{"garbage token", goodBallot, []string{"Authorization", "Bearer nope"}, 401, "sign in again"},
 		{"token for another election", goodBallot, []string{"Authorization", "Bearer " + otherTok}, 401, "sign in again"},
@@ -157,7 +165,7 @@ func TestCastRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			key := "key-" + strings.ReplaceAll(tt.name, " ", "-")
+			key := idemKey(tt.name)
 			headers := append([]string{"Authorization", "Bearer " + tok, "Idempotency-Key", key}, tt.headers...)
 			path := "/api/v1/elections/e1/ballots"
 			for i := 0; i+1 < len(headers); i += 2 {
@@ -185,7 +193,7 @@ func TestCastRejectsBadInput(t *testing.T) {
 func TestCastIdempotencyOverHTTP(t *testing.T) {
 	h := newHarness(t, api.Config{})
 	tok := h.voterToken("V00001")
-	auth := []string{"Authorization", "Bearer " + tok, "Idempotency-Key", "k1"}
+	auth := []string{"Authorization", "Bearer " + tok, "Idempotency-Key", idemKey("k1")}
 
 	first := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, auth...)
 	if first.status != 201 {
@@ -204,7 +212,7 @@ func TestCastIdempotencyOverHTTP(t *testing.T) {
 	if spaced.status != 422 {
 		t.Errorf("same key, respaced body = %d; want 422", spaced.status)
 	}
-	otherKey := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k2")
+	otherKey := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k2"))
 	var conflict struct{ Receipt json.RawMessage }
 	json.Unmarshal([]byte(otherKey.body), &conflict)
 	if otherKey.status != 409 || string(conflict.Receipt) != strings.TrimSpace(first.body) {
@@ -222,12 +230,12 @@ func TestCastIdempotencyOverHTTP(t *testing.T) {
 	if n := h.env.Count(t, `SELECT count(*) FROM ballots`); n != 1 {
 		t.Errorf("ballots = %d; want 1", n)
 	}
-	// The stored request hash cannot be recomputed from the body alone: a
-	// plain hash would let anyone with the database try every ballot.
+	// The stored record cannot be recomputed from the body alone: a plain
+	// hash would let anyone with the database try every ballot.
 	var stored []byte
-	h.env.DB.Pool.QueryRow(context.Background(), `SELECT request_hash FROM participation`).Scan(&stored)
+	h.env.DB.Pool.QueryRow(context.Background(), `SELECT request_mac FROM participation`).Scan(&stored)
 	if plain := sha256.Sum256([]byte(goodBallot)); bytes.Equal(stored, plain[:]) || len(stored) != 32 {
-		t.Errorf("participation.request_hash is the plain SHA-256 of the body")
+		t.Errorf("participation.request_mac is the plain SHA-256 of the body")
 	}
 }
 
@@ -237,7 +245,7 @@ func TestCastRefusedWhenClosed(t *testing.T) {
 	if err := h.env.Elections.Close(context.Background(), "e1", "test"); err != nil {
 		t.Fatal(err)
 	}
-	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k")
+	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
 	if r.status != 409 || h.written() != 0 {
 		t.Errorf("cast when closed = %d %s, %d rows; want 409, none", r.status, r.body, h.written())
 	}
@@ -368,7 +376,7 @@ func TestCrossOriginStateChangesRefused(t *testing.T) {
 		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site", "cross-site"},
 		"foreign Origin":            {"Origin", "https://evil.example"},
 	} {
-		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, append([]string{"Authorization", "Bearer " + tok, "Idempotency-Key", "k"}, hdr...)...)
+		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, append([]string{"Authorization", "Bearer " + tok, "Idempotency-Key", idemKey("k")}, hdr...)...)
 		if r.status != 403 {
 			t.Errorf("%s: status %d; want 403", name, r.status)
 		}
@@ -376,7 +384,7 @@ func TestCrossOriginStateChangesRefused(t *testing.T) {
 	if h.written() != 0 {
 		t.Errorf("a cross-origin request wrote a ballot")
 	}
-	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k", "Sec-Fetch-Site", "same-origin"); r.status != 201 {
+	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"), "Sec-Fetch-Site", "same-origin"); r.status != 201 {
 		t.Errorf("same-origin cast = %d; want 201", r.status)
 	}
 }
@@ -413,7 +421,7 @@ func TestTurnoutAndElection(t *testing.T) {
 	official := h.officialToken(auth.Official)
 	for _, v := range []string{"V00001", "V00002"} {
 		tok := h.voterToken(v)
-		if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k"); r.status != 201 {
+		if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k")); r.status != 201 {
 			t.Fatal(r.body)
 		}
 	}
@@ -455,14 +463,14 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 	wrongAudience, _ := wrongAud.SignedString(h.env.Secrets.SigningKey)
 
 	for name, tok := range map[string]string{"alg none": none, "HS256 keyed with the public key": hs256, "official audience": wrongAudience} {
-		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k")
+		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
 		if r.status != 401 {
 			t.Errorf("%s: status %d; want 401", name, r.status)
 		}
 	}
 	// A voter's own token, once expired.
 	h.env.Clock.Set(now.Add(16 * time.Minute))
-	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+good, "Idempotency-Key", "k"); r.status != 401 {
+	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+good, "Idempotency-Key", idemKey("k")); r.status != 401 {
 		t.Errorf("expired token: status %d; want 401", r.status)
 	}
 	if h.written() != 0 {
@@ -488,7 +496,7 @@ func TestCastEncryptedBallot(t *testing.T) {
 
 	tok := h.voterToken("V00001")
 	cast := func(key, body string) response {
-		return h.do("POST", "/api/v1/elections/e1/ballots", body, "Authorization", "Bearer "+tok, "Idempotency-Key", key)
+		return h.do("POST", "/api/v1/elections/e1/ballots", body, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey(key))
 	}
 	enc := func(b []byte) string { return fmt.Sprintf(`{"encrypted":%q}`, base64.StdEncoding.EncodeToString(b)) }
 	for name, tc := range map[string]struct {
@@ -527,7 +535,7 @@ func TestCastEncryptedBallot(t *testing.T) {
 func TestReceiptOfAQueuedBallot(t *testing.T) {
 	h := newHarness(t, api.Config{}) // no sequencer runs here
 	tok := h.voterToken("V00001")
-	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", "k")
+	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
 	var receipt struct {
 		TrackingCode string `json:"tracking_code"`
 	}

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -102,25 +100,10 @@ type castRequest struct {
 	Encrypted  *string           `json:"encrypted,omitempty"`
 }
 
-const maxIdempotencyKey = 255
-
-// validIdempotencyKey allows 1 to 255 printable ASCII characters.
-func validIdempotencyKey(k string) bool {
-	if k == "" || len(k) > maxIdempotencyKey {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
-	if !validIdempotencyKey(key) {
-		s.writeError(w, r, pv.Errorf(pv.EInvalid, "An Idempotency-Key header of 1 to %d printable ASCII characters is required.", maxIdempotencyKey))
+	if err := ballot.ValidIdempotencyKey(key); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	var req castRequest
@@ -133,7 +116,7 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		ElectionID:     chi.URLParam(r, "id"),
 		VoterID:        voterFrom(r.Context()),
 		IdempotencyKey: key,
-		RequestHash:    s.requestMAC(body),
+		Body:           body,
 		Selections:     req.Selections,
 	}
 	if req.Encrypted != nil {
@@ -228,14 +211,6 @@ func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(body)
-}
-
-// requestMAC is HMAC-SHA256 of a request body under the server's request
-// key: equal bodies match, but the database alone cannot tell what a body was.
-func (s *Server) requestMAC(body []byte) [32]byte {
-	m := hmac.New(sha256.New, s.svc.RequestMACKey)
-	m.Write(body)
-	return [32]byte(m.Sum(nil))
 }
 
 // getCheckpoint serves the audit log's latest signed checkpoint, a note

@@ -49,18 +49,6 @@ func LoadSecrets(dir string) (*Secrets, error) {
 	return &Secrets{Pepper: pepper, SigningKey: ed25519.NewKeyFromSeed(seed)}, nil
 }
 
-// RequestMACKey keys the hash under which a cast request's body is kept
-// for idempotency. A plain hash would betray the ballot: a body that holds
-// selections has few possible values, and anyone with the database could
-// hash them all. Derived from the pepper with HKDF-SHA256.
-func (s *Secrets) RequestMACKey() []byte {
-	key := make([]byte, 32)
-	if _, err := io.ReadFull(hkdf.New(sha256.New, s.Pepper, nil, []byte("primaryvote request mac v1")), key); err != nil {
-		panic("auth: hkdf: " + err.Error())
-	}
-	return key
-}
-
 // Pseudonym is a voter's name in the audit log: HMAC-SHA256 under the
 // election's pseudonym key, HKDF-derived from the pepper and the election id.
 // Without the key, a pseudonym cannot be linked to a voter id, even by trying

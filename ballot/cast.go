@@ -1,9 +1,10 @@
 package ballot
 
 import (
-	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
@@ -27,17 +28,50 @@ type CastRequest struct {
 	ElectionID string
 	VoterID    string
 	// IdempotencyKey identifies the attempt: a retry of the same ballot uses
-	// the same key.
+	// the same key. It must be a long random value (ValidIdempotencyKey).
 	IdempotencyKey string
-	// RequestHash is a keyed hash (HMAC) of the request body, exactly as
-	// received: never a plain hash, which would reveal a ballot's selections
-	// to anyone who can read the database.
-	RequestHash [32]byte
+	// Body is the request exactly as received, for telling a retry from
+	// another request under the same key.
+	Body []byte
 	// Exactly one of Selections and Encrypted is set. The server encrypts
 	// Selections the moment it gets them; an Encrypted ballot (made by the
 	// voter's own device) is checked proof by proof and stored as sent.
 	Selections Selections
 	Encrypted  []byte
+}
+
+// The idempotency record of a cast is SHA-256 of its Idempotency-Key and
+// HMAC-SHA256 of its body keyed by the Idempotency-Key itself. Only the
+// client holds the key (the database keeps its hash), so neither a copy of
+// the database nor the server's secrets tell which body, among the few a
+// ballot can have, a voter sent: there is nothing to try bodies against.
+// The key must therefore be long and random.
+const (
+	minIdempotencyKey = 32
+	maxIdempotencyKey = 255
+)
+
+// ValidIdempotencyKey reports whether k can key an idempotency record: 32 to
+// 255 printable ASCII characters without spaces, such as 128 random bits in
+// hex or a random UUID.
+func ValidIdempotencyKey(k string) error {
+	if len(k) < minIdempotencyKey || len(k) > maxIdempotencyKey {
+		return pv.Errorf(pv.EInvalid, "An Idempotency-Key of %d to %d characters, made at random (128 random bits in hex, or a random UUID), is required.", minIdempotencyKey, maxIdempotencyKey)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return pv.Errorf(pv.EInvalid, "The Idempotency-Key must be printable ASCII without spaces.")
+		}
+	}
+	return nil
+}
+
+// idempotencyRecord returns the stored form of a cast's key and body.
+func idempotencyRecord(key string, body []byte) (keyHash, bodyMAC [32]byte) {
+	keyHash = sha256.Sum256([]byte(key))
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return keyHash, [32]byte(m.Sum(nil))
 }
 
 // Receipt is what a voter gets for a cast ballot.
@@ -68,6 +102,9 @@ type AlreadyVoted struct {
 // race, the primary key of participation lets exactly one commit; the others
 // are answered by the rules above.
 func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
+	if err := ValidIdempotencyKey(req.IdempotencyKey); err != nil {
+		return nil, false, err
+	}
 	group, pseudonym, prev, err := s.voter(ctx, req)
 	if err != nil {
 		return nil, false, err
@@ -100,7 +137,8 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 	// participation insert with no row, and the transaction is rolled back.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
-	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, req.IdempotencyKey, req.RequestHash[:], response)
+	keyHash, bodyMAC := idempotencyRecord(req.IdempotencyKey, req.Body)
+	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, keyHash[:], bodyMAC[:], response)
 	b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
 		req.ElectionID, tracking[:], group, content)
 	err = audit.AppendTo(b, audit.Entry{
@@ -162,21 +200,23 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 
 // participation is a voter's stored cast, if any: the idempotency record.
 type participation struct {
-	key      *string
-	hash     []byte
+	keyHash  []byte // nil when the voter has not cast
+	bodyMAC  []byte
 	response []byte
 }
 
 // answer applies the idempotency rules to a cast by a voter who has already
-// cast (p.key set); it returns nothing for a voter who has not.
+// cast (p.keyHash set); it returns nothing for a voter who has not.
 func (p participation) answer(req CastRequest) ([]byte, error) {
-	switch {
-	case p.key == nil:
+	if p.keyHash == nil {
 		return nil, nil
-	case *p.key != req.IdempotencyKey:
+	}
+	keyHash, bodyMAC := idempotencyRecord(req.IdempotencyKey, req.Body)
+	switch {
+	case subtle.ConstantTimeCompare(p.keyHash, keyHash[:]) != 1:
 		return nil, &pv.Error{Code: pv.EConflict, Message: "You have already voted in this election.",
 			Detail: AlreadyVoted{Receipt: p.response}}
-	case !bytes.Equal(p.hash, req.RequestHash[:]):
+	case subtle.ConstantTimeCompare(p.bodyMAC, bodyMAC[:]) != 1:
 		return nil, pv.Errorf(pv.EMismatch, "This Idempotency-Key was used with a different request body.")
 	}
 	return p.response, nil
@@ -187,8 +227,8 @@ func (p participation) answer(req CastRequest) ([]byte, error) {
 // when the voter has not voted.
 func (s *Elections) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
 	var p participation
-	err := q.QueryRow(ctx, `SELECT idempotency_key, request_hash, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
-		req.ElectionID, req.VoterID).Scan(&p.key, &p.hash, &p.response)
+	err := q.QueryRow(ctx, `SELECT idempotency_key_hash, request_mac, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
+		req.ElectionID, req.VoterID).Scan(&p.keyHash, &p.bodyMAC, &p.response)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -216,7 +256,7 @@ func (s *Elections) Receipt(ctx context.Context, electionID, voterID string) (js
 // idempotency record if they have cast.
 func (s *Elections) voter(ctx context.Context, req CastRequest) (group string, pseudonym []byte, prev participation, err error) {
 	err = s.pool.QueryRow(ctx, selectVoterAndParticipation, req.ElectionID, req.VoterID).
-		Scan(&group, &pseudonym, &prev.key, &prev.hash, &prev.response)
+		Scan(&group, &pseudonym, &prev.keyHash, &prev.bodyMAC, &prev.response)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil, prev, pv.Errorf(pv.EUnauthorized, "unknown voter")
 	}
@@ -229,7 +269,7 @@ func (s *Elections) voter(ctx context.Context, req CastRequest) (group string, p
 // insertParticipationIfOpen records the voter's cast only while the election
 // is open, as seen under the election lock.
 const insertParticipationIfOpen = `
-INSERT INTO participation (election_id, voter_id, idempotency_key, request_hash, response)
+INSERT INTO participation (election_id, voter_id, idempotency_key_hash, request_mac, response)
 SELECT $1, $2, $3, $4::bytea, $5::bytea
 WHERE EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')`
 
@@ -239,7 +279,7 @@ var errNotOpen = errors.New("the election is not open")
 // selectVoterAndParticipation reads a voter's group and pseudonym and, if
 // they have cast, their idempotency record: one round trip for a cast.
 const selectVoterAndParticipation = `
-SELECT v.group_id, v.pseudonym, p.idempotency_key, p.request_hash, p.response
+SELECT v.group_id, v.pseudonym, p.idempotency_key_hash, p.request_mac, p.response
 FROM voters v LEFT JOIN participation p ON p.election_id = v.election_id AND p.voter_id = v.voter_id
 WHERE v.election_id = $1 AND v.voter_id = $2`
 

@@ -3,6 +3,7 @@ package ballot_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +21,13 @@ var goodSelections = ballot.Selections{"leader": {"a"}, "council": {"p", "q"}}
 
 func castReq(election, voter, key string, sel ballot.Selections) ballot.CastRequest {
 	body, _ := json.Marshal(map[string]any{"selections": sel})
-	return ballot.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: key, RequestHash: sha256.Sum256(body), Selections: sel}
+	return ballot.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: idemKey(key), Body: body, Selections: sel}
+}
+
+// idemKey stretches a test's short name for a key to a valid Idempotency-Key.
+func idemKey(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:16])
 }
 
 func TestCastOneBallotPerVoterUnderConcurrency(t *testing.T) {

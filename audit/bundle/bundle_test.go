@@ -55,9 +55,7 @@ func newWorldAt(t *testing.T, status ballot.Status) *world {
 		if err := env.Credentials.Check(ctx, "e1", w.el.Voters[i], w.el.Codes[w.el.Voters[i]]); err != nil {
 			t.Fatal(err)
 		}
-		body, _ := json.Marshal(map[string]any{"selections": sel})
-		if _, _, err := env.Elections.Cast(ctx, ballot.CastRequest{ElectionID: "e1", VoterID: w.el.Voters[i], IdempotencyKey: "k",
-			RequestHash: sha256.Sum256(body), Selections: sel}); err != nil {
+		if _, _, err := env.Elections.Cast(ctx, fixture.CastRequest("e1", w.el.Voters[i], sel)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -225,8 +225,7 @@ func TestPublicResultsPage(t *testing.T) {
 	env, el, base := browserWorld(t)
 	ctx := context.Background()
 	for i, sel := range []ballot.Selections{{"leader": {"a"}, "council": {"p"}}, {"leader": {"a"}, "council": {"q", "r"}}, {"leader": {"b"}, "council": {"p"}}} {
-		if _, _, err := env.Elections.Cast(ctx, ballot.CastRequest{ElectionID: "demo", VoterID: el.Voters[i], IdempotencyKey: "k",
-			RequestHash: sha256.Sum256([]byte{byte(i)}), Selections: sel}); err != nil {
+		if _, _, err := env.Elections.Cast(ctx, fixture.CastRequest("demo", el.Voters[i], sel)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -310,8 +309,7 @@ func TestOfficialSeesTurnoutRise(t *testing.T) {
 		return got
 	}
 	waitText("turnout-total", "0 of 5 voted")
-	if _, _, err := env.Elections.Cast(ctx, ballot.CastRequest{ElectionID: "demo", VoterID: el.Voters[0], IdempotencyKey: "k",
-		RequestHash: sha256.Sum256([]byte("x")), Selections: ballot.Selections{"leader": {"a"}, "council": {"p"}}}); err != nil {
+	if _, _, err := env.Elections.Cast(ctx, fixture.CastRequest("demo", el.Voters[0], ballot.Selections{"leader": {"a"}, "council": {"p"}})); err != nil {
 		t.Fatal(err)
 	}
 	waitText("turnout-total", "1 of 5 voted (20.0%)")

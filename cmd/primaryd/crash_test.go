@@ -120,7 +120,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 			}
 			var sess struct{ Token string }
 			json.Unmarshal(out, &sess)
-			st, out, err = post("/api/v1/elections/crash/ballots", sess.Token, "ballot-"+voter, body)
+			st, out, err = post("/api/v1/elections/crash/ballots", sess.Token, idemKey("ballot-"+voter), body)
 			if err != nil || st >= 500 {
 				time.Sleep(50 * time.Millisecond)
 				continue

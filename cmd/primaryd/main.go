@@ -126,7 +126,6 @@ func (m *Main) Run(ctx context.Context) error {
 		Credentials:    auth.NewCredentials(m.pool, secrets, clock),
 		Officials:      auth.NewOfficials(m.pool, clock),
 		Tokens:         auth.NewTokens(secrets, clock),
-		RequestMACKey:  secrets.RequestMACKey(),
 		LogVerifierKey: signer.VerifierKey(),
 		Sequencer:      m.sequencer,
 	}, m.Logger)

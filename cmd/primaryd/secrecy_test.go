@@ -3,16 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/hkdf"
 
 	"primaryvote/auth"
 	"primaryvote/ballot"
@@ -97,6 +103,13 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 			t.Errorf("%q occurs %d times in the database dump; want 1 (the definition's audit entry)", id, n)
 		}
 	}
+	// The attack of an insider with the database and the secrets directory:
+	// a ballot body has few possible values, so hash every one of them under
+	// every key the database and the secrets give, and look for the
+	// participation records. Nothing matches.
+	if matches := votesFromIdempotencyRecords(t, env, secrets); matches != 0 {
+		t.Errorf("%d votes recovered from the idempotency records with the database and the secrets", matches)
+	}
 	// A request body's key, quoted (the definition's "min_selections" is fine).
 	if strings.Contains(dump, `"selections"`) {
 		t.Error(`the database dump contains "selections"`)
@@ -147,6 +160,83 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 	if leader[0].ID != "kimhaneul" || leader[0].Combined != 37.5 || leader[1].ID != "leebada" || leader[1].Combined != 33.33 {
 		t.Errorf("leader results = %+v", leader)
 	}
+}
+
+// votesFromIdempotencyRecords tries every possible ballot body of the
+// "secret" election, in the form the test sends, under every key an insider
+// holds — each file in the secrets directory, keys derived from the pepper,
+// every value stored beside the records — and counts the participation
+// records that any of them reproduces.
+func votesFromIdempotencyRecords(t *testing.T, env *fixture.Env, secretsDir string) int {
+	t.Helper()
+	var bodies [][]byte
+	for _, l := range leaderIDs {
+		for i, a := range councilIDs {
+			sels := [][]string{{a}}
+			for j, b := range councilIDs {
+				if i != j {
+					sels = append(sels, []string{a, b})
+				}
+			}
+			for _, council := range sels {
+				body, _ := json.Marshal(map[string]any{"selections": map[string][]string{"leader": {l}, "council": council}})
+				bodies = append(bodies, body)
+			}
+		}
+	}
+	keys := [][]byte{nil, env.Secrets.Pepper, env.Secrets.SigningKey.Seed()}
+	files, err := os.ReadDir(secretsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(secretsDir, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, b, bytes.TrimSpace(b))
+	}
+	for _, info := range []string{"primaryvote request mac v1", "primaryvote pseudonym v1"} {
+		k := make([]byte, 32)
+		io.ReadFull(hkdf.New(sha256.New, env.Secrets.Pepper, nil, []byte(info)), k)
+		keys = append(keys, k)
+	}
+	rows, err := env.DB.Pool.Query(context.Background(), `SELECT idempotency_key_hash, request_mac, response FROM participation WHERE election_id = 'secret'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type record struct{ keyHash, mac, response []byte }
+	var records []record
+	for rows.Next() {
+		var r record
+		if err := rows.Scan(&r.keyHash, &r.mac, &r.response); err != nil {
+			t.Fatal(err)
+		}
+		records = append(records, r)
+	}
+	rows.Close()
+	if len(records) == 0 {
+		t.Fatal("no participation records to attack")
+	}
+	for _, r := range records {
+		keys = append(keys, r.keyHash, r.mac, r.response)
+	}
+	matches := 0
+	for _, r := range records {
+		for _, body := range bodies {
+			plain := sha256.Sum256(body)
+			found := bytes.Equal(r.mac, plain[:])
+			for _, k := range keys {
+				m := hmac.New(sha256.New, k)
+				m.Write(body)
+				found = found || bytes.Equal(r.mac, m.Sum(nil))
+			}
+			if found {
+				matches++
+			}
+		}
+	}
+	return matches
 }
 
 var byteaHex = regexp.MustCompile(`\\x([0-9a-f]+)`)

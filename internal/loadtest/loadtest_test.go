@@ -20,7 +20,7 @@ func TestLoadRunReconciles(t *testing.T) {
 	el := env.Setup(t, "e1", 60, true)
 	srv := httptest.NewServer(api.New(api.Config{MaxInFlight: 2, SignInsPerIP: 1 << 20}, api.Services{
 		Pool: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials, Officials: env.Officials,
-		Tokens: env.Tokens, RequestMACKey: env.Secrets.RequestMACKey(),
+		Tokens: env.Tokens,
 	}, nil))
 	defer srv.Close()
 	var voters []loadtest.Voter
