@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -40,17 +41,28 @@ type Config struct {
 	// per minute. Mobile carriers put many voters behind one address, so it is
 	// generous. Default 600.
 	SignInsPerIP int
-	// SignInsPerVoter is how many sign-ins may be attempted for one voter id
-	// per minute, which slows guessing without ever locking the voter out.
-	// Default 10.
+	// SignInsPerVoter is how many sign-ins one client address may attempt
+	// for one voter id per minute. It is never a limit on the voter id
+	// alone, which anyone could exhaust to lock its owner out. Default 10.
 	SignInsPerVoter int
 	// OfficialSignInsPerIP limits officials' sign-in attempts per client
-	// address and per username, per minute. Default 10.
+	// address, and per address and username, per minute. After three failed
+	// passwords an address also waits 1 s, 2 s, 4 s, … (up to 15 minutes)
+	// before each further attempt is heard; other addresses are unaffected.
+	// Default 10.
 	OfficialSignInsPerIP int
 	// MaxInFlight bounds the API requests served at once; more are refused
 	// with 503 and Retry-After. Size it to the database pool and the cores.
 	// Default 64.
 	MaxInFlight int
+	// MaxInFlightPerClient bounds the API requests one client address may
+	// have in progress, from the first byte of their bodies on; more are
+	// refused with 429 and Retry-After. Default 32.
+	MaxInFlightPerClient int
+	// BodyTimeout is how long a request body may take to arrive. Bodies are
+	// read whole before a request takes a work slot, so a client sending
+	// slowly holds none. Default 5 s.
+	BodyTimeout time.Duration
 	// RetryAfter is the Retry-After, in seconds, of an overload refusal.
 	// Default 1.
 	RetryAfter int
@@ -68,6 +80,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 64
+	}
+	if c.MaxInFlightPerClient == 0 {
+		c.MaxInFlightPerClient = 32
+	}
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = 5 * time.Second
 	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = 1
@@ -97,10 +115,14 @@ type Server struct {
 	logger  *slog.Logger
 	metrics *metrics
 
-	voterLimiter    *httprate.RateLimiter
-	officialLimiter *httprate.RateLimiter
-	admission       *admission
-	handler         http.Handler
+	voterLimiter     *httprate.RateLimiter
+	officialLimiter  *httprate.RateLimiter
+	officialFailures *failures
+	admission        *admission
+	handler          http.Handler
+
+	clientsMu sync.Mutex
+	clients   map[string]int // client address → API requests in progress
 }
 
 // New returns the API server. logger may be nil.
@@ -109,7 +131,8 @@ func New(cfg Config, svc Services, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = discard
 	}
-	s := &Server{cfg: cfg, svc: svc, logger: logger, metrics: newMetrics(), admission: newAdmission(cfg.MaxInFlight, cfg.RetryAfter)}
+	s := &Server{cfg: cfg, svc: svc, logger: logger, metrics: newMetrics(), admission: newAdmission(cfg.MaxInFlight, cfg.RetryAfter),
+		clients: map[string]int{}, officialFailures: newFailures(3, 15*time.Minute, 15*time.Minute, time.Now)}
 	s.voterLimiter = httprate.NewRateLimiter(cfg.SignInsPerVoter, time.Minute, httprate.WithLimitHandler(s.tooMany))
 	s.officialLimiter = httprate.NewRateLimiter(cfg.OfficialSignInsPerIP, time.Minute, httprate.WithLimitHandler(s.tooMany))
 	s.handler = s.routes()
@@ -143,7 +166,7 @@ func (s *Server) routes() http.Handler {
 	}
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.admit)
+		r.Use(s.perClient, s.readBody, s.admit)
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
 		r.Get("/log/key", s.getLogKey)
 		r.Get("/elections", s.listElections)

@@ -288,9 +288,13 @@ func TestSignInThrottling(t *testing.T) {
 			t.Fatalf("guess %d = %d; want 401", i, r.status)
 		}
 	}
-	r := h.do("POST", path, guess, xff("203.0.113.2")...)
+	r := h.do("POST", path, guess, xff("203.0.113.1")...)
 	if r.status != 429 || r.header.Get("Retry-After") == "" {
-		t.Errorf("4th guess for one voter = %d (Retry-After %q); want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+		t.Errorf("4th guess for one voter from one address = %d (Retry-After %q); want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	// The voter is not locked out: the limit is the guessing address's.
+	if r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, h.el.Codes["V00001"]), xff("203.0.113.2")...); r.status != 201 {
+		t.Errorf("the voter, from their own address, after the guesses = %d; want 201", r.status)
 	}
 	// Another voter is not affected.
 	if r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V00002","code":%q}`, h.el.Codes["V00002"]), xff("203.0.113.1")...); r.status != 201 {

@@ -56,7 +56,7 @@ func (s *Server) createVoterSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pv.Errorf(pv.EConflict, "This election is not open yet."))
 		return
 	}
-	if s.voterLimiter.RespondOnLimit(w, r, id+"\x00"+req.VoterID) {
+	if s.voterLimiter.RespondOnLimit(w, r, clientIPFrom(r.Context())+"\x00"+id+"\x00"+req.VoterID) {
 		return
 	}
 	if err := s.svc.Credentials.Check(r.Context(), id, req.VoterID, req.Code); err != nil {
@@ -156,14 +156,23 @@ func (s *Server) createOfficialSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pv.Errorf(pv.EInvalid, "username and password are required."))
 		return
 	}
-	if s.officialLimiter.RespondOnLimit(w, r, req.Username) {
+	ip := clientIPFrom(r.Context())
+	if d := s.officialFailures.wait(ip); d > 0 {
+		s.tooManyFor(w, d)
+		return
+	}
+	if s.officialLimiter.RespondOnLimit(w, r, ip+"\x00"+req.Username) {
 		return
 	}
 	role, err := s.svc.Officials.SignIn(r.Context(), req.Username, req.Password)
+	if pv.ErrorCode(err) == pv.EUnauthorized {
+		s.officialFailures.fail(ip)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.officialFailures.succeed(ip)
 	token, exp, err := s.svc.Tokens.IssueOfficial(auth.Principal{Username: req.Username, Role: role})
 	if err != nil {
 		s.writeError(w, r, err)

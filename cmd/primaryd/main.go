@@ -211,7 +211,7 @@ func main() {
 	flag.StringVar(&cfg.SecretsDir, "secrets", envOr("PRIMARYVOTE_SECRETS", ".data/secrets"), "secrets directory (PRIMARYVOTE_SECRETS)")
 	flag.StringVar(&trusted, "trusted-proxies", os.Getenv("PRIMARYVOTE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (PRIMARYVOTE_TRUSTED_PROXIES)")
 	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", 600, "voter sign-in attempts per client address per minute")
-	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", 10, "sign-in attempts per voter id per minute")
+	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", 10, "sign-in attempts per voter id from one client address per minute")
 	var maxConns int
 	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
 	flag.IntVar(&cfg.API.MaxInFlight, "max-inflight", 64, "API requests served at once; more get 503 with Retry-After")

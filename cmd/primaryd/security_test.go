@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"primaryvote/api"
+	"primaryvote/auth"
 	"primaryvote/internal/fixture"
 )
 
@@ -110,5 +114,129 @@ func TestInjectionAttemptsChangeNothing(t *testing.T) {
 	}
 	if _, err := env.Elections.Get(context.Background(), "demo"); err != nil {
 		t.Error(err)
+	}
+}
+
+// callFrom makes a request as the client at addr, behind the trusted proxy
+// that the server under test takes 127.0.0.0/8 to be.
+func callFrom(t *testing.T, base, addr, method, path, token, body string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set("X-Forwarded-For", addr)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Idempotency-Key", idemKey(addr+path))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+func behindProxy(t *testing.T) (*fixture.Env, *fixture.Election, string) {
+	t.Helper()
+	env := fixture.New(t)
+	el := env.SetupWith(t, fixture.Definition("demo"), 5, true)
+	if err := env.Officials.Add(context.Background(), "admin", auth.Admin, "admin password 1234", "test"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, BodyTimeout: 2 * time.Second}
+	return env, el, start(t, env, env.SecretsDir, cfg)
+}
+
+// One client that sends a sign-in's headers and then its body a few bytes
+// at a time, on many connections, holds no work slot: everyone else still
+// signs in and casts, and the server stays ready.
+func TestSlowBodiesHoldNoSlots(t *testing.T) {
+	_, el, base := behindProxy(t)
+	addr := strings.TrimPrefix(base, "http://")
+	var attack []net.Conn
+	defer func() {
+		for _, c := range attack {
+			c.Close()
+		}
+	}()
+	for range 100 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(c, "POST /api/v1/elections/demo/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+			"Content-Length: 100\r\nX-Forwarded-For: 203.0.113.66\r\n\r\n{\"voter_id\":")
+		attack = append(attack, c)
+	}
+	time.Sleep(200 * time.Millisecond) // the server is now reading 100 bodies
+	if st, _, body := callFrom(t, base, "198.51.100.7", "GET", "/readyz", "", ""); st != 200 {
+		t.Errorf("readyz during the attack = %d %s", st, body)
+	}
+	st, _, body := callFrom(t, base, "198.51.100.7", "POST", "/api/v1/elections/demo/sessions", "",
+		fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, el.Codes["V00001"]))
+	if st != 201 {
+		t.Fatalf("sign-in during the attack = %d %s", st, body)
+	}
+	if st, _, body := callFrom(t, base, "198.51.100.7", "POST", "/api/v1/elections/demo/ballots", field(t, body, "token"),
+		`{"selections":{"leader":["a"],"council":["p"]}}`); st != 201 {
+		t.Errorf("cast during the attack = %d %s", st, body)
+	}
+	// The attacker's connections beyond its share were refused at once, and
+	// the rest are answered 408 when their bodies are late.
+	refused, late := 0, 0
+	for i, c := range attack {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		status, _ := bufio.NewReader(c).ReadString('\n')
+		switch {
+		case strings.HasPrefix(status, "HTTP/1.1 429"):
+			refused++
+		case strings.HasPrefix(status, "HTTP/1.1 408"):
+			late++
+		default:
+			t.Errorf("attacking connection %d got %q", i, status)
+		}
+	}
+	if refused != 100-32 || late != 32 {
+		t.Errorf("attacking connections: %d refused at once, %d timed out; want 68 and 32", refused, late)
+	}
+}
+
+// Wrong codes for someone else's voter id, or wrong passwords for admin,
+// slow down the address they come from, never the account's owner.
+func TestNoLockoutOfAnotherAccount(t *testing.T) {
+	_, el, base := behindProxy(t)
+	const attacker, owner = "203.0.113.66", "198.51.100.7"
+	wrong := el.Codes["V00002"]
+	for range 12 {
+		callFrom(t, base, attacker, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, wrong))
+	}
+	if st, _, _ := callFrom(t, base, attacker, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, wrong)); st != 429 {
+		t.Errorf("the attacker's 13th wrong code in a minute = %d; want 429", st)
+	}
+	if st, _, body := callFrom(t, base, owner, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, el.Codes["V00001"])); st != 201 {
+		t.Errorf("the voter signs in after the attack = %d %s; want 201", st, body)
+	}
+
+	// Officials: the attacking address waits longer after each failure.
+	var waits []int
+	for range 8 {
+		st, h, _ := callFrom(t, base, attacker, "POST", "/api/v1/officials/sessions", "", `{"username":"admin","password":"not the password"}`)
+		if st == 429 {
+			n, _ := strconv.Atoi(h.Get("Retry-After"))
+			waits = append(waits, n)
+			time.Sleep(time.Duration(n) * time.Second)
+		}
+	}
+	if len(waits) < 2 || waits[len(waits)-1] <= waits[0] {
+		t.Errorf("the attacking address's waits = %v; want growing", waits)
+	}
+	if st, _, body := callFrom(t, base, owner, "POST", "/api/v1/officials/sessions", "", `{"username":"admin","password":"admin password 1234"}`); st != 201 {
+		t.Errorf("admin signs in from another address during the attack = %d %s; want 201", st, body)
+	}
+	if st, _, _ := callFrom(t, base, attacker, "POST", "/api/v1/officials/sessions", "", `{"username":"admin","password":"admin password 1234"}`); st != 429 {
+		t.Errorf("the attacking address, even with the right password, = %d; want 429 while it waits", st)
 	}
 }
