@@ -250,6 +250,11 @@ func (s *Server) requireRole(want ...auth.Role) func(http.Handler) http.Handler 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := s.svc.Tokens.Official(bearer(r))
+			if err == nil {
+				// The account as it is now, not as it was when the token
+				// was issued: disabled, removed or given another role.
+				p.Role, err = s.svc.Officials.Current(r.Context(), p.Username)
+			}
 			if err != nil {
 				s.writeError(w, r, err)
 				return

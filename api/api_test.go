@@ -590,3 +590,43 @@ func TestDashboardEndpoints(t *testing.T) {
 		t.Errorf("Verify(served bundle) = %+v, %v", report, err)
 	}
 }
+
+// A token outlives neither its account nor a change of role.
+func TestOfficialRevokedMidSession(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	admin := h.officialToken(auth.Admin)
+	turnout := func() int {
+		return h.do("GET", "/api/v1/elections/e1/turnout", "", "Authorization", "Bearer "+admin).status
+	}
+	if st := turnout(); st != 200 {
+		t.Fatalf("turnout = %d", st)
+	}
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(h.env.Officials.SetDisabled(ctx, "o-admin", true, "test"))
+	if st := turnout(); st != 401 {
+		t.Errorf("turnout with a disabled account's token = %d; want 401", st)
+	}
+	must(h.env.Officials.SetDisabled(ctx, "o-admin", false, "test"))
+	if st := turnout(); st != 200 {
+		t.Errorf("turnout after the account is enabled again = %d; want 200", st)
+	}
+	// Demoted in the database by another server: refused within seconds.
+	_, err := h.env.DB.Pool.Exec(ctx, `UPDATE officials SET role = 'auditor' WHERE username = 'o-admin'`)
+	must(err)
+	deadline := time.Now().Add(5 * time.Second)
+	for turnout() != 403 {
+		if time.Now().After(deadline) {
+			t.Fatal("a demoted official's token still reads turnout after 5 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st := h.do("POST", "/api/v1/elections/e1/close", "", "Authorization", "Bearer "+admin).status; st != 403 {
+		t.Errorf("close with a demoted admin's token = %d; want 403", st)
+	}
+}

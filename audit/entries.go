@@ -24,6 +24,9 @@ const (
 	KindOfficialAdd          Kind = "official.add"             // Official
 	KindOfficialSignIn       Kind = "official.signin"          // OfficialSignIn
 	KindOfficialSignInFailed Kind = "official.signin_failed"   // OfficialSignIn
+	KindOfficialDisable      Kind = "official.disable"         // OfficialAccount
+	KindOfficialEnable       Kind = "official.enable"          // OfficialAccount
+	KindOfficialPassword     Kind = "official.passwd"          // OfficialAccount
 	KindElectionCreate       Kind = "election.create"          // Created, about an election
 	KindRollImport           Kind = "roll.import"              // RollImported, about an election
 	KindCredentialsIssue     Kind = "credentials.issue"        // CredentialsIssued, about an election
@@ -44,6 +47,12 @@ const (
 type Official struct {
 	Username string `json:"username"`
 	Role     string `json:"role"`
+}
+
+// OfficialAccount records a change to an official's account: disabled,
+// enabled again, or given a new password (never the password).
+type OfficialAccount struct {
+	Username string `json:"username"`
 }
 
 // OfficialSignIn records an official's sign-in or failed attempt. Username
@@ -171,6 +180,9 @@ var schema = map[Kind]kindInfo{
 	KindOfficialAdd:          {reflect.TypeFor[Official](), false},
 	KindOfficialSignIn:       {reflect.TypeFor[OfficialSignIn](), false},
 	KindOfficialSignInFailed: {reflect.TypeFor[OfficialSignIn](), false},
+	KindOfficialDisable:      {reflect.TypeFor[OfficialAccount](), false},
+	KindOfficialEnable:       {reflect.TypeFor[OfficialAccount](), false},
+	KindOfficialPassword:     {reflect.TypeFor[OfficialAccount](), false},
 	KindElectionCreate:       {reflect.TypeFor[Created](), true},
 	KindRollImport:           {reflect.TypeFor[RollImported](), true},
 	KindCredentialsIssue:     {reflect.TypeFor[CredentialsIssued](), true},

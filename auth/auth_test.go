@@ -171,6 +171,69 @@ func TestOfficials(t *testing.T) {
 	}
 }
 
+// Disabling an account ends its sessions and refuses its password;
+// enabling it again restores both; a new password replaces the old. Every
+// change is logged, never a password.
+func TestOfficialAccounts(t *testing.T) {
+	env := fixture.New(t)
+	ctx := context.Background()
+	o := env.Officials
+	if err := o.Add(ctx, "alice", auth.Admin, "correct horse battery", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if role, err := o.Current(ctx, "alice"); err != nil || role != auth.Admin {
+		t.Fatalf("Current(alice) = %v, %v", role, err)
+	}
+	if err := o.SetDisabled(ctx, "alice", true, "cli:root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Current(ctx, "alice"); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("Current(disabled) = %v; want unauthorized", err)
+	}
+	if _, err := o.SignIn(ctx, "alice", "correct horse battery"); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("SignIn(disabled) = %v; want unauthorized", err)
+	}
+	if err := o.SetDisabled(ctx, "alice", false, "cli:root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.SignIn(ctx, "alice", "correct horse battery"); err != nil {
+		t.Errorf("SignIn(enabled again) = %v", err)
+	}
+	if err := o.SetPassword(ctx, "alice", "short", "cli:root"); pv.ErrorCode(err) != pv.EInvalid {
+		t.Errorf("SetPassword(short) = %v; want invalid", err)
+	}
+	if err := o.SetPassword(ctx, "alice", "a new long password", "cli:root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.SignIn(ctx, "alice", "correct horse battery"); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("SignIn(old password) = %v; want unauthorized", err)
+	}
+	if _, err := o.SignIn(ctx, "alice", "a new long password"); err != nil {
+		t.Errorf("SignIn(new password) = %v", err)
+	}
+	for _, err := range []error{o.SetDisabled(ctx, "nobody", true, "x"), o.SetPassword(ctx, "nobody", "a long enough password", "x")} {
+		if pv.ErrorCode(err) != pv.ENotFound {
+			t.Errorf("a change to an unknown official = %v; want not found", err)
+		}
+	}
+	// Removed from the database: refused once the cache has lapsed.
+	if _, err := env.DB.Pool.Exec(ctx, `DELETE FROM officials WHERE username = 'alice'`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if _, err := o.Current(ctx, "alice"); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("Current(removed) = %v; want unauthorized", err)
+	}
+	for kind, want := range map[string]int{"official.disable": 1, "official.enable": 1, "official.passwd": 1} {
+		if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = $1`, kind); n != want {
+			t.Errorf("%s entries = %d; want %d", kind, n, want)
+		}
+	}
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE position('new long password' in convert_from(body, 'UTF8')) > 0`); n != 0 {
+		t.Errorf("a password appears in the audit log")
+	}
+}
+
 func TestRoles(t *testing.T) {
 	tests := []struct {
 		have, want auth.Role
@@ -246,9 +309,15 @@ func TestTokens(t *testing.T) {
 		"wrong audience":        sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { c["aud"] = []string{"primaryvote:voter:e2"} }), kid),
 		"official token":        official,
 		"no subject":            sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { delete(c, "sub") }), kid),
-		"tampered signature":    string(tampered),
-		"garbage":               "not.a.token",
-		"empty":                 "",
+		"no iat":                sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { delete(c, "iat") }), kid),
+		"iat in the future":     sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Minute).Unix() }), kid),
+		"a ten-year lifetime":   sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { c["exp"] = now.AddDate(10, 0, 0).Unix() }), kid),
+		"a lifetime over 15 min": sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) {
+			c["iat"], c["exp"] = now.Add(-time.Minute).Unix(), now.Add(15*time.Minute).Unix()
+		}), kid),
+		"tampered signature": string(tampered),
+		"garbage":            "not.a.token",
+		"empty":              "",
 	}
 	for name, tok := range bad {
 		if _, err := tokens.Voter(tok, "e1"); pv.ErrorCode(err) != pv.EUnauthorized {

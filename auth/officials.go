@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -70,15 +71,131 @@ type Officials struct {
 	// slots bounds concurrent password hashes: each takes 19 MiB and a core.
 	slots chan struct{}
 	dummy string
+
+	mu       sync.Mutex
+	accounts map[string]account // Current's cache
 }
+
+type account struct {
+	role Role // "" for an account that is missing or disabled
+	at   time.Time
+}
+
+// accountTTL is how long Current reuses what it read of an account: a
+// disabled account or a changed role takes effect on every server within it.
+const accountTTL = 2 * time.Second
 
 // NewOfficials returns an account store.
 func NewOfficials(pool *pgxpool.Pool, clock func() time.Time) *Officials {
 	return &Officials{
 		pool: pool, clock: clock,
-		slots: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		dummy: hashPassword("not a password: equalises sign-in timing"),
+		slots:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+		dummy:    hashPassword("not a password: equalises sign-in timing"),
+		accounts: map[string]account{},
 	}
+}
+
+// errNoAccount ends the session of an official whose account is gone or
+// disabled.
+var errNoAccount = pv.Errorf(pv.EUnauthorized, "This official account is disabled or no longer exists.")
+
+// Current returns the role an official holds now, or an EUnauthorized error
+// if the account is missing or disabled. Every official request checks it,
+// so a token outlives neither its account nor a change of role; it reads the
+// database at most every couple of seconds per account.
+func (o *Officials) Current(ctx context.Context, username string) (Role, error) {
+	now := time.Now()
+	o.mu.Lock()
+	a, ok := o.accounts[username]
+	o.mu.Unlock()
+	if !ok || now.Sub(a.at) > accountTTL {
+		var (
+			role     string
+			disabled bool
+		)
+		err := o.pool.QueryRow(ctx, `SELECT role, disabled FROM officials WHERE username = $1`, username).Scan(&role, &disabled)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return "", fmt.Errorf("couldn't read official: %w", err)
+		}
+		a = account{at: now}
+		if err == nil && !disabled {
+			a.role = Role(role)
+		}
+		o.mu.Lock()
+		if len(o.accounts) > 10_000 {
+			clear(o.accounts)
+		}
+		o.accounts[username] = a
+		o.mu.Unlock()
+	}
+	if a.role == "" {
+		return "", errNoAccount
+	}
+	return a.role, nil
+}
+
+// Account is an official's account as List shows it.
+type Account struct {
+	Username string
+	Role     Role
+	Disabled bool
+	Created  time.Time
+}
+
+// List returns every official's account, by username.
+func (o *Officials) List(ctx context.Context) ([]Account, error) {
+	rows, err := o.pool.Query(ctx, `SELECT username, role, disabled, created_at FROM officials ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list officials: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
+		var a Account
+		err := r.Scan(&a.Username, &a.Role, &a.Disabled, &a.Created)
+		return a, err
+	})
+}
+
+// SetDisabled disables an official's account, ending their sessions, or
+// enables it again.
+func (o *Officials) SetDisabled(ctx context.Context, username string, disabled bool, actor string) error {
+	kind := audit.KindOfficialEnable
+	if disabled {
+		kind = audit.KindOfficialDisable
+	}
+	return o.change(ctx, username, kind, actor, `UPDATE officials SET disabled = $2 WHERE username = $1`, disabled)
+}
+
+// SetPassword gives an official a new password.
+func (o *Officials) SetPassword(ctx context.Context, username, password, actor string) error {
+	if err := checkNewPassword(password); err != nil {
+		return err
+	}
+	return o.change(ctx, username, audit.KindOfficialPassword, actor, `UPDATE officials SET password_hash = $2 WHERE username = $1`, hashPassword(password))
+}
+
+// change updates one official's account and logs it in one transaction.
+func (o *Officials) change(ctx context.Context, username string, kind audit.Kind, actor, update string, value any) error {
+	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, update, username, value)
+		if err != nil {
+			return fmt.Errorf("couldn't change official %s: %w", username, err)
+		}
+		if tag.RowsAffected() != 1 {
+			return pv.Errorf(pv.ENotFound, "no official %q", username)
+		}
+		return audit.Append(ctx, tx, audit.Entry{Kind: kind, Actor: actor, At: o.clock(), Data: audit.OfficialAccount{Username: username}})
+	})
+	o.mu.Lock()
+	delete(o.accounts, username)
+	o.mu.Unlock()
+	return err
+}
+
+func checkNewPassword(password string) error {
+	if n := utf8.RuneCountInString(password); n < minPassword || len(password) > maxPassword || !utf8.ValidString(password) {
+		return pv.Errorf(pv.EInvalid, "a password needs %d to %d characters", minPassword, maxPassword)
+	}
+	return nil
 }
 
 // NewPassword returns a random 20-character password (120 bits).
@@ -96,8 +213,8 @@ func (o *Officials) Add(ctx context.Context, username string, role Role, passwor
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
 	}
-	if n := utf8.RuneCountInString(password); n < minPassword || len(password) > maxPassword || !utf8.ValidString(password) {
-		return pv.Errorf(pv.EInvalid, "a password needs %d to %d characters", minPassword, maxPassword)
+	if err := checkNewPassword(password); err != nil {
+		return err
 	}
 	hash := hashPassword(password)
 	return pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
@@ -116,12 +233,15 @@ func (o *Officials) Add(ctx context.Context, username string, role Role, passwor
 	})
 }
 
-// SignIn checks an official's password and returns their role. Unknown users
-// and wrong passwords get the same error after the same work. Both outcomes
-// are logged.
+// SignIn checks an official's password and returns their role. Unknown
+// users, disabled accounts and wrong passwords get the same error after the
+// same work. Both outcomes are logged.
 func (o *Officials) SignIn(ctx context.Context, username, password string) (Role, error) {
-	var hash, role string
-	err := o.pool.QueryRow(ctx, `SELECT password_hash, role FROM officials WHERE username = $1`, username).Scan(&hash, &role)
+	var (
+		hash, role string
+		disabled   bool
+	)
+	err := o.pool.QueryRow(ctx, `SELECT password_hash, role, disabled FROM officials WHERE username = $1`, username).Scan(&hash, &role, &disabled)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("couldn't read official: %w", err)
 	}
@@ -134,7 +254,7 @@ func (o *Officials) SignIn(ctx context.Context, username, password string) (Role
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	ok := checkPassword(hash, password)
+	ok := checkPassword(hash, password) && !disabled
 	<-o.slots
 
 	kind := audit.KindOfficialSignIn

@@ -92,7 +92,7 @@ func (t *Tokens) sign(claims jwt.Claims) (string, error) {
 // Voter returns the voter id of a valid voter token for electionID.
 func (t *Tokens) Voter(token, electionID string) (string, error) {
 	var claims jwt.RegisteredClaims
-	if err := t.parse(token, voterAudience(electionID), &claims); err != nil {
+	if err := t.parse(token, voterAudience(electionID), VoterTokenTTL, &claims); err != nil {
 		return "", err
 	}
 	return claims.Subject, nil
@@ -101,7 +101,7 @@ func (t *Tokens) Voter(token, electionID string) (string, error) {
 // Official returns the official of a valid official token.
 func (t *Tokens) Official(token string) (Principal, error) {
 	var claims officialClaims
-	if err := t.parse(token, officialAudience, &claims); err != nil {
+	if err := t.parse(token, officialAudience, OfficialTokenTTL, &claims); err != nil {
 		return Principal{}, err
 	}
 	role, err := ParseRole(string(claims.Role))
@@ -113,7 +113,10 @@ func (t *Tokens) Official(token string) (Principal, error) {
 
 var errBadToken = pv.Errorf(pv.EUnauthorized, "The session is missing, invalid or expired: sign in again.")
 
-func (t *Tokens) parse(token, audience string, claims jwt.Claims) error {
+// parse verifies a token: EdDSA under our key, our issuer, the audience, a
+// subject, an iat not in the future and an exp at most ttl after it, so that
+// no token, even one signed with a stolen key, lives longer than ours do.
+func (t *Tokens) parse(token, audience string, ttl time.Duration, claims jwt.Claims) error {
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(issuer),
@@ -132,6 +135,11 @@ func (t *Tokens) parse(token, audience string, claims jwt.Claims) error {
 		return errBadToken
 	}
 	if sub, _ := claims.GetSubject(); sub == "" {
+		return errBadToken
+	}
+	iat, _ := claims.GetIssuedAt()
+	exp, _ := claims.GetExpirationTime()
+	if iat == nil || exp == nil || exp.Sub(iat.Time) > ttl {
 		return errBadToken
 	}
 	return nil

@@ -38,6 +38,9 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return errors.New("DATABASE_URL is not set (make run prints it)")
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "officials" {
+		cmd = "official"
+	}
 	switch {
 	case cmd == "tally" && len(rest) > 0 && rest[0] == "finish",
 		cmd != "tally" && cmd != "publish" && cmd != "demo" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-"):
@@ -82,6 +85,14 @@ func (t *tool) dispatch(ctx context.Context, cmd string, rest []string) error {
 		return t.credentialsIssue(ctx, rest)
 	case "official add":
 		return t.officialAdd(ctx, rest)
+	case "official list":
+		return t.officialList(ctx, rest)
+	case "official disable":
+		return t.officialSetDisabled(ctx, rest, true)
+	case "official enable":
+		return t.officialSetDisabled(ctx, rest, false)
+	case "official passwd":
+		return t.officialPasswd(ctx, rest)
 	case "trustees setup":
 		return t.trusteesSetup(ctx, rest)
 	case "trustees decrypt":
@@ -329,18 +340,87 @@ func (t *tool) officialAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	password := auth.NewPassword()
-	if *fromStdin {
-		line, err := bufio.NewReader(t.env.Stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("couldn't read the password: %w", err)
-		}
-		password = strings.TrimRight(line, "\r\n")
+	password, err := t.password(*fromStdin)
+	if err != nil {
+		return err
 	}
 	if err := t.officials.Add(ctx, *username, role, password, t.actor); err != nil {
 		return err
 	}
 	fmt.Fprintf(t.env.Stdout, "official %s added with role %s\n", *username, role)
+	if !*fromStdin {
+		fmt.Fprintf(t.env.Stdout, "password (shown once): %s\n", password)
+	}
+	return nil
+}
+
+// password reads a password from the first line of stdin, or makes one.
+func (t *tool) password(fromStdin bool) (string, error) {
+	if !fromStdin {
+		return auth.NewPassword(), nil
+	}
+	line, err := bufio.NewReader(t.env.Stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("couldn't read the password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func (t *tool) officialList(ctx context.Context, args []string) error {
+	if _, err := parse(flag.NewFlagSet("official list", flag.ContinueOnError), args, 0); err != nil {
+		return err
+	}
+	accounts, err := t.officials.List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(t.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tROLE\tSTATE\tADDED")
+	for _, a := range accounts {
+		state := "enabled"
+		if a.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Username, a.Role, state, a.Created.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func (t *tool) officialSetDisabled(ctx context.Context, args []string, disabled bool) error {
+	name := "official enable"
+	if disabled {
+		name = "official disable"
+	}
+	pos, err := parse(flag.NewFlagSet(name, flag.ContinueOnError), args, 1)
+	if err != nil {
+		return err
+	}
+	if err := t.officials.SetDisabled(ctx, pos[0], disabled, t.actor); err != nil {
+		return err
+	}
+	if disabled {
+		fmt.Fprintf(t.env.Stdout, "official %s disabled: their sessions end within seconds\n", pos[0])
+	} else {
+		fmt.Fprintf(t.env.Stdout, "official %s enabled\n", pos[0])
+	}
+	return nil
+}
+
+func (t *tool) officialPasswd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("official passwd", flag.ContinueOnError)
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	password, err := t.password(*fromStdin)
+	if err != nil {
+		return err
+	}
+	if err := t.officials.SetPassword(ctx, pos[0], password, t.actor); err != nil {
+		return err
+	}
+	fmt.Fprintf(t.env.Stdout, "official %s has a new password\n", pos[0])
 	if !*fromStdin {
 		fmt.Fprintf(t.env.Stdout, "password (shown once): %s\n", password)
 	}

@@ -32,6 +32,10 @@ const usage = `usage: primaryctl COMMAND [ARGS]
   credentials issue ID --voter VID        re-issue one voter's code, printed on stdout
   official add --username U --role R      add an official (admin, official or auditor); the
                [--password-stdin]         password is read from stdin or generated and printed once
+  official list                           list officials: role, enabled or disabled
+  official disable U                      disable an account, ending its sessions within seconds
+  official enable U                       enable a disabled account again
+  official passwd U [--password-stdin]    give an official a new password (read or generated)
   trustees setup ID --threshold K         make the election key and split it among N trustees, any K
                --trustees N --out DIR     of whom can decrypt; one share file per trustee in DIR,
                [--passphrases FILE]       encrypted under their passphrases (N lines, FILE or stdin)

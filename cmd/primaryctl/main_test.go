@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,6 +98,22 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	}
 	if _, err := c.run("", "official add --username x --role king"); err == nil {
 		t.Error("official add with an unknown role succeeded")
+	}
+	if out := c.must("official disable clerk"); !strings.Contains(out, "clerk disabled") {
+		t.Errorf("official disable: %q", out)
+	}
+	if out := c.must("officials list"); !strings.Contains(out, "chair") || !regexp.MustCompile(`clerk\s+official\s+disabled`).MatchString(out) {
+		t.Errorf("officials list: %q", out)
+	}
+	c.must("official enable clerk")
+	if out, err := c.run("another long password\n", "official passwd clerk --password-stdin"); err != nil || !strings.Contains(out, "new password") || strings.Contains(out, "shown once") {
+		t.Errorf("official passwd: %q, %v", out, err)
+	}
+	if _, err := c.run("", "official disable nobody"); err == nil || !strings.Contains(userMessage(err), "no official") {
+		t.Errorf("official disable of an unknown name: %v", err)
+	}
+	if _, err := c.run("", "official disable"); !errors.Is(err, errUsage) {
+		t.Errorf("official disable without a name: %v; want usage", err)
 	}
 	if _, err := c.run("", "election open demo"); err == nil || !strings.Contains(userMessage(err), "no key") {
 		t.Errorf("open without a key: %v", err)
