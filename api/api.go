@@ -139,6 +139,10 @@ func New(cfg Config, svc Services, logger *slog.Logger) *Server {
 	return s
 }
 
+// Metrics serves the Prometheus metrics. They show live turnout and
+// traffic: serve them to operators only, on a listener of their own.
+func (s *Server) Metrics() http.Handler { return s.metrics.handler() }
+
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
@@ -154,7 +158,6 @@ func (s *Server) routes() http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
 	if s.svc.Pages != nil {
 		s.svc.Pages.Routes(r)
 	}

@@ -32,6 +32,7 @@ type harness struct {
 	env *fixture.Env
 	el  *fixture.Election
 	srv *httptest.Server
+	api *api.Server
 	// logKey verifies the log's checkpoints.
 	logKey string
 }
@@ -40,14 +41,14 @@ func newHarness(t *testing.T, cfg api.Config) *harness {
 	t.Helper()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 20, true)
-	h := api.New(cfg, api.Services{
+	a := api.New(cfg, api.Services{
 		Pool: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials,
 		Officials: env.Officials, Tokens: env.Tokens,
 		LogVerifierKey: env.Signer.VerifierKey(), Sequencer: env.Sequencer,
 	}, nil)
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
-	return &harness{t: t, env: env, el: el, srv: srv, logKey: env.Signer.VerifierKey()}
+	return &harness{t: t, env: env, el: el, srv: srv, api: a, logKey: env.Signer.VerifierKey()}
 }
 
 type response struct {
@@ -155,7 +156,8 @@ func TestCastRejectsBadInput(t *testing.T) {
 		{"duplicate key", `{"selections":{"leader":["a"],"leader":["b"],"council":["p"]}}`, nil, 400, "twice"},
 		{"bad UTF-8", "{\"selections\":{\"leader\":[\"\xff\"],\"council\":[\"p\"]}}", nil, 400, "UTF-8"},
 		{"trailing data", goodBallot + `{}`, nil, 400, "after its JSON value"},
-		{"wrong type", `{"selections":{"leader":"a","council":["p"]}}`, nil, 400, "must be"},
+		{"wrong type", `{"selections":{"leader":"a","council":["p"]}}`, nil, 400, `"selections" must be an array`},
+		{"wrong type at the top", `{"selections":["a"]}`, nil, 400, `"selections" must be an object`},
 		{"unknown candidate", `{"selections":{"leader":["z"],"council":["p"]}}`, nil, 400, "no candidate"},
 		{"unknown question", `{"selections":{"leader":["a"],"council":["p"],"mayor":["a"]}}`, nil, 400, "unknown question"},
 		{"too many", `{"selections":{"leader":["a","b"],"council":["p"]}}`, nil, 400, "exactly 1"},
@@ -271,9 +273,35 @@ func TestSignIn(t *testing.T) {
 	if r := h.do("POST", "/api/v1/elections/nope/sessions", `{"voter_id":"V00001","code":"x"}`); r.status != 404 {
 		t.Errorf("sign in to unknown election = %d; want 404", r.status)
 	}
+	// Malformed ids, a NUL byte among them, are a clear 400, never a 500.
+	for _, body := range []string{`{"voter_id":"V00\u00001","code":"x"}`, `{"voter_id":"V 1","code":"x"}`} {
+		if r := h.do("POST", path, body); r.status != 400 || !strings.Contains(r.body, "not a voter id") {
+			t.Errorf("sign in with %s = %d %s; want 400", body, r.status, r.body)
+		}
+	}
+	for _, body := range []string{`{"username":"ad\u0000min","password":"long enough password"}`, `{"username":"Admin","password":"long enough password"}`} {
+		if r := h.do("POST", "/api/v1/officials/sessions", body); r.status != 400 || !strings.Contains(r.body, "not a username") {
+			t.Errorf("official sign in with %s = %d %s; want 400", body, r.status, r.body)
+		}
+	}
+	// A draft answers exactly as an unknown election does, everywhere the
+	// public can ask.
 	h.env.Setup(t, "draft", 1, false)
-	if r := h.do("POST", "/api/v1/elections/draft/sessions", `{"voter_id":"V00001","code":"x"}`); r.status != 409 {
-		t.Errorf("sign in to a draft = %d; want 409", r.status)
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/api/v1/elections/%s/sessions", `{"voter_id":"V00001","code":"x"}`},
+		{"GET", "/api/v1/elections/%s", ""},
+		{"GET", "/api/v1/elections/%s/checkpoint", ""},
+		{"GET", "/api/v1/elections/%s/results", ""},
+		{"GET", "/api/v1/elections/%s/receipts/0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-0000", ""},
+	} {
+		draft := h.do(tc.method, fmt.Sprintf(tc.path, "draft"), tc.body)
+		unknown := h.do(tc.method, fmt.Sprintf(tc.path, "nope0"), tc.body)
+		if draft.status != 404 || draft.status != unknown.status || strings.ReplaceAll(draft.body, "draft", "nope0") != unknown.body {
+			t.Errorf("%s %s: draft %d %s, unknown %d %s; want the same 404", tc.method, tc.path, draft.status, draft.body, unknown.status, unknown.body)
+		}
+	}
+	if r := h.do("GET", "/api/v1/elections", ""); strings.Contains(r.body, `"draft"`) {
+		t.Errorf("the election list shows a draft: %s", r.body)
 	}
 }
 
@@ -415,8 +443,14 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 	if r := h.do("PUT", "/api/v1/elections/e1/ballots", ""); r.status != 405 {
 		t.Errorf("PUT = %d; want 405", r.status)
 	}
-	if r := h.do("GET", "/metrics", ""); !strings.Contains(r.body, "primaryvote_http_requests_total") {
-		t.Errorf("/metrics lacks the request counter")
+	// The metrics show live turnout: never on the public listener.
+	if r := h.do("GET", "/metrics", ""); r.status != 404 || strings.Contains(r.body, "primaryvote_") {
+		t.Errorf("public /metrics = %d %.80q; want 404", r.status, r.body)
+	}
+	rec := httptest.NewRecorder()
+	h.api.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), "primaryvote_http_requests_total") {
+		t.Errorf("the metrics lack the request counter")
 	}
 }
 

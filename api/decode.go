@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -70,11 +71,29 @@ func jsonProblem(err error) string {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type)
+		return fmt.Sprintf("field %q must be %s", typ.Field, jsonType(typ.Type))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "the JSON is empty or cut short"
 	}
 	return err.Error() // e.g. `json: unknown field "x"`
+}
+
+// jsonType names what JSON value a Go type reads, for users who never see
+// Go: never "ballot.Selections" or "[]string".
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return "a number"
 }
 
 // checkDuplicateKeys rejects an object with the same key twice, which

@@ -20,7 +20,7 @@ import (
 )
 
 func (s *Server) getElection(w http.ResponseWriter, r *http.Request) {
-	e, err := s.svc.Elections.Get(r.Context(), chi.URLParam(r, "id"))
+	e, err := s.svc.Elections.GetPublic(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -46,14 +46,14 @@ func (s *Server) createVoterSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pv.Errorf(pv.EInvalid, "voter_id and code are required, each at most 64 characters."))
 		return
 	}
-	id := chi.URLParam(r, "id")
-	e, err := s.svc.Elections.Get(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
+	if !ballot.ValidVoterID(req.VoterID) {
+		// Such an id is on no roll; saying so tells nothing about anyone.
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "voter_id is not a voter id: letters, digits, '.', '_' and '-' only."))
 		return
 	}
-	if e.Status == ballot.Draft {
-		s.writeError(w, r, pv.Errorf(pv.EConflict, "This election is not open yet."))
+	id := chi.URLParam(r, "id")
+	if _, err := s.svc.Elections.GetPublic(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if s.voterLimiter.RespondOnLimit(w, r, clientIPFrom(r.Context())+"\x00"+id+"\x00"+req.VoterID) {
@@ -79,7 +79,7 @@ type ballotResponse struct {
 
 func (s *Server) getBallot(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	e, err := s.svc.Elections.Get(r.Context(), id)
+	e, err := s.svc.Elections.GetPublic(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -156,6 +156,10 @@ func (s *Server) createOfficialSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pv.Errorf(pv.EInvalid, "username and password are required."))
 		return
 	}
+	if !auth.ValidUsername(req.Username) {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "username is not a username: lower-case letters, digits, '.', '_' and '-' only."))
+		return
+	}
 	ip := clientIPFrom(r.Context())
 	if d := s.officialFailures.wait(ip); d > 0 {
 		s.tooManyFor(w, d)
@@ -226,7 +230,7 @@ func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 // (golang.org/x/mod/sumdb/note) over a C2SP tlog-checkpoint body. The log
 // covers every election, so every election serves the same checkpoint.
 func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.svc.Elections.Get(r.Context(), chi.URLParam(r, "id")); err != nil {
+	if _, err := s.svc.Elections.GetPublic(r.Context(), chi.URLParam(r, "id")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -264,7 +268,7 @@ type receiptResponse struct {
 
 func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if _, err := s.svc.Elections.Get(r.Context(), id); err != nil {
+	if _, err := s.svc.Elections.GetPublic(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

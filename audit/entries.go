@@ -30,7 +30,7 @@ const (
 	KindElectionCreate       Kind = "election.create"          // Created, about an election
 	KindRollImport           Kind = "roll.import"              // RollImported, about an election
 	KindCredentialsIssue     Kind = "credentials.issue"        // CredentialsIssued, about an election
-	KindCredentialsReissue   Kind = "credentials.reissue"      // CredentialsIssued, about an election
+	KindCredentialsReissue   Kind = "credentials.reissue"      // CredentialReissued, about an election
 	KindTrusteesSetup        Kind = "trustees.setup"           // TrusteesSet, about an election
 	KindElectionOpen         Kind = "election.open"            // Opened, about an election
 	KindVoterSignIn          Kind = "voter.signin"             // Voter, about an election
@@ -82,6 +82,13 @@ type RollImported struct {
 // codes).
 type CredentialsIssued struct {
 	Voters int `json:"voters"`
+}
+
+// CredentialReissued records that one voter, named by pseudonym (hex), was
+// given a new code, so that a re-issue can be matched to the ballot that
+// followed it.
+type CredentialReissued struct {
+	Voter string `json:"voter"`
 }
 
 // TrusteesSet records the public outcome of the key ceremony: the election
@@ -186,7 +193,7 @@ var schema = map[Kind]kindInfo{
 	KindElectionCreate:       {reflect.TypeFor[Created](), true},
 	KindRollImport:           {reflect.TypeFor[RollImported](), true},
 	KindCredentialsIssue:     {reflect.TypeFor[CredentialsIssued](), true},
-	KindCredentialsReissue:   {reflect.TypeFor[CredentialsIssued](), true},
+	KindCredentialsReissue:   {reflect.TypeFor[CredentialReissued](), true},
 	KindTrusteesSetup:        {reflect.TypeFor[TrusteesSet](), true},
 	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
 	KindVoterSignIn:          {reflect.TypeFor[Voter](), true},

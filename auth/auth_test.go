@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -86,6 +87,12 @@ func TestCredentials(t *testing.T) {
 	}
 	if _, err := env.Credentials.Reissue(ctx, "e1", "NOBODY", "test"); pv.ErrorCode(err) != pv.ENotFound {
 		t.Errorf("Reissue(unknown voter) = %v; want not found", err)
+	}
+	// The re-issue names the voter by pseudonym, so that it can be matched
+	// to the ballot that followed.
+	p := env.Secrets.Pseudonym("e1", "V00001")
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'credentials.reissue' AND position($1 in convert_from(body, 'UTF8')) > 0`, hex.EncodeToString(p[:])); n != 1 {
+		t.Errorf("re-issue entries naming V00001's pseudonym = %d; want 1", n)
 	}
 
 	// Only hashes are stored, and the log holds counts, never codes.

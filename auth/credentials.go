@@ -121,9 +121,10 @@ ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash
 		if tag.RowsAffected() != 1 {
 			return pv.Errorf(pv.ENotFound, "no voter %q in election %q", voterID, electionID)
 		}
+		p := c.secrets.Pseudonym(electionID, voterID)
 		return audit.Append(ctx, tx, audit.Entry{
 			ElectionID: electionID, Kind: audit.KindCredentialsReissue, Actor: actor, At: c.clock(),
-			Data: audit.CredentialsIssued{Voters: 1},
+			Data: audit.CredentialReissued{Voter: hex.EncodeToString(p[:])},
 		})
 	})
 	if err != nil {

@@ -64,6 +64,10 @@ const (
 
 var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
+// ValidUsername reports whether name is a well-formed official's username:
+// 1–64 of a-z 0-9 . _ -, starting with a letter or digit.
+func ValidUsername(name string) bool { return usernamePattern.MatchString(name) }
+
 // Officials stores officials' accounts and signs them in.
 type Officials struct {
 	pool  *pgxpool.Pool

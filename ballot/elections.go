@@ -141,6 +141,19 @@ func (s *Elections) Get(ctx context.Context, id string) (*Election, error) {
 	return e, err
 }
 
+// GetPublic returns an election the public may see: any but a draft. A
+// draft gets exactly the answer an unknown id gets, so the public can tell
+// neither its definition nor that it exists.
+func (s *Elections) GetPublic(ctx context.Context, id string) (*Election, error) {
+	e, err := s.Get(ctx, id)
+	if err == nil && e.Status == Draft {
+		return nil, errNoElection(id)
+	}
+	return e, err
+}
+
+func errNoElection(id string) error { return pv.Errorf(pv.ENotFound, "no election %q", id) }
+
 // forget drops the reused open state of an election whose status this
 // process has just changed.
 func (s *Elections) forget(id string) {
@@ -153,7 +166,7 @@ func (s *Elections) forget(id string) {
 
 func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election, error) {
 	if !idPattern.MatchString(id) {
-		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
+		return nil, errNoElection(id)
 	}
 	var (
 		e   Election
@@ -161,7 +174,7 @@ func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election
 	)
 	err := q.QueryRow(ctx, selectElection, id).Scan(&e.Status, &key)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, pv.Errorf(pv.ENotFound, "no election %q", id)
+		return nil, errNoElection(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read election: %w", err)

@@ -29,6 +29,11 @@ type RollSummary struct {
 
 var voterIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// ValidVoterID reports whether id is a well-formed voter id: 1–64 of
+// A-Z a-z 0-9 . _ -, starting with a letter or digit. No roll holds any
+// other.
+func ValidVoterID(id string) bool { return voterIDPattern.MatchString(id) }
+
 const maxRegionRunes = 64
 
 // ImportRoll replaces the roll of a draft election with the CSV read from r:

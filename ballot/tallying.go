@@ -292,7 +292,7 @@ func (s *Elections) Publish(ctx context.Context, id, actor string) error {
 
 // Results returns a published election's results as the tally logged them.
 func (s *Elections) Results(ctx context.Context, id string) (json.RawMessage, error) {
-	e, err := s.Get(ctx, id)
+	e, err := s.GetPublic(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -64,7 +65,9 @@ func loadCatalogs() map[string]map[string]string {
 // Elections is what the pages need of the election store.
 type Elections interface {
 	Public(ctx context.Context) ([]ballot.Election, error)
-	Get(ctx context.Context, id string) (*ballot.Election, error)
+	// GetPublic returns an election past draft; a draft is ENotFound, as an
+	// unknown id is.
+	GetPublic(ctx context.Context, id string) (*ballot.Election, error)
 	// Results returns a published election's results (ENotFound before).
 	Results(ctx context.Context, id string) (json.RawMessage, error)
 }
@@ -126,6 +129,10 @@ func (p *Pages) static() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+			p.fail(w, r, pv.Errorf(pv.ENotFound, "not found"))
+			return
+		}
 		if r.URL.Query().Get("v") == p.assetVersion {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
@@ -208,7 +215,7 @@ type questionView struct {
 }
 
 func (p *Pages) election(w http.ResponseWriter, r *http.Request) {
-	e, err := p.elections.Get(r.Context(), chi.URLParam(r, "id"))
+	e, err := p.elections.GetPublic(r.Context(), chi.URLParam(r, "id"))
 	if err == nil && e.Status == ballot.Draft {
 		err = pv.Errorf(pv.ENotFound, "not found")
 	}
@@ -235,7 +242,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 // published returns an election and its published results.
 func (p *Pages) published(r *http.Request) (*ballot.Election, *ballot.Results, error) {
 	id := chi.URLParam(r, "id")
-	e, err := p.elections.Get(r.Context(), id)
+	e, err := p.elections.GetPublic(r.Context(), id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,7 +267,9 @@ func (p *Pages) results(w http.ResponseWriter, r *http.Request) {
 }
 
 // resultsCSV serves the results as CSV: one row per question, candidate
-// and group, then the combined share.
+// and group, then the combined share. It starts with a UTF-8 byte-order
+// mark, without which Excel reads Korean as mojibake, and no text cell can
+// start a formula (csvText).
 func (p *Pages) resultsCSV(w http.ResponseWriter, r *http.Request) {
 	e, res, err := p.published(r)
 	if err != nil {
@@ -269,17 +278,28 @@ func (p *Pages) resultsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", e.ID+"-results.csv"))
+	io.WriteString(w, "\ufeff")
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"question", "number", "candidate", "group", "votes", "percent_of_group", "combined_percent"})
 	for _, q := range res.Questions {
 		for _, c := range q.Candidates {
 			for gi, g := range res.Groups {
-				cw.Write([]string{q.ID, strconv.Itoa(c.Number), c.Name, g.ID, strconv.Itoa(c.Votes[gi]),
+				cw.Write([]string{csvText(q.ID), strconv.Itoa(c.Number), csvText(c.Name), csvText(g.ID), strconv.Itoa(c.Votes[gi]),
 					strconv.FormatFloat(c.Percent[gi], 'f', 2, 64), strconv.FormatFloat(c.Combined, 'f', 2, 64)})
 			}
 		}
 	}
 	cw.Flush()
+}
+
+// csvText keeps a text cell from being read as a formula by a spreadsheet:
+// one starting with =, +, -, @, a tab or a carriage return gets a leading
+// apostrophe, which spreadsheets show as text.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func (p *Pages) admin(w http.ResponseWriter, r *http.Request) {

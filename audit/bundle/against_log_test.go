@@ -276,6 +276,27 @@ func TestLifecycleInTheLog(t *testing.T) {
 			t.Errorf("Verify = %v; want the close's count refused", err)
 		}
 	})
+	t.Run("a credential re-issued after the close, and to nobody on the roll", func(t *testing.T) {
+		for _, tc := range []struct {
+			status ballot.Status
+			voter  string
+			want   string
+		}{
+			{ballot.Closed, "V00005", "credentials.reissue while the election is closed"},
+			{ballot.Open, "NOT-ON-ROLL", "who is not on the roll"},
+		} {
+			w := newWorldAt(t, tc.status)
+			p := w.env.Secrets.Pseudonym("e1", tc.voter)
+			must(t, audit.Append(context.Background(), w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: audit.KindCredentialsReissue,
+				Actor: "cli:x", At: w.env.Clock.Now(), Data: audit.CredentialReissued{Voter: hex.EncodeToString(p[:])}}))
+			w.drain(t)
+			_, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
+			t.Log(err)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Verify = %v; want %q", err, tc.want)
+			}
+		}
+	})
 	t.Run("a ballot cast outside the window", func(t *testing.T) {
 		env := fixture.New(t)
 		d := fixture.Definition("e1")

@@ -87,8 +87,10 @@ func (g *electionLog) onEntry(n int64, e *audit.Parsed) error {
 	case *audit.RollImported:
 		return g.require(audit.KindRollImport, ballot.Draft)
 	case *audit.CredentialsIssued:
-		if e.Kind == audit.KindCredentialsIssue {
-			return g.require(e.Kind, ballot.Draft)
+		return g.require(e.Kind, ballot.Draft)
+	case *audit.CredentialReissued:
+		if _, ok := g.v.roll[d.Voter]; !ok {
+			return fmt.Errorf("a credential is re-issued to pseudonym %s, who is not on the roll", d.Voter)
 		}
 		return g.require(e.Kind, ballot.Draft, ballot.Open)
 	case *audit.TrusteesSet:

@@ -271,7 +271,7 @@ func TestPublicResultsPage(t *testing.T) {
 	must(err)
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || !strings.HasPrefix(string(body), "question,number,candidate,group,votes") || !strings.Contains(string(body), "leader,1,Candidate A,members,1,50.00,75.00") {
+	if res.StatusCode != 200 || !strings.HasPrefix(string(body), "\ufeffquestion,number,candidate,group,votes") || !strings.Contains(string(body), "leader,1,Candidate A,members,1,50.00,75.00") {
 		t.Errorf("CSV = %d %s", res.StatusCode, body)
 	}
 }
@@ -285,7 +285,9 @@ func TestOfficialSeesTurnoutRise(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := browser(t)
-	err := chromedp.Do(b, chromedp.EmulateViewport(360, 780), chromedp.Navigate(base+"/admin?lang=en&poll=300"),
+	// ?poll=1 asks for a refresh every millisecond; the page refreshes once
+	// a second at most.
+	err := chromedp.Do(b, chromedp.EmulateViewport(360, 780), chromedp.Navigate(base+"/admin?lang=en&poll=1"),
 		chromedp.WaitVisible(chromedp.ID("admin-username")),
 		chromedp.SendKeys(chromedp.ID("admin-username"), "clerk"),
 		chromedp.SendKeys(chromedp.ID("admin-password"), "clerk password 123"),
@@ -294,6 +296,7 @@ func TestOfficialSeesTurnoutRise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signedIn := time.Now()
 	waitText := func(id, want string) string {
 		t.Helper()
 		var got string
@@ -314,6 +317,14 @@ func TestOfficialSeesTurnoutRise(t *testing.T) {
 	}
 	waitText("turnout-total", "1 of 5 voted (20.0%)")
 	waitText("activity", "election.open")
+	time.Sleep(2 * time.Second)
+	turnouts, err := chromedp.Run(b, chromedp.Evaluate[int](`performance.getEntriesByType("resource").filter(e => e.name.includes("/turnout")).length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if since := time.Since(signedIn).Seconds(); float64(turnouts) > since+2 {
+		t.Errorf("the dashboard asked for turnout %d times in %.1f s with ?poll=1; want at most once a second", turnouts, since)
+	}
 	if hidden, _ := chromedp.Run(b, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById("admin-results")).display === "none"`)); !hidden {
 		t.Error("the results link shows before publication")
 	}

@@ -51,7 +51,7 @@ type process struct {
 
 func startProcess(t *testing.T, bin, addr, dbURL, secrets string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin, "-addr", addr, "-secrets", secrets, "-signins-per-ip", "1000000", "-log-level", "warn")}
+	p := &process{cmd: exec.Command(bin, "-addr", addr, "-secrets", secrets, "-signins-per-ip", "1000000", "-log-level", "warn", "-metrics-addr", "")}
 	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PRIMARYVOTE_LOG_ORIGIN=primaryvote.test/log")
 	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
 	if err := p.cmd.Start(); err != nil {

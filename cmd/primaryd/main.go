@@ -54,6 +54,10 @@ type Config struct {
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
 	// listener; keep it on a loopback address.
 	DebugAddr string
+	// MetricsAddr, when set, serves the Prometheus metrics (/metrics) on
+	// their own listener, never on the public one: they show live turnout.
+	// The command's default is 127.0.0.1:9464.
+	MetricsAddr string
 }
 
 // Main is a running primaryd.
@@ -65,7 +69,7 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	done     chan error
-	debug    *http.Server
+	ops      []*http.Server // the profiler's and the metrics' listeners
 
 	sequencer     *audit.Sequencer
 	stopSequencer context.CancelFunc
@@ -150,25 +154,31 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { m.done <- m.server.Serve(m.listener) }()
 	m.Logger.Info("serving", "addr", m.listener.Addr().String())
 	if m.Config.DebugAddr != "" {
-		m.serveDebug()
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		m.serveOps("profiler", m.Config.DebugAddr, mux)
+	}
+	if m.Config.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", handler.Metrics())
+		m.serveOps("metrics", m.Config.MetricsAddr, mux)
 	}
 	return nil
 }
 
-// serveDebug serves the profiler on DebugAddr.
-func (m *Main) serveDebug() {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	m.debug = &http.Server{Addr: m.Config.DebugAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+// serveOps serves an operator's endpoint on a listener of its own.
+func (m *Main) serveOps(name, addr string, h http.Handler) {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	m.ops = append(m.ops, srv)
 	go func() {
-		if err := m.debug.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-			m.Logger.Warn("profiler stopped", "err", err)
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Warn(name+" stopped", "err", err)
 		}
 	}()
-	m.Logger.Info("profiler", "addr", m.Config.DebugAddr)
+	m.Logger.Info(name, "addr", addr)
 }
 
 // Addr is the address the server listens on.
@@ -187,8 +197,8 @@ func (m *Main) Close() error {
 			err = serveErr
 		}
 	}
-	if m.debug != nil {
-		m.debug.Close()
+	for _, srv := range m.ops {
+		srv.Close()
 	}
 	if m.sequencer != nil {
 		m.stopSequencer()
@@ -216,6 +226,7 @@ func main() {
 	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
 	flag.IntVar(&cfg.API.MaxInFlight, "max-inflight", 64, "API requests served at once; more get 503 with Retry-After")
 	flag.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve the profiler (/debug/pprof/) here, such as 127.0.0.1:6060; off by default")
+	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", envOr("PRIMARYVOTE_METRICS_ADDR", "127.0.0.1:9464"), "serve the Prometheus metrics (/metrics) here, never publicly; empty for none (PRIMARYVOTE_METRICS_ADDR)")
 	flag.StringVar(&level, "log-level", envOr("PRIMARYVOTE_LOG_LEVEL", "info"), "debug, info, warn or error (PRIMARYVOTE_LOG_LEVEL)")
 	flag.Parse()
 	cfg.MaxConns = int32(maxConns)

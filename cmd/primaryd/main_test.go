@@ -296,3 +296,33 @@ func checkReceipt(t *testing.T, c client, key, code string) {
 		t.Errorf("malformed tracking code: %d; want 400", st)
 	}
 }
+
+// The metrics are served on their own listener, not the public one.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	env := fixture.New(t)
+	metrics := freeAddr(t)
+	m := &Main{Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: env.SecretsDir, MaxConns: 5,
+		ShutdownTimeout: 5 * time.Second, LogOrigin: fixture.LogOrigin, MetricsAddr: metrics}, Logger: slog.New(slog.DiscardHandler)}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c := client{t, "http://" + m.Addr()}
+	if st, body := c.call("GET", "/metrics", "", "", ""); st != 404 || strings.Contains(body, "primaryvote_") {
+		t.Errorf("public /metrics = %d %.80q; want 404", st, body)
+	}
+	var body string
+	for range 50 { // the metrics listener starts in the background
+		res, err := http.Get("http://" + metrics + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			body = string(b)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(body, "primaryvote_http_requests_total") {
+		t.Errorf("the metrics listener served %.80q", body)
+	}
+}

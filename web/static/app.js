@@ -254,7 +254,9 @@
 
   // The officials' dashboard: lifecycle, live turnout, activity, audit.
   function adminPage() {
-    const poll = +(new URLSearchParams(location.search).get("poll") || 5000);
+    // ?poll=MS sets the refresh, between 1 and 60 seconds: a link cannot make
+    // an official's browser flood the server.
+    const poll = Math.min(60000, Math.max(1000, +new URLSearchParams(location.search).get("poll") || 5000));
     const session = {
       get() { try { return JSON.parse(sessionStorage.getItem("admin:session")); } catch (e) { return null; } },
       set(v) { sessionStorage.setItem("admin:session", JSON.stringify(v)); },
