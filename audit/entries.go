@@ -34,7 +34,7 @@ const (
 	KindTrusteesSetup        Kind = "trustees.setup"           // TrusteesSet, about an election
 	KindElectionOpen         Kind = "election.open"            // Opened, about an election
 	KindVoterSignIn          Kind = "voter.signin"             // Voter, about an election
-	KindVoterSignInFailed    Kind = "voter.signin_failed"      // Voter, about an election
+	KindVoterSignInFailures  Kind = "voter.signin_failures"    // SignInFailures, about an election
 	KindBallotCast           Kind = "ballot.cast"              // Cast, about an election
 	KindElectionClose        Kind = "election.closed"          // Closed, about an election
 	KindTallySums            Kind = "tally.sums"               // Summed, about an election
@@ -124,6 +124,18 @@ type Voter struct {
 	Voter string `json:"voter"`
 }
 
+// SignInFailures counts the failed voter sign-ins one server saw between
+// From and To: with a code that is not the voter's, and with a voter id that
+// is not on the roll. Failures are counted, not logged one by one, so that
+// nobody can grow the signed log, which every bundle carries, by failing to
+// sign in, and so that a failure takes the same work whatever failed.
+type SignInFailures struct {
+	From         time.Time `json:"from"`
+	To           time.Time `json:"to"`
+	WrongCode    int       `json:"wrong_code"`
+	UnknownVoter int       `json:"unknown_voter"`
+}
+
 // Cast records one ballot: who cast it (by pseudonym), their group and the
 // ballot's tracking code.
 type Cast struct {
@@ -197,7 +209,7 @@ var schema = map[Kind]kindInfo{
 	KindTrusteesSetup:        {reflect.TypeFor[TrusteesSet](), true},
 	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
 	KindVoterSignIn:          {reflect.TypeFor[Voter](), true},
-	KindVoterSignInFailed:    {reflect.TypeFor[Voter](), true},
+	KindVoterSignInFailures:  {reflect.TypeFor[SignInFailures](), true},
 	KindBallotCast:           {reflect.TypeFor[Cast](), true},
 	KindElectionClose:        {reflect.TypeFor[Closed](), true},
 	KindTallySums:            {reflect.TypeFor[Summed](), true},

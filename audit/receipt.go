@@ -101,7 +101,7 @@ func RecentActivity(ctx context.Context, q Query, electionID string, limit int) 
 	rows, err := q.Query(ctx, `
 SELECT position, kind, substring(record from $3) FROM audit_log
 WHERE election_id = $1 AND kind <> ALL ($4)
-ORDER BY position DESC LIMIT $2`, electionID, limit, recordHeader+1, []Kind{KindBallotCast, KindVoterSignIn, KindVoterSignInFailed})
+ORDER BY position DESC LIMIT $2`, electionID, limit, recordHeader+1, []Kind{KindBallotCast, KindVoterSignIn})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the log: %w", err)
 	}

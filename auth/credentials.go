@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,11 +25,14 @@ type Credentials struct {
 	pool    *pgxpool.Pool
 	secrets *Secrets
 	clock   func() time.Time
+
+	mu       sync.Mutex
+	failures map[string]*audit.SignInFailures // by election, since the last LogFailures
 }
 
 // NewCredentials returns a credential store keyed by the secrets' pepper.
 func NewCredentials(pool *pgxpool.Pool, secrets *Secrets, clock func() time.Time) *Credentials {
-	return &Credentials{pool: pool, secrets: secrets, clock: clock}
+	return &Credentials{pool: pool, secrets: secrets, clock: clock, failures: map[string]*audit.SignInFailures{}}
 }
 
 // errBadCredential is the one answer to every failed sign-in, whatever failed.
@@ -135,42 +140,95 @@ ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash
 
 // Check verifies a voter's code. Every failure — unknown voter, wrong code,
 // malformed code — returns the same EUnauthorized error after the same work:
-// an unknown voter is compared against a dummy hash. The audit log records
-// each sign-in and each failure by the voter's pseudonym.
+// an unknown voter is compared against a dummy hash, and no failure writes
+// to the database. The audit log records each sign-in by the voter's
+// pseudonym, and the failures as counts (LogFailures).
 func (c *Credentials) Check(ctx context.Context, electionID, voterID, code string) error {
-	err := c.check(ctx, electionID, voterID, code)
-	if pv.ErrorCode(err) == pv.EInternal {
+	known, err := c.check(ctx, electionID, voterID, code)
+	switch {
+	case pv.ErrorCode(err) == pv.EInternal:
+		return err
+	case err != nil:
+		c.countFailure(electionID, known)
 		return err
 	}
-	kind := audit.KindVoterSignIn
-	if err != nil {
-		kind = audit.KindVoterSignInFailed
-	}
 	p := c.secrets.Pseudonym(electionID, voterID)
-	if aerr := audit.Append(ctx, c.pool, audit.Entry{
-		ElectionID: electionID, Kind: kind, Actor: "voter", At: c.clock(),
+	return audit.Append(ctx, c.pool, audit.Entry{
+		ElectionID: electionID, Kind: audit.KindVoterSignIn, Actor: "voter", At: c.clock(),
 		Data: audit.Voter{Voter: hex.EncodeToString(p[:])},
-	}); aerr != nil {
-		return aerr
-	}
-	return err
+	})
 }
 
-func (c *Credentials) check(ctx context.Context, electionID, voterID, code string) error {
+func (c *Credentials) countFailure(electionID string, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.failures[electionID]
+	if f == nil {
+		f = &audit.SignInFailures{From: c.clock().UTC()}
+		c.failures[electionID] = f
+	}
+	if known {
+		f.WrongCode++
+	} else {
+		f.UnknownVoter++
+	}
+}
+
+// LogFailures appends, for each election, the sign-in failures counted
+// since the last call, and starts counting afresh.
+func (c *Credentials) LogFailures(ctx context.Context) error {
+	c.mu.Lock()
+	counted := c.failures
+	c.failures = map[string]*audit.SignInFailures{}
+	c.mu.Unlock()
+	now := c.clock().UTC()
+	var errs []error
+	for id, f := range counted {
+		f.To = now
+		if err := audit.Append(ctx, c.pool, audit.Entry{ElectionID: id, Kind: audit.KindVoterSignInFailures, Actor: "system", At: now, Data: *f}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RunFailureLog logs the counted failures every interval until ctx ends,
+// and once more then.
+func (c *Credentials) RunFailureLog(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := c.LogFailures(context.WithoutCancel(ctx)); err != nil {
+				logger.Error("couldn't log sign-in failures", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := c.LogFailures(ctx); err != nil {
+				logger.Error("couldn't log sign-in failures", "err", err)
+			}
+		}
+	}
+}
+
+// check reports whether the voter is on the roll and whether the code is
+// theirs.
+func (c *Credentials) check(ctx context.Context, electionID, voterID, code string) (known bool, err error) {
 	norm, wellFormed := normalizeCode(code)
 	var stored []byte
-	err := c.pool.QueryRow(ctx, `SELECT code_hash FROM voter_credentials WHERE election_id = $1 AND voter_id = $2`,
+	err = c.pool.QueryRow(ctx, `SELECT code_hash FROM voter_credentials WHERE election_id = $1 AND voter_id = $2`,
 		electionID, voterID).Scan(&stored)
-	known := err == nil
+	known = err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("couldn't read credential: %w", err)
+		return false, fmt.Errorf("couldn't read credential: %w", err)
 	}
 	if !known {
 		stored = make([]byte, 32)
 	}
 	match := hmac.Equal(codeHash(c.secrets.Pepper, electionID, voterID, norm), stored)
 	if !known || !wellFormed || !match {
-		return errBadCredential
+		return known, errBadCredential
 	}
-	return nil
+	return true, nil
 }

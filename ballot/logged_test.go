@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -52,7 +53,19 @@ func TestVotersAppearInTheLogByPseudonym(t *testing.T) {
 	if err := env.Credentials.Check(ctx, "e1", "V00001", el.Codes["V00001"]); err != nil {
 		t.Fatal(err)
 	}
+	// Failed sign-ins are counted, not logged one by one: none of them
+	// writes anything until the counts are logged.
+	before := env.Count(t, `SELECT count(*) FROM audit_entries`)
 	env.Credentials.Check(ctx, "e1", "V00002", "wrong")
+	for i := range 100 {
+		env.Credentials.Check(ctx, "e1", fmt.Sprintf("NOBODY%d", i), el.Codes["V00002"])
+	}
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries`); n != before {
+		t.Errorf("101 failed sign-ins wrote %d audit entries", n-before)
+	}
+	if err := env.Credentials.LogFailures(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := env.Elections.Cast(ctx, castReq("e1", "V00001", "k", goodSelections)); err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +78,12 @@ func TestVotersAppearInTheLogByPseudonym(t *testing.T) {
 	if s := entries(t, env, "voter.signin"); len(s) != 1 || s[0]["voter"] != hex.EncodeToString(p1[:]) {
 		t.Errorf("voter.signin = %v", s)
 	}
-	if s := entries(t, env, "voter.signin_failed"); len(s) != 1 || s[0]["voter"] != hex.EncodeToString(p2[:]) {
-		t.Errorf("voter.signin_failed = %v", s)
+	if s := entries(t, env, "voter.signin_failures"); len(s) != 1 || s[0]["wrong_code"] != float64(1) || s[0]["unknown_voter"] != float64(100) ||
+		strings.Contains(fmt.Sprint(s), hex.EncodeToString(p2[:])) {
+		t.Errorf("voter.signin_failures = %v; want one entry counting 1 wrong code and 100 unknown voters", s)
+	}
+	if err := env.Credentials.LogFailures(ctx); err != nil || len(entries(t, env, "voter.signin_failures")) != 1 {
+		t.Errorf("LogFailures with nothing counted = %v; want no entry", err)
 	}
 	var ref string
 	env.DB.Pool.QueryRow(ctx, `SELECT ref FROM audit_entries WHERE kind = 'ballot.cast'`).Scan(&ref)

@@ -49,6 +49,9 @@ type Config struct {
 	LogOrigin string
 	// SequenceInterval is how often the audit sequencer looks for entries.
 	SequenceInterval time.Duration
+	// FailureLogInterval is how often the failed voter sign-ins counted are
+	// logged (default a minute); they are logged at shutdown too.
+	FailureLogInterval time.Duration
 	// API tunes the HTTP API.
 	API api.Config
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
@@ -74,6 +77,9 @@ type Main struct {
 	sequencer     *audit.Sequencer
 	stopSequencer context.CancelFunc
 	sequencerDone chan struct{}
+
+	stopFailureLog context.CancelFunc
+	failureLogDone chan struct{}
 }
 
 // Run connects, migrates and starts serving; it returns once the server
@@ -123,11 +129,23 @@ func (m *Main) Run(ctx context.Context) error {
 
 	clock := time.Now
 	elections := ballot.NewElections(m.pool, clock, secrets, signer.VerifierKey())
+	credentials := auth.NewCredentials(m.pool, secrets, clock)
+	failureInterval := m.Config.FailureLogInterval
+	if failureInterval == 0 {
+		failureInterval = time.Minute
+	}
+	var failureCtx context.Context
+	failureCtx, m.stopFailureLog = context.WithCancel(context.Background())
+	m.failureLogDone = make(chan struct{})
+	go func() {
+		defer close(m.failureLogDone)
+		credentials.RunFailureLog(failureCtx, failureInterval, m.Logger)
+	}()
 	handler := api.New(m.Config.API, api.Services{
 		Pool:           m.pool,
 		Elections:      elections,
 		Pages:          web.New(elections, m.Logger),
-		Credentials:    auth.NewCredentials(m.pool, secrets, clock),
+		Credentials:    credentials,
 		Officials:      auth.NewOfficials(m.pool, clock),
 		Tokens:         auth.NewTokens(secrets, clock),
 		LogVerifierKey: signer.VerifierKey(),
@@ -136,6 +154,8 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
+		m.stopFailureLog()
+		<-m.failureLogDone
 		m.stopSequencer()
 		<-m.sequencerDone
 		m.pool.Close()
@@ -199,6 +219,10 @@ func (m *Main) Close() error {
 	}
 	for _, srv := range m.ops {
 		srv.Close()
+	}
+	if m.stopFailureLog != nil {
+		m.stopFailureLog()
+		<-m.failureLogDone
 	}
 	if m.sequencer != nil {
 		m.stopSequencer()

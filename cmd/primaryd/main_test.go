@@ -326,3 +326,28 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 		t.Errorf("the metrics listener served %.80q", body)
 	}
 }
+
+// The failed sign-ins a server counted are logged when it shuts down.
+func TestSignInFailuresLoggedAtShutdown(t *testing.T) {
+	env := fixture.New(t)
+	env.Setup(t, "e1", 2, true)
+	m := &Main{Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: env.SecretsDir, MaxConns: 5,
+		ShutdownTimeout: 5 * time.Second, LogOrigin: fixture.LogOrigin, FailureLogInterval: time.Hour}, Logger: slog.New(slog.DiscardHandler)}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := client{t, "http://" + m.Addr()}
+	for _, id := range []string{"V00001", "NOBODY", "NOBODY2"} {
+		if st, _ := c.call("POST", "/api/v1/elections/e1/sessions", "", "", fmt.Sprintf(`{"voter_id":%q,"code":"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}`, id)); st != 401 {
+			t.Fatalf("a wrong code = %d", st)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var data string
+	err := env.DB.Pool.QueryRow(context.Background(), `SELECT convert_from(substring(record from 45), 'UTF8')::json->>'data' FROM audit_log WHERE kind = 'voter.signin_failures'`).Scan(&data)
+	if err != nil || !strings.Contains(data, `"wrong_code":1,"unknown_voter":2`) {
+		t.Errorf("logged failures = %s, %v", data, err)
+	}
+}

@@ -207,11 +207,21 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 // Wrong codes for someone else's voter id, or wrong passwords for admin,
 // slow down the address they come from, never the account's owner.
 func TestNoLockoutOfAnotherAccount(t *testing.T) {
-	_, el, base := behindProxy(t)
+	env, el, base := behindProxy(t)
 	const attacker, owner = "203.0.113.66", "198.51.100.7"
 	wrong := el.Codes["V00002"]
+	logged := func() int {
+		return env.Count(t, `SELECT (SELECT count(*) FROM audit_entries) + (SELECT count(*) FROM audit_log)`)
+	}
+	before := logged()
 	for range 12 {
 		callFrom(t, base, attacker, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, wrong))
+		callFrom(t, base, attacker, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":"NOBODY","code":%q}`, wrong))
+	}
+	// Failed sign-ins do not grow the signed log one record each: they are
+	// counted, and the counts logged once a minute.
+	if n := logged() - before; n != 0 {
+		t.Errorf("24 failed sign-ins added %d log entries", n)
 	}
 	if st, _, _ := callFrom(t, base, attacker, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, wrong)); st != 429 {
 		t.Errorf("the attacker's 13th wrong code in a minute = %d; want 429", st)
