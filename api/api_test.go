@@ -651,7 +651,7 @@ func TestOfficialRevokedMidSession(t *testing.T) {
 		t.Errorf("turnout after the account is enabled again = %d; want 200", st)
 	}
 	// Demoted in the database by another server: refused within seconds.
-	_, err := h.env.DB.Pool.Exec(ctx, `UPDATE officials SET role = 'auditor' WHERE username = 'o-admin'`)
+	_, err := h.env.DB.OwnerPool.Exec(ctx, `UPDATE officials SET role = 'auditor' WHERE username = 'o-admin'`)
 	must(err)
 	deadline := time.Now().Add(5 * time.Second)
 	for turnout() != 403 {

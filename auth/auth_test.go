@@ -224,7 +224,7 @@ func TestOfficialAccounts(t *testing.T) {
 		}
 	}
 	// Removed from the database: refused once the cache has lapsed.
-	if _, err := env.DB.Pool.Exec(ctx, `DELETE FROM officials WHERE username = 'alice'`); err != nil {
+	if _, err := env.DB.OwnerPool.Exec(ctx, `DELETE FROM officials WHERE username = 'alice'`); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2100 * time.Millisecond)

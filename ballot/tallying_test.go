@@ -80,7 +80,7 @@ func TestTallyDecryptPublish(t *testing.T) {
 	if err := e.Decrypt(ctx, el.ID, el.Shares[2], "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.DB.Pool.Exec(ctx, `UPDATE partial_decryptions SET shares = (SELECT shares FROM partial_decryptions WHERE trustee = 1) WHERE trustee = 3`); err != nil {
+	if _, err := env.DB.OwnerPool.Exec(ctx, `UPDATE partial_decryptions SET shares = (SELECT shares FROM partial_decryptions WHERE trustee = 1) WHERE trustee = 3`); err != nil {
 		t.Fatal(err)
 	}
 	report, err := e.FinishTally(ctx, el.ID, "test")

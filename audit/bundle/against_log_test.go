@@ -171,7 +171,7 @@ func trusteesLine(tr *ballot.Trustees) string {
 		"commitments": hexes(tr.EncodeCommitments()), "trustee_keys": hexes(tr.EncodePublic())})
 }
 
-// An insider with the database rewrites the logged definition (swapping two
+// An insider with the schema owner's powers rewrites the logged definition (swapping two
 // candidates' names) before the tally. The tally refuses to use it, and the
 // verifier names the record.
 func TestDefinitionRewrittenInTheDatabase(t *testing.T) {
@@ -185,11 +185,12 @@ func TestDefinitionRewrittenInTheDatabase(t *testing.T) {
 	swapped := bytes.ReplaceAll(record, []byte(`"Candidate A"`), []byte(`"Candidate @"`))
 	swapped = bytes.ReplaceAll(swapped, []byte(`"Candidate D"`), []byte(`"Candidate A"`))
 	swapped = bytes.ReplaceAll(swapped, []byte(`"Candidate @"`), []byte(`"Candidate D"`))
-	_, err := w.env.DB.Pool.Exec(ctx, `GRANT UPDATE ON audit_log TO CURRENT_USER`)
+	owner := w.env.DB.OwnerPool
+	_, err := owner.Exec(ctx, `GRANT UPDATE ON audit_log TO CURRENT_USER`)
 	must(t, err)
-	_, err = w.env.DB.Pool.Exec(ctx, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`)
+	_, err = owner.Exec(ctx, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`)
 	must(t, err)
-	_, err = w.env.DB.Pool.Exec(ctx, `UPDATE audit_log SET record = $1 WHERE position = $2`, swapped, position)
+	_, err = owner.Exec(ctx, `UPDATE audit_log SET record = $1 WHERE position = $2`, swapped, position)
 	must(t, err)
 
 	// A new process (primaryctl tally) reads the definition from the log and

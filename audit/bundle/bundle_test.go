@@ -349,7 +349,7 @@ func TestDatabaseTamperingCaught(t *testing.T) {
 	w := newWorld(t, false)
 	ctx := context.Background()
 	must(t, func() error {
-		_, err := w.env.DB.Pool.Exec(ctx, `GRANT UPDATE ON audit_log TO CURRENT_USER;
+		_, err := w.env.DB.OwnerPool.Exec(ctx, `GRANT UPDATE ON audit_log TO CURRENT_USER;
 ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
 UPDATE audit_log SET record = overlay(record placing 'X'::bytea from length(record) - 2) WHERE position = 2;
 ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only`)

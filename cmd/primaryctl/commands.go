@@ -47,11 +47,7 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	if cmd == "migrate" {
-		n, err := migrations.Up(ctx, env.DatabaseURL, slog.New(slog.NewTextHandler(env.Stderr, nil)))
-		if err == nil {
-			fmt.Fprintf(env.Stdout, "migrations applied: %d\n", n)
-		}
-		return err
+		return migrate(ctx, env)
 	}
 	t, err := connect(ctx, env)
 	if err != nil {
@@ -121,8 +117,25 @@ type tool struct {
 	actor  string
 }
 
+// migrate applies the migrations as the schema's owner and grants the
+// application's role (DATABASE_URL's user) its privileges.
+func migrate(ctx context.Context, env *Env) error {
+	if env.OwnerURL == "" {
+		return errors.New("DATABASE_OWNER_URL is not set: migrations run as the schema's owner (make run prints its URL)")
+	}
+	app, err := migrations.Role(env.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	n, err := migrations.Up(ctx, env.OwnerURL, app, slog.New(slog.NewTextHandler(env.Stderr, nil)))
+	if err == nil {
+		fmt.Fprintf(env.Stdout, "migrations applied: %d; %s holds exactly the application's privileges\n", n, app)
+	}
+	return err
+}
+
 func connect(ctx context.Context, env *Env) (*tool, error) {
-	if _, err := migrations.Up(ctx, env.DatabaseURL, slog.New(slog.DiscardHandler)); err != nil {
+	if err := migrations.Check(ctx, env.DatabaseURL); err != nil {
 		return nil, err
 	}
 	pool, err := pgxpool.New(ctx, env.DatabaseURL)

@@ -20,7 +20,9 @@ import (
 
 const usage = `usage: primaryctl COMMAND [ARGS]
 
-  migrate                                 apply database migrations
+  migrate                                 apply database migrations as the schema's owner
+                                          (DATABASE_OWNER_URL) and grant DATABASE_URL's role
+                                          exactly the application's privileges
   demo [--dir DIR]                        seed the demo election (idempotent)
   election create --file FILE             create an election from a definition
   election show ID                        print an election as JSON
@@ -50,7 +52,8 @@ const usage = `usage: primaryctl COMMAND [ARGS]
         [--rate R] [--surge X] [--limit N] throughput and errors (--out JSON), and the ledger of
         [--out FILE] [--ledger FILE]       acknowledged receipts (--ledger)
 
-Environment: DATABASE_URL (required), PRIMARYVOTE_SECRETS (default .data/secrets).
+Environment: DATABASE_URL (required: the application's role), DATABASE_OWNER_URL
+(migrate only: the schema's owner), PRIMARYVOTE_SECRETS (default .data/secrets).
 `
 
 func main() {
@@ -59,6 +62,7 @@ func main() {
 	env := &Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		DatabaseURL: os.Getenv("DATABASE_URL"),
+		OwnerURL:    os.Getenv("DATABASE_OWNER_URL"),
 		SecretsDir:  envOr("PRIMARYVOTE_SECRETS", ".data/secrets"),
 	}
 	if err := Run(ctx, env, os.Args[1:]); err != nil {
@@ -93,5 +97,7 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	DatabaseURL    string
-	SecretsDir     string
+	// OwnerURL connects as the schema's owner, for migrate alone.
+	OwnerURL   string
+	SecretsDir string
 }

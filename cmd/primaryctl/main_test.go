@@ -25,7 +25,7 @@ type cli struct {
 
 func newCLI(t *testing.T) *cli {
 	db := dbtest.New(t)
-	return &cli{t: t, env: Env{DatabaseURL: db.URL, SecretsDir: filepath.Join(t.TempDir(), "secrets")}}
+	return &cli{t: t, env: Env{DatabaseURL: db.URL, OwnerURL: db.OwnerURL, SecretsDir: filepath.Join(t.TempDir(), "secrets")}}
 }
 
 // run runs a command line with stdin and returns stdout and the error.

@@ -1,8 +1,9 @@
 // Command primaryd is the primaryvote server: the HTTP API and web pages.
 //
-// It reads DATABASE_URL, applies pending migrations, and serves until it gets
-// SIGINT or SIGTERM, when it stops taking connections and lets requests in
-// flight finish.
+// It connects with DATABASE_URL as the application's role, checks that the
+// schema is current (the schema's owner migrates, with primaryctl migrate),
+// and serves until it gets SIGINT or SIGTERM, when it stops taking
+// connections and lets requests in flight finish.
 package main
 
 import (
@@ -82,8 +83,8 @@ type Main struct {
 	failureLogDone chan struct{}
 }
 
-// Run connects, migrates and starts serving; it returns once the server
-// accepts connections.
+// Run connects, checks the schema is current and starts serving; it returns
+// once the server accepts connections.
 func (m *Main) Run(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -91,7 +92,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set")
 	}
-	if _, err := migrations.Up(ctx, m.Config.DatabaseURL, m.Logger); err != nil {
+	// The schema's owner migrates (primaryctl migrate); the server runs as
+	// the application's role and only checks the schema is current.
+	if err := migrations.Check(ctx, m.Config.DatabaseURL); err != nil {
 		return err
 	}
 	secrets, err := auth.LoadSecrets(m.Config.SecretsDir)

@@ -18,10 +18,12 @@ import (
 	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 	"primaryvote/internal/loadtest"
+	"primaryvote/migrations"
 )
 
 // ownCluster starts a private PostgreSQL cluster for a test that restarts
-// it, so the suite's shared cluster is never touched.
+// it, so the suite's shared cluster is never touched, and migrates it as the
+// schema's owner. It returns the application's URL.
 func ownCluster(t *testing.T) (dir, url string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "pg")
@@ -31,13 +33,26 @@ func ownCluster(t *testing.T) (dir, url string) {
 	if err != nil {
 		t.Fatalf("pgcluster start: %v\n%s", err, out)
 	}
+	var owner string
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "DATABASE_URL=") {
-			return dir, strings.TrimPrefix(line, "DATABASE_URL=")
+		if u, ok := strings.CutPrefix(line, "DATABASE_URL="); ok {
+			url = u
+		}
+		if u, ok := strings.CutPrefix(line, "DATABASE_OWNER_URL="); ok {
+			owner = u
 		}
 	}
-	t.Fatalf("pgcluster printed no DATABASE_URL:\n%s", out)
-	return "", ""
+	if url == "" || owner == "" {
+		t.Fatalf("pgcluster printed no DATABASE_URL and DATABASE_OWNER_URL:\n%s", out)
+	}
+	app, err := migrations.Role(url)
+	if err == nil {
+		_, err = migrations.Up(context.Background(), owner, app, slog.New(slog.DiscardHandler))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, url
 }
 
 func pgcluster(t *testing.T, args ...string) {
@@ -66,7 +81,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	}
 	// The fixture's services, on this cluster.
 	addr := freeAddr(t)
-	proc := startProcess(t, bin, addr, url, secretsDir) // it migrates the new cluster
+	proc := startProcess(t, bin, addr, url, secretsDir)
 	clock := fixture.NewClock()
 	signer, err := audit.LoadSigner(secretsDir, fixture.LogOrigin)
 	if err != nil {

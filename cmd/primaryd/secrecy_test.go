@@ -253,9 +253,12 @@ func pgDump(t *testing.T, url string) string {
 		}
 		bin = matches[len(matches)-1]
 	}
-	out, err := exec.Command(bin, "--no-owner", "--dbname", url).Output()
+	cmd := exec.Command(bin, "--no-owner", "--dbname", url)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("pg_dump: %v", err)
+		t.Fatalf("pg_dump: %v\n%s", err, stderr.String())
 	}
 	var b strings.Builder
 	b.Write(out)

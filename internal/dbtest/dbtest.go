@@ -1,10 +1,13 @@
 // Package dbtest gives each test its own freshly migrated PostgreSQL database.
 //
-// The server is the one named by DATABASE_URL (make test starts a throwaway
-// cluster and sets it). The schema is migrated once per test run into a
-// template database; each test then gets a copy of it with CREATE DATABASE …
-// TEMPLATE, which takes milliseconds, and the copy is dropped at cleanup.
-// Without DATABASE_URL the test fails: these tests never skip.
+// The server is the one named by DATABASE_URL, the application's role, and
+// DATABASE_OWNER_URL, the schema's owner, which may create databases (make
+// test starts a throwaway cluster and sets both). The schema is migrated once
+// per test run into a template database; each test then gets a copy of it
+// with CREATE DATABASE … TEMPLATE, which takes milliseconds, and the copy is
+// dropped at cleanup. Tests use the copy as the application does, through
+// its role; OwnerPool is for tests that play an insider with the owner's
+// powers. Without both URLs the test fails: these tests never skip.
 package dbtest
 
 import (
@@ -32,9 +35,14 @@ import (
 
 // DB is a test's own database.
 type DB struct {
+	// Pool and URL connect as the application's role (URL for a server
+	// under test).
 	Pool *pgxpool.Pool
-	// URL connects to this database (for a server under test).
-	URL string
+	URL  string
+	// OwnerPool and OwnerURL connect as the schema's owner, for migrations
+	// and for tests that play an insider who holds it.
+	OwnerPool *pgxpool.Pool
+	OwnerURL  string
 }
 
 // New creates a database for t, migrated to the latest schema, and drops it
@@ -43,14 +51,22 @@ func New(t testing.TB) *DB {
 	t.Helper()
 	ctx := context.Background()
 	base := BaseURL(t)
+	ownerBase := os.Getenv("DATABASE_OWNER_URL")
+	if ownerBase == "" {
+		t.Fatal("dbtest: DATABASE_OWNER_URL is not set; run the suite with `make test`, which provides a PostgreSQL cluster with both roles")
+	}
+	app, err := migrations.Role(base)
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	admin, err := pgx.Connect(ctx, base)
+	admin, err := pgx.Connect(ctx, ownerBase)
 	if err != nil {
 		t.Fatalf("dbtest: couldn't connect to DATABASE_URL: %v", err)
 	}
 	defer admin.Close(ctx)
 
-	tmpl, err := template(ctx, admin, base)
+	tmpl, err := template(ctx, admin, ownerBase, app)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
@@ -63,9 +79,14 @@ func New(t testing.TB) *DB {
 	if err != nil {
 		t.Fatalf("dbtest: couldn't open pool: %v", err)
 	}
+	ownerPool, err := pgxpool.New(ctx, withDatabase(ownerBase, name))
+	if err != nil {
+		t.Fatalf("dbtest: couldn't open pool: %v", err)
+	}
 	t.Cleanup(func() {
 		pool.Close()
-		c, err := pgx.Connect(context.Background(), base)
+		ownerPool.Close()
+		c, err := pgx.Connect(context.Background(), ownerBase)
 		if err != nil {
 			t.Errorf("dbtest: couldn't connect to drop %s: %v", name, err)
 			return
@@ -86,7 +107,7 @@ func New(t testing.TB) *DB {
 			t.Errorf("dbtest: couldn't drop %s: %v", name, err)
 		}
 	})
-	return &DB{Pool: pool, URL: u}
+	return &DB{Pool: pool, URL: u, OwnerPool: ownerPool, OwnerURL: withDatabase(ownerBase, name)}
 }
 
 // BaseURL returns DATABASE_URL, failing t when it is not set.
@@ -102,7 +123,7 @@ func BaseURL(t testing.TB) string {
 // template returns the name of a database migrated to the current schema,
 // creating it if no earlier test (in any process) did. An advisory lock makes
 // concurrent test binaries build it once.
-func template(ctx context.Context, admin *pgx.Conn, base string) (string, error) {
+func template(ctx context.Context, admin *pgx.Conn, ownerBase, app string) (string, error) {
 	sum, err := schemaDigest()
 	if err != nil {
 		return "", err
@@ -128,7 +149,7 @@ func template(ctx context.Context, admin *pgx.Conn, base string) (string, error)
 		return "", fmt.Errorf("couldn't create %s: %w", building, err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, err := migrations.Up(ctx, withDatabase(base, building), quiet); err != nil {
+	if _, err := migrations.Up(ctx, withDatabase(ownerBase, building), app, quiet); err != nil {
 		return "", err
 	}
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+name); err != nil {
@@ -160,6 +181,7 @@ func schemaDigest() (string, error) {
 		fmt.Fprintf(h, "%s %d\n", n, len(b))
 		h.Write(b)
 	}
+	io.WriteString(h, migrations.Grants())
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
