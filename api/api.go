@@ -150,6 +150,11 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.recoverer, s.securityHeaders, s.accessLog, s.clientIP)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		// People get a page in their language; programs, a problem.
+		if s.svc.Pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+			s.svc.Pages.NotFound(w, r)
+			return
+		}
 		writeProblem(w, http.StatusNotFound, pv.ENotFound, "There is nothing at this address.", nil)
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {

@@ -230,6 +230,36 @@ func checkText(what, s string, max int, mayBeEmpty bool) error {
 	return nil
 }
 
+// Phase is where an election stands for a voter: what the pages say of it.
+type Phase string
+
+const (
+	PhaseDraft     Phase = "draft"     // not public yet
+	PhaseUpcoming  Phase = "upcoming"  // open, before its window
+	PhaseVoting    Phase = "voting"    // taking ballots
+	PhaseEnded     Phase = "ended"     // past its window or closed; the count is under way
+	PhasePublished Phase = "published" // the results are public
+)
+
+// PhaseAt returns e's phase at t.
+func (e *Election) PhaseAt(t time.Time) Phase {
+	switch e.Status {
+	case Draft:
+		return PhaseDraft
+	case Published:
+		return PhasePublished
+	case Open:
+		switch {
+		case e.OpensAt != nil && t.Before(*e.OpensAt):
+			return PhaseUpcoming
+		case e.ClosesAt != nil && !t.Before(*e.ClosesAt):
+			return PhaseEnded
+		}
+		return PhaseVoting
+	}
+	return PhaseEnded
+}
+
 // AcceptsBallotsAt reports whether e takes ballots at t: it is open and t is
 // inside its window.
 func (e *Election) AcceptsBallotsAt(t time.Time) error {

@@ -294,12 +294,20 @@ func (s *Elections) Public(ctx context.Context) ([]Election, error) {
 }
 
 // Open moves an election from draft to open. It refuses an election without
-// a key, whose roll is empty, or in which any voter has no credential.
+// a key, whose roll is empty, in which any voter has no credential, or whose
+// window has already ended.
 func (s *Elections) Open(ctx context.Context, id, actor string) error {
 	return s.transition(ctx, id, actor, Draft, Open, func(tx pgx.Tx) (any, error) {
+		def, _, err := s.loggedDefinition(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if def.ClosesAt != nil && !s.clock().Before(*def.ClosesAt) {
+			return nil, pv.Errorf(pv.EConflict, "election %q's voting window ended at %s: it can no longer be opened", id, def.ClosesAt.Format(time.RFC3339))
+		}
 		var voters, credentials int
 		var keyed bool
-		err := tx.QueryRow(ctx, `
+		err = tx.QueryRow(ctx, `
 SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
        (SELECT count(*) FROM voter_credentials WHERE election_id = $1),
        EXISTS (SELECT 1 FROM election_keys WHERE election_id = $1)`, id).Scan(&voters, &credentials, &keyed)

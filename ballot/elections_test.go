@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	pv "primaryvote"
 	"primaryvote/ballot"
@@ -188,5 +189,34 @@ func TestImportRollIsAllOrNothing(t *testing.T) {
 	}
 	if got := env.Count(t, `SELECT count(*) FROM voters WHERE region = '서울'`); got != 1 {
 		t.Errorf("voters in 서울 = %d; want 1", got)
+	}
+}
+
+// An election whose window has ended cannot be opened; one whose window is
+// ahead can, and waits for it.
+func TestOpenRefusesAnEndedWindow(t *testing.T) {
+	env := fixture.New(t)
+	ctx := context.Background()
+	now := env.Clock.Now()
+	ended := fixture.Definition("ended")
+	opens, closes := now.Add(-2*time.Hour), now.Add(-time.Hour)
+	ended.OpensAt, ended.ClosesAt = &opens, &closes
+	env.SetupWith(t, ended, 2, false)
+	err := env.Elections.Open(ctx, "ended", "test")
+	if pv.ErrorCode(err) != pv.EConflict || !strings.Contains(err.Error(), "window ended") {
+		t.Errorf("Open(ended window) = %v; want conflict", err)
+	}
+	if e, _ := env.Elections.Get(ctx, "ended"); e.Status != ballot.Draft {
+		t.Errorf("status after a refused open = %s", e.Status)
+	}
+	later := fixture.Definition("later")
+	opens, closes = now.Add(time.Hour), now.Add(2*time.Hour)
+	later.OpensAt, later.ClosesAt = &opens, &closes
+	env.SetupWith(t, later, 2, true)
+	e, _ := env.Elections.Get(ctx, "later")
+	for at, want := range map[time.Time]ballot.Phase{now: ballot.PhaseUpcoming, opens: ballot.PhaseVoting, closes: ballot.PhaseEnded} {
+		if got := e.PhaseAt(at); got != want {
+			t.Errorf("PhaseAt(%v) = %s; want %s", at, got, want)
+		}
 	}
 }

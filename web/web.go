@@ -9,6 +9,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -23,6 +24,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -76,6 +78,7 @@ type Elections interface {
 type Pages struct {
 	elections Elections
 	logger    *slog.Logger
+	now       func() time.Time
 	pages     *template.Template
 	// assetVersion changes whenever an embedded asset does, so assets can be
 	// cached for a long time under versioned URLs.
@@ -84,7 +87,7 @@ type Pages struct {
 
 // New returns the pages.
 func New(elections Elections, logger *slog.Logger) *Pages {
-	p := &Pages{elections: elections, logger: logger, assetVersion: assetVersion()}
+	p := &Pages{elections: elections, logger: logger, now: time.Now, assetVersion: assetVersion()}
 	p.pages = template.Must(template.New("").Funcs(template.FuncMap{
 		"asset":  func(name string) string { return "/static/" + name + "?v=" + p.assetVersion },
 		"index1": func(xs []int, i int) int { return xs[i] },
@@ -93,6 +96,11 @@ func New(elections Elections, logger *slog.Logger) *Pages {
 		"fmt2":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 		"row":    func(i int) int { return i * 32 },
 		"weight": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) },
+		// when shows a time as the definition gave it, with its offset.
+		"when": func(t *time.Time) string { return t.Format("2006-01-02 15:04") + " (UTC" + t.Format("-07:00") + ")" },
+		"phaseOf": func(p page, e *ballot.Election, ph ballot.Phase) phaseView {
+			return phaseView{Page: p, Election: e, Phase: ph}
+		},
 	}).ParseFS(templateFS, "templates/*.html"))
 	return p
 }
@@ -175,35 +183,68 @@ func (p page) T(key string, args ...any) string {
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	p.renderStatus(w, r, http.StatusOK, name, data)
+}
+
+func (p *Pages) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	l := lang(w, r)
 	other := languages[0]
 	if l == other {
 		other = languages[1]
 	}
 	msgs, _ := json.Marshal(catalogs[l])
+	var buf bytes.Buffer
+	if err := p.pages.ExecuteTemplate(&buf, name, page{Lang: l, Other: other, Messages: template.JS(msgs), Data: data}); err != nil {
+		p.logger.ErrorContext(r.Context(), "couldn't render a page", "page", name, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	err := p.pages.ExecuteTemplate(w, name, page{Lang: l, Other: other, Messages: template.JS(msgs), Data: data})
-	if err != nil {
-		p.logger.ErrorContext(r.Context(), "couldn't render a page", "page", name, "err", err)
-	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
 }
 
+// fail answers a page that cannot be shown with a page in the reader's
+// language: not found, or something went wrong (whose cause is logged, never
+// shown).
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
 	if pv.ErrorCode(err) == pv.ENotFound {
-		status = http.StatusNotFound
-	} else {
-		p.logger.ErrorContext(r.Context(), "page failed", "err", err)
+		p.NotFound(w, r)
+		return
 	}
-	http.Error(w, http.StatusText(status), status)
+	p.logger.ErrorContext(r.Context(), "page failed", "err", err)
+	p.renderStatus(w, r, http.StatusInternalServerError, "failed.html", nil)
+}
+
+// NotFound answers an address with nothing at it, in the reader's language.
+func (p *Pages) NotFound(w http.ResponseWriter, r *http.Request) {
+	p.renderStatus(w, r, http.StatusNotFound, "notfound.html", nil)
+}
+
+// electionView is an election and where it stands, as the pages show it.
+type electionView struct {
+	Election *ballot.Election
+	Phase    ballot.Phase
+}
+
+// phaseView is what the "phase" and "window" templates need.
+type phaseView struct {
+	Page     page
+	Election *ballot.Election
+	Phase    ballot.Phase
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
-	shown, err := p.elections.Public(r.Context())
+	public, err := p.elections.Public(r.Context())
 	if err != nil {
 		p.fail(w, r, err)
 		return
+	}
+	now := p.now()
+	var shown []electionView
+	for i := range public {
+		shown = append(shown, electionView{Election: &public[i], Phase: public[i].PhaseAt(now)})
 	}
 	p.render(w, r, "home.html", shown)
 }
@@ -216,9 +257,6 @@ type questionView struct {
 
 func (p *Pages) election(w http.ResponseWriter, r *http.Request) {
 	e, err := p.elections.GetPublic(r.Context(), chi.URLParam(r, "id"))
-	if err == nil && e.Status == ballot.Draft {
-		err = pv.Errorf(pv.ENotFound, "not found")
-	}
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -227,7 +265,9 @@ func (p *Pages) election(w http.ResponseWriter, r *http.Request) {
 	for _, q := range e.Questions {
 		qs = append(qs, questionView{Question: q, Single: q.MinSelections == 1 && q.MaxSelections == 1})
 	}
-	p.render(w, r, "election.html", map[string]any{"Election": e, "Questions": qs})
+	// Outside its window, or once closed, the page says so before anyone
+	// signs in, and links to the results once they are published.
+	p.render(w, r, "election.html", map[string]any{"Election": e, "Questions": qs, "Phase": e.PhaseAt(p.now())})
 }
 
 func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {

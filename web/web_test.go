@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -66,7 +68,7 @@ func get(t *testing.T, url string) (int, string) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return res.StatusCode, html.UnescapeString(string(b))
 }
 
 // A candidate named like a formula stays text in a spreadsheet, and Korean
@@ -105,10 +107,73 @@ func TestResultsCSVIsSafeInSpreadsheets(t *testing.T) {
 
 func TestStaticFilesAreNotListed(t *testing.T) {
 	srv := serve(t, &store{})
-	if st, body := get(t, srv.URL+"/static/"); st != 404 || strings.Contains(body, "app.js") {
+	if st, body := get(t, srv.URL+"/static/"); st != 404 || strings.Contains(body, `<a href="app.js">`) {
 		t.Errorf("GET /static/ = %d %.80q; want 404 without a listing", st, body)
 	}
 	if st, _ := get(t, srv.URL+"/static/app.js"); st != 200 {
 		t.Errorf("GET /static/app.js = %d", st)
+	}
+}
+
+// Every page renders in both languages, and says where each election
+// stands: before its window, voting, ended, published.
+func TestPagesSayWhereElectionsStand(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.FixedZone("", 9*3600))
+	at := func(h int) *time.Time { x := now.Add(time.Duration(h) * time.Hour); return &x }
+	def := func(id string, status ballot.Status, opens, closes *time.Time) *ballot.Election {
+		return &ballot.Election{ID: id, Title: "Election " + id, Status: status, OpensAt: opens, ClosesAt: closes,
+			Groups:    []ballot.Group{{ID: "g", Name: "G", Weight: 1}},
+			Questions: []ballot.Question{{ID: "q", Title: "Q", MinSelections: 1, MaxSelections: 1, Candidates: []ballot.Candidate{{ID: "c", Number: 1, Name: "C"}}}}}
+	}
+	s := &store{elections: map[string]*ballot.Election{
+		"soon":  def("soon", ballot.Open, at(2), at(4)),
+		"now":   def("now", ballot.Open, at(-1), at(3)),
+		"late":  def("late", ballot.Open, at(-3), at(-1)),
+		"shut":  def("shut", ballot.Closed, nil, nil),
+		"done":  def("done", ballot.Published, nil, nil),
+		"draft": def("draft", ballot.Draft, nil, nil),
+	}, results: map[string]*ballot.Results{"done": {Election: "done", Groups: []ballot.GroupResult{{ID: "g", Name: "G", Weight: 1}}}}}
+	r := chi.NewRouter()
+	pages := New(s, slog.New(slog.DiscardHandler))
+	pages.now = func() time.Time { return now }
+	pages.Routes(r)
+	r.NotFound(pages.NotFound)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	st, home := get(t, srv.URL+"/?lang=en")
+	for _, want := range []string{"Voting opens 2026-12-01 14:00 (UTC+09:00).", "Voting is open until 2026-12-01 15:00 (UTC+09:00).",
+		"Voting has ended.", "the results are published", `href="/e/now"`, `href="/results/done"`} {
+		if st != 200 || !strings.Contains(home, want) {
+			t.Errorf("home page (%d) lacks %q", st, want)
+		}
+	}
+	for _, no := range []string{`href="/e/soon"`, `href="/e/late"`, "Election draft", "Open elections"} {
+		if strings.Contains(home, no) {
+			t.Errorf("home page shows %q", no)
+		}
+	}
+	for id, want := range map[string]string{"soon": "Voting opens", "late": "Voting has ended", "shut": "Voting has ended", "done": `href="/results/done"`} {
+		st, body := get(t, srv.URL+"/e/"+id+"?lang=en")
+		if st != 200 || !strings.Contains(body, want) || strings.Contains(body, `id="signin-form"`) {
+			t.Errorf("/e/%s = %d; want %q and no sign-in form", id, st, want)
+		}
+	}
+	if st, body := get(t, srv.URL+"/e/now?lang=en"); st != 200 || !strings.Contains(body, `id="signin-form"`) || !strings.Contains(body, "Voting: 2026-12-01 11:00 (UTC+09:00) – 2026-12-01 15:00 (UTC+09:00)") {
+		t.Errorf("/e/now = %d; want the sign-in form and the window", st)
+	}
+	for _, lang := range []string{"ko", "en"} {
+		for _, path := range []string{"/", "/e/now", "/e/late", "/results/done", "/verify", "/admin"} {
+			if st, body := get(t, srv.URL+path+"?lang="+lang); st != 200 || !strings.Contains(body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s in %s = %d", path, lang, st)
+			}
+		}
+		for _, path := range []string{"/e/draft", "/e/nowhere", "/results/now", "/no/such/page"} {
+			st, body := get(t, srv.URL+path+"?lang="+lang)
+			heading := map[string]string{"ko": "페이지를 찾을 수 없습니다", "en": "Page not found"}[lang]
+			if st != 404 || !strings.Contains(body, heading) {
+				t.Errorf("%s in %s = %d %.60q; want a 404 page saying %q", path, lang, st, body, heading)
+			}
+		}
 	}
 }
