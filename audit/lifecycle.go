@@ -129,3 +129,31 @@ func (s *Step) Prove(ctx context.Context, q Query, verifierKey string) error {
 	}
 	return nil
 }
+
+// EntriesAfter calls f, in log order, for each sequenced entry of kind about
+// electionID at a position after the given one (−1 for all).
+func EntriesAfter(ctx context.Context, q Query, electionID string, kind Kind, after int64, f func(position int64, e *Parsed) error) error {
+	rows, err := q.Query(ctx, `SELECT position, record FROM audit_log
+WHERE election_id = $1 AND position > $2 AND kind = $3 ORDER BY position`, electionID, after, kind)
+	if err != nil {
+		return fmt.Errorf("couldn't read the log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			position int64
+			record   []byte
+		)
+		if err := rows.Scan(&position, &record); err != nil {
+			return err
+		}
+		s, err := parseStep(position, record, nil)
+		if err != nil {
+			return err
+		}
+		if err := f(position, s.Entry); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

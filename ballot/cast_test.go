@@ -346,10 +346,15 @@ func TestTurnout(t *testing.T) {
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 6, true)
 	ctx := context.Background()
-	for _, v := range []string{"V00001", "V00002", "V00003"} {
+	start := env.Clock.Now()
+	for i, v := range []string{"V00001", "V00002", "V00003"} {
+		env.Clock.Set(start.Add(time.Duration(i) * 50 * time.Second)) // minutes 0, 0 and 1
 		if _, _, err := env.Elections.Cast(ctx, castReq(el.ID, v, "k", goodSelections)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := env.Sequencer.Drain(ctx); err != nil {
+		t.Fatal(err)
 	}
 	got, err := env.Elections.Turnout(ctx, el.ID)
 	if err != nil {
@@ -367,8 +372,20 @@ func TestTurnout(t *testing.T) {
 			{Region: "north", Eligible: 4, Voted: 2},
 			{Region: "south", Eligible: 2, Voted: 1},
 		},
+		// The timeline is drawn from the log's cast entries.
+		Timeline: []ballot.MinuteTurnout{{Minute: start, Ballots: 2}, {Minute: start.Add(time.Minute), Ballots: 1}},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Turnout = %+v; want %+v", got, want)
+	}
+	// A later call reads only what was sequenced since.
+	env.Clock.Set(start.Add(3 * time.Minute))
+	if _, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00004", "k", goodSelections)); err != nil {
+		t.Fatal(err)
+	}
+	env.Sequencer.Drain(ctx)
+	got, _ = env.Elections.Turnout(ctx, el.ID)
+	if n := len(got.Timeline); n != 3 || got.Timeline[2].Ballots != 1 || !got.Timeline[2].Minute.Equal(start.Add(3*time.Minute)) {
+		t.Errorf("Timeline after a fourth ballot = %+v", got.Timeline)
 	}
 }

@@ -37,6 +37,9 @@ type Elections struct {
 	// frozen caches the definitions and keys of elections that have left
 	// draft: from then on neither changes.
 	frozen map[string]*frozen
+
+	timelinesMu sync.Mutex
+	timelines   map[string]*timeline // ballots per minute, by election
 }
 
 type frozen struct {
@@ -62,7 +65,7 @@ const openFor = 250 * time.Millisecond
 // clock, pseudonyms names voters in the audit log and logKey is the note
 // verifier key of the log's checkpoints.
 func NewElections(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms, logKey string) *Elections {
-	return &Elections{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}}
+	return &Elections{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}, timelines: map[string]*timeline{}}
 }
 
 // rowQuerier is satisfied by a pool, a connection and a transaction.

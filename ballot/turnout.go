@@ -4,15 +4,60 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
+
+	"primaryvote/audit"
 )
 
 // Turnout counts eligible voters and ballots cast, overall, per group and per
-// region. It says who voted, never how.
+// region, and ballots per minute. It says who voted, never how.
 type Turnout struct {
 	Eligible int             `json:"eligible"`
 	Voted    int             `json:"voted"`
 	Groups   []GroupTurnout  `json:"groups"`
 	Regions  []RegionTurnout `json:"regions"`
+	// Timeline counts the ballots in the log per minute, oldest first, for
+	// the dashboard's chart: it survives a reload, and every server draws
+	// the same one.
+	Timeline []MinuteTurnout `json:"timeline"`
+}
+
+// MinuteTurnout is how many ballots the log records as cast in a minute.
+type MinuteTurnout struct {
+	Minute  time.Time `json:"minute"`
+	Ballots int       `json:"ballots"`
+}
+
+// timeline is an election's ballots per minute, as read from the log so far.
+type timeline struct {
+	through int64 // the position of the last cast read
+	minutes map[int64]int
+}
+
+// timeline returns the ballots per minute of the cast entries in the log,
+// reading only the records sequenced since the last call.
+func (s *Elections) timeline(ctx context.Context, electionID string) ([]MinuteTurnout, error) {
+	s.timelinesMu.Lock()
+	defer s.timelinesMu.Unlock()
+	tl := s.timelines[electionID]
+	if tl == nil {
+		tl = &timeline{through: -1, minutes: map[int64]int{}}
+		s.timelines[electionID] = tl
+	}
+	err := audit.EntriesAfter(ctx, s.pool, electionID, audit.KindBallotCast, tl.through, func(position int64, e *audit.Parsed) error {
+		tl.through = position
+		tl.minutes[e.At.Unix()/60]++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MinuteTurnout, 0, len(tl.minutes))
+	for m, n := range tl.minutes {
+		out = append(out, MinuteTurnout{Minute: time.Unix(m*60, 0).UTC(), Ballots: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Minute.Before(out[j].Minute) })
+	return out, nil
 }
 
 // GroupTurnout is the turnout of one voter group.
@@ -80,5 +125,8 @@ func (s *Elections) Turnout(ctx context.Context, electionID string) (*Turnout, e
 		return nil, fmt.Errorf("couldn't count turnout: %w", err)
 	}
 	sort.Slice(t.Regions, func(i, j int) bool { return t.Regions[i].Region < t.Regions[j].Region })
+	if t.Timeline, err = s.timeline(ctx, electionID); err != nil {
+		return nil, err
+	}
 	return t, nil
 }

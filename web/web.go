@@ -92,9 +92,9 @@ func New(elections Elections, logger *slog.Logger) *Pages {
 		"asset":  func(name string) string { return "/static/" + name + "?v=" + p.assetVersion },
 		"index1": func(xs []int, i int) int { return xs[i] },
 		"pct":    func(xs []float64, i int) string { return strconv.FormatFloat(xs[i], 'f', 2, 64) },
-		"bar":    func(f float64) string { return strconv.FormatFloat(f*1.4, 'f', 1, 64) }, // 100% = 140 units
+		"bar":    func(f float64) string { return strconv.FormatFloat(f*2.8, 'f', 1, 64) }, // 100% = 280 of 360 units
 		"fmt2":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-		"row":    func(i int) int { return i * 32 },
+		"row":    func(i int) int { return i * 52 },
 		"weight": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) },
 		// when shows a time as the definition gave it, with its offset.
 		"when": func(t *time.Time) string { return t.Format("2006-01-02 15:04") + " (UTC" + t.Format("-07:00") + ")" },

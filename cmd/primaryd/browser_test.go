@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,6 +86,16 @@ func browser(t *testing.T) context.Context {
 // screenshot saves the page to test-output/screenshots/NAME.png.
 func screenshot(name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		// A page must fit a phone: nothing may scroll sideways.
+		if strings.HasSuffix(name, "-phone") {
+			over, err := chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			if over > 0 {
+				return fmt.Errorf("%s: the page is %d px wider than the phone's screen", name, over)
+			}
+		}
 		png, err := chromedp.FullScreenshot(100)(ctx, tg) // 100: PNG
 		if err != nil {
 			return err
@@ -325,6 +336,14 @@ func TestOfficialSeesTurnoutRise(t *testing.T) {
 	if since := time.Since(signedIn).Seconds(); float64(turnouts) > since+2 {
 		t.Errorf("the dashboard asked for turnout %d times in %.1f s with ?poll=1; want at most once a second", turnouts, since)
 	}
+	// The chart is drawn from the log: a reload draws it at once.
+	if err := chromedp.Do(b, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("admin-dash"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText("turnout-total", "1 of 5 voted (20.0%)") // the first refresh after the reload
+	if points, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.getElementById("turnout-line").getAttribute("points")`)); strings.Count(points, ",") < 2 {
+		t.Errorf("after a reload the turnout chart has points %q; want the ballot already cast drawn", points)
+	}
 	if hidden, _ := chromedp.Run(b, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById("admin-results")).display === "none"`)); !hidden {
 		t.Error("the results link shows before publication")
 	}
@@ -459,5 +478,75 @@ func TestBallotPageWeight(t *testing.T) {
 	t.Logf("ballot page weight: %d bytes compressed (HTML %d)", total, htmlSize)
 	if total > 50<<10 {
 		t.Errorf("the ballot page weighs %d bytes compressed; the budget is 50 KiB", total)
+	}
+}
+
+// TestEveryPageFitsAPhone opens every page at 360 px in both languages, for
+// an election with Korean candidate names that has been counted: nothing
+// scrolls sideways (screenshot checks), the results keep every name whole,
+// and the ballot page of a finished election says so instead of asking for
+// a sign-in.
+func TestEveryPageFitsAPhone(t *testing.T) {
+	env := fixture.New(t)
+	d := fixture.Definition("demo")
+	names := []string{"김하늘", "이바다", "박서준", "최민지", "정우성", "강소라", "윤도현", "장나라", "한지민"}
+	k := 0
+	for qi := range d.Questions {
+		for ci := range d.Questions[qi].Candidates {
+			d.Questions[qi].Candidates[ci].Name = names[k]
+			k++
+		}
+	}
+	el := env.SetupWith(t, d, 5, true)
+	base := start(t, env, env.SecretsDir, api.Config{})
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, sel := range []ballot.Selections{{"leader": {"a"}, "council": {"p"}}, {"leader": {"b"}, "council": {"q", "r"}}} {
+		_, _, err := env.Elections.Cast(ctx, fixture.CastRequest("demo", el.Voters[i], sel))
+		must(err)
+	}
+	must(env.Elections.Close(ctx, "demo", "test"))
+	_, err := env.Elections.Tally(ctx, "demo", "test")
+	must(err)
+	must(env.Elections.Decrypt(ctx, "demo", el.Shares[0], "test"))
+	must(env.Elections.Decrypt(ctx, "demo", el.Shares[1], "test"))
+	_, err = env.Elections.FinishTally(ctx, "demo", "test")
+	must(err)
+	must(env.Elections.Publish(ctx, "demo", "test"))
+
+	b := browser(t)
+	for _, lang := range []string{"ko", "en"} {
+		for name, path := range map[string]string{"home": "/", "results": "/results/demo", "ended": "/e/demo", "verify": "/verify", "admin": "/admin", "notfound": "/no/such/page"} {
+			err := chromedp.Do(b, chromedp.EmulateViewport(360, 780), chromedp.Navigate(base+path+"?lang="+lang),
+				chromedp.WaitVisible(chromedp.CSS("h1")), screenshot(name+"-"+lang+"-phone"))
+			if err != nil {
+				t.Errorf("%s in %s: %v", path, lang, err)
+			}
+		}
+		if err := chromedp.Do(b, chromedp.Navigate(base+"/results/demo?lang="+lang), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
+			t.Fatal(err)
+		}
+		broken, err := chromedp.Run(b, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("th[scope=row]")).filter(th => th.getClientRects().length !== 1 || th.offsetHeight > 2 * parseFloat(getComputedStyle(th).lineHeight)).map(th => th.textContent)`))
+		if err != nil || len(broken) > 0 {
+			t.Errorf("results in %s: names broken over lines: %q, %v", lang, broken, err)
+		}
+		if err := chromedp.Do(b, chromedp.Navigate(base+"/e/demo?lang="+lang), chromedp.WaitVisible(chromedp.ID("phase"))); err != nil {
+			t.Fatal(err)
+		}
+		notice, _ := chromedp.Run(b, chromedp.Text(chromedp.ID("phase")))
+		if want := map[string]string{"ko": "결과가 발표", "en": "results are published"}[lang]; !strings.Contains(notice, want) {
+			t.Errorf("the ballot page of a published election in %s says %q; want %q", lang, notice, want)
+		}
+		if n, _ := chromedp.Run(b, chromedp.Evaluate[int](`document.querySelectorAll("#signin-form").length`)); n != 0 {
+			t.Errorf("the ballot page of a published election in %s offers a sign-in", lang)
+		}
+		if v := axeViolations(t, b); len(v) > 0 {
+			t.Errorf("axe on the finished election's page in %s: %v", lang, v)
+		}
 	}
 }

@@ -264,7 +264,6 @@
     const auth = () => ({ Authorization: "Bearer " + (session.get() || {}).token });
     let election = null;
     let timer = null;
-    let samples = [];
 
     function signedIn() {
       const s = session.get();
@@ -313,9 +312,7 @@
           $("turnout-total").textContent = t("admin.turnout_total", { voted: turnout.voted, eligible: turnout.eligible, pct: pct(turnout.voted, turnout.eligible) });
           fill($("turnout-groups").tBodies[0], turnout.groups);
           fill($("turnout-regions").tBodies[0], turnout.regions);
-          samples.push({ t: Date.now(), v: turnout.voted });
-          samples = samples.slice(-360);
-          drawChart(turnout.eligible);
+          drawChart(turnout.timeline || [], turnout.eligible);
         } else if (tr.status === 403) {
           $("turnout-total").textContent = t("admin.forbidden");
         }
@@ -341,14 +338,24 @@
       }
     }
 
-    function drawChart(eligible) {
-      if (samples.length === 0) return;
-      const t0 = samples[0].t;
-      const span = Math.max(samples[samples.length - 1].t - t0, 1);
+    // drawChart draws the ballots cast so far, minute by minute, from the
+    // log's record of every cast: the same after a reload, on every server.
+    function drawChart(minutes, eligible) {
+      if (minutes.length === 0) {
+        $("turnout-line").setAttribute("points", "");
+        return;
+      }
+      const t0 = Date.parse(minutes[0].minute);
+      const span = Math.max(Date.parse(minutes[minutes.length - 1].minute) + 60000 - t0, 60000);
       const top = Math.max(eligible, 1);
-      $("turnout-line").setAttribute("points", samples
-        .map((s) => ((360 * (s.t - t0)) / span).toFixed(1) + "," + (118 - (116 * s.v) / top).toFixed(1))
-        .join(" "));
+      let total = 0;
+      const points = ["0,118"];
+      for (const m of minutes) {
+        total += m.ballots;
+        const x = (360 * (Date.parse(m.minute) + 60000 - t0)) / span;
+        points.push(x.toFixed(1) + "," + (118 - (116 * total) / top).toFixed(1));
+      }
+      $("turnout-line").setAttribute("points", points.join(" "));
     }
 
     async function step(action, confirmKey) {
@@ -378,7 +385,6 @@
       election = select.value || null;
       select.addEventListener("change", () => {
         election = select.value;
-        samples = [];
         refresh();
       });
       refresh();
