@@ -17,6 +17,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
+	"strconv"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -247,7 +248,7 @@ func main() {
 	flag.StringVar(&cfg.Addr, "addr", envOr("PRIMARYVOTE_ADDR", "127.0.0.1:8080"), "listen address (PRIMARYVOTE_ADDR)")
 	flag.StringVar(&cfg.SecretsDir, "secrets", envOr("PRIMARYVOTE_SECRETS", ".data/secrets"), "secrets directory (PRIMARYVOTE_SECRETS)")
 	flag.StringVar(&trusted, "trusted-proxies", os.Getenv("PRIMARYVOTE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (PRIMARYVOTE_TRUSTED_PROXIES)")
-	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", 600, "voter sign-in attempts per client address per minute")
+	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", envInt("PRIMARYVOTE_SIGNINS_PER_IP", 600), "voter sign-in attempts per client address per minute (PRIMARYVOTE_SIGNINS_PER_IP)")
 	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", 10, "sign-in attempts per voter id from one client address per minute")
 	var maxConns int
 	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
@@ -291,6 +292,14 @@ func main() {
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
 		return v
+	}
+	return def
+}
+
+// envInt reads an integer setting from the environment, or returns def.
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return n
 	}
 	return def
 }
