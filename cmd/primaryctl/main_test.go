@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -221,5 +222,44 @@ func TestDemoIsIdempotent(t *testing.T) {
 		Scan(&elections, &voterRows, &officialRows)
 	if fmt.Sprint(elections, voterRows, officialRows) != "1 1000 1" {
 		t.Errorf("after two demos: %d elections, %d voters, %d officials; want 1 1000 1", elections, voterRows, officialRows)
+	}
+}
+
+// The README's primaryctl walkthrough runs as written, with the example
+// files it names, against a fresh database.
+func TestReadmeWalkthrough(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Running an election with primaryctl")
+	if !ok {
+		t.Fatal("README has no primaryctl walkthrough")
+	}
+	_, rest, _ = strings.Cut(rest, "```sh\n")
+	script, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("the walkthrough's code block is not closed")
+	}
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	if _, err := os.Stat(filepath.Join(root, "bin", "primaryctl")); err != nil {
+		t.Fatalf("bin/primaryctl is not built (make test builds it): %v", err)
+	}
+	db := dbtest.New(t)
+	dir := t.TempDir()
+	for _, name := range []string{"bin", "examples"} {
+		if err := os.Symlink(filepath.Join(root, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.URL, "DATABASE_OWNER_URL="+db.OwnerURL, "PRIMARYVOTE_SECRETS="+filepath.Join(dir, "secrets"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's walkthrough failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "election primary-2026 published") {
+		t.Errorf("the walkthrough did not publish:\n%s", out)
 	}
 }

@@ -510,13 +510,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		_, _, err := env.Elections.Cast(ctx, fixture.CastRequest("demo", el.Voters[i], sel))
 		must(err)
 	}
-	must(env.Elections.Close(ctx, "demo", "test"))
-	_, err := env.Elections.Tally(ctx, "demo", "test")
-	must(err)
-	must(env.Elections.Decrypt(ctx, "demo", el.Shares[0], "test"))
-	must(env.Elections.Decrypt(ctx, "demo", el.Shares[1], "test"))
-	_, err = env.Elections.FinishTally(ctx, "demo", "test")
-	must(err)
+	env.Tally(t, el)
 	must(env.Elections.Publish(ctx, "demo", "test"))
 
 	b := browser(t)
