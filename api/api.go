@@ -26,7 +26,7 @@ import (
 	pv "primaryvote"
 	"primaryvote/audit"
 	"primaryvote/auth"
-	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/web"
 )
 
@@ -95,7 +95,7 @@ func (c *Config) setDefaults() {
 // Services are the domain services the API serves.
 type Services struct {
 	Pool        *pgxpool.Pool
-	Elections   *ballot.Elections
+	Elections   *elections.Store
 	Credentials *auth.Credentials
 	Officials   *auth.Officials
 	Tokens      *auth.Tokens

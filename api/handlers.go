@@ -17,6 +17,7 @@ import (
 	"primaryvote/audit/bundle"
 	"primaryvote/auth"
 	"primaryvote/ballot"
+	"primaryvote/elections"
 )
 
 func (s *Server) getElection(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +103,7 @@ type castRequest struct {
 
 func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
-	if err := ballot.ValidIdempotencyKey(key); err != nil {
+	if err := elections.ValidIdempotencyKey(key); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -112,7 +113,7 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	cast := ballot.CastRequest{
+	cast := elections.CastRequest{
 		ElectionID:     chi.URLParam(r, "id"),
 		VoterID:        voterFrom(r.Context()),
 		IdempotencyKey: key,

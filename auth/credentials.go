@@ -18,6 +18,7 @@ import (
 	pv "primaryvote"
 	"primaryvote/audit"
 	"primaryvote/ballot"
+	"primaryvote/elections"
 )
 
 // Credentials issues voter codes and checks them at sign-in.
@@ -46,7 +47,7 @@ var errBadCredential = pv.Errorf(pv.EUnauthorized, "The voter ID or code is not 
 func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writer, actor string) (int, error) {
 	var n int
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		status, err := ballot.LockForChange(ctx, tx, electionID)
+		status, err := elections.LockForChange(ctx, tx, electionID)
 		if err != nil {
 			return err
 		}
@@ -108,7 +109,7 @@ func (c *Credentials) Reissue(ctx context.Context, electionID, voterID, actor st
 	code := NewCode()
 	norm, _ := normalizeCode(code)
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		status, err := ballot.LockForChange(ctx, tx, electionID)
+		status, err := elections.LockForChange(ctx, tx, electionID)
 		if err != nil {
 			return err
 		}

@@ -137,7 +137,7 @@ func (d *Definition) Validate() error {
 	if !idPattern.MatchString(d.ID) {
 		return bad("election id %q must be 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit", d.ID)
 	}
-	if err := checkText("election title", d.Title, maxTitleRunes, false); err != nil {
+	if err := CheckText("election title", d.Title, maxTitleRunes, false); err != nil {
 		return err
 	}
 	if d.OpensAt != nil && d.ClosesAt != nil && !d.OpensAt.Before(*d.ClosesAt) {
@@ -156,7 +156,7 @@ func (d *Definition) Validate() error {
 			return bad("group %q is defined twice", g.ID)
 		}
 		seen[g.ID] = true
-		if err := checkText("group "+g.ID+" name", g.Name, maxTitleRunes, false); err != nil {
+		if err := CheckText("group "+g.ID+" name", g.Name, maxTitleRunes, false); err != nil {
 			return err
 		}
 		if !(g.Weight > 0 && g.Weight <= 1) {
@@ -179,7 +179,7 @@ func (d *Definition) Validate() error {
 			return bad("question %q is defined twice", q.ID)
 		}
 		seenQ[q.ID] = true
-		if err := checkText("question "+q.ID+" title", q.Title, maxTitleRunes, false); err != nil {
+		if err := CheckText("question "+q.ID+" title", q.Title, maxTitleRunes, false); err != nil {
 			return err
 		}
 		n := len(q.Candidates)
@@ -203,10 +203,10 @@ func (d *Definition) Validate() error {
 				return bad("question %q: candidate %q needs a unique number >= 1", q.ID, c.ID)
 			}
 			seenN[c.Number] = true
-			if err := checkText("candidate "+c.ID+" name", c.Name, maxTitleRunes, false); err != nil {
+			if err := CheckText("candidate "+c.ID+" name", c.Name, maxTitleRunes, false); err != nil {
 				return err
 			}
-			if err := checkText("candidate "+c.ID+" statement", c.Statement, maxStatementRunes, true); err != nil {
+			if err := CheckText("candidate "+c.ID+" statement", c.Statement, maxStatementRunes, true); err != nil {
 				return err
 			}
 		}
@@ -214,8 +214,9 @@ func (d *Definition) Validate() error {
 	return nil
 }
 
-// checkText allows printable text of at most max runes; no control characters.
-func checkText(what, s string, max int, mayBeEmpty bool) error {
+// CheckText allows printable text of at most max runes, no control
+// characters, and empty text only if mayBeEmpty; what names it in the error.
+func CheckText(what, s string, max int, mayBeEmpty bool) error {
 	if s == "" && !mayBeEmpty {
 		return pv.Errorf(pv.EInvalid, "%s is empty", what)
 	}

@@ -2,12 +2,9 @@ package ballot
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
-	"fmt"
 	"sort"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/audit"
@@ -44,38 +41,4 @@ func CommitRoll(entries []RollEntry) (RollCommitment, error) {
 		c.Root = hex.EncodeToString(root[:])
 	}
 	return c, nil
-}
-
-// Roll returns an election's public roll: every voter's pseudonym and group.
-func (s *Elections) Roll(ctx context.Context, q rowsQuerier, electionID string) ([]RollEntry, error) {
-	rows, err := q.Query(ctx, `SELECT pseudonym, group_id FROM voters WHERE election_id = $1`, electionID)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read the roll: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RollEntry, error) {
-		var (
-			p     []byte
-			group string
-		)
-		err := r.Scan(&p, &group)
-		if err == nil && len(p) != 32 {
-			err = fmt.Errorf("a stored pseudonym has %d bytes", len(p))
-		}
-		var e RollEntry
-		copy(e.Pseudonym[:], p)
-		e.Group = group
-		return e, err
-	})
-}
-
-type rowsQuerier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-func (s *Elections) rollCommitment(ctx context.Context, tx pgx.Tx, id string) (RollCommitment, error) {
-	roll, err := s.Roll(ctx, tx, id)
-	if err != nil {
-		return RollCommitment{}, err
-	}
-	return CommitRoll(roll)
 }

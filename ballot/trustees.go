@@ -99,6 +99,18 @@ func (t *Trustees) derivedPublic(i int) group.Element {
 	return acc
 }
 
+// Hex returns the public data as the log records it: the election key, each
+// commitment and each trustee's public key, hex-encoded.
+func (t *Trustees) Hex() (key string, commitments, public []string) {
+	for _, c := range t.Commitments {
+		commitments = append(commitments, hex.EncodeToString(encodeElement(c)))
+	}
+	for _, p := range t.Public {
+		public = append(public, hex.EncodeToString(encodeElement(p)))
+	}
+	return hex.EncodeToString(t.Key.enc), commitments, public
+}
+
 // EncodeCommitments returns the commitments' encodings, concatenated.
 func (t *Trustees) EncodeCommitments() []byte { return encodeElements(t.Commitments) }
 
@@ -240,4 +252,25 @@ func ReadShare(r io.Reader, passphrase string) (TrusteeShare, error) {
 		return TrusteeShare{}, pv.Errorf(pv.EInvalid, "share file: bad share")
 	}
 	return TrusteeShare{ElectionID: f.Election, Index: f.Trustee, Value: v}, nil
+}
+
+// DecodeTrustees rebuilds and checks a key ceremony's public data from its
+// encodings: the election key, the concatenated commitments and the
+// concatenated trustee keys (32 bytes each).
+func DecodeTrustees(threshold int, key, commitments, public []byte) (*Trustees, error) {
+	t := &Trustees{Threshold: threshold}
+	var err error
+	if t.Key, err = ParseElectionKey(key); err != nil {
+		return nil, err
+	}
+	if t.Commitments, err = decodeElements(commitments); err != nil {
+		return nil, fmt.Errorf("trustees: commitments: %w", err)
+	}
+	if t.Public, err = decodeElements(public); err != nil {
+		return nil, fmt.Errorf("trustees: trustee keys: %w", err)
+	}
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }

@@ -14,6 +14,7 @@ import (
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
 	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/internal/fixture"
 )
 
@@ -195,7 +196,7 @@ func TestDefinitionRewrittenInTheDatabase(t *testing.T) {
 
 	// A new process (primaryctl tally) reads the definition from the log and
 	// proves it against the signed checkpoint.
-	fresh := ballot.NewElections(w.env.DB.Pool, w.env.Clock.Now, w.env.Secrets, w.signer.VerifierKey())
+	fresh := elections.New(w.env.DB.Pool, w.env.Clock.Now, w.env.Secrets, w.signer.VerifierKey())
 	_, err = fresh.Tally(ctx, "e1", "test")
 	t.Log(err)
 	want := fmt.Sprintf("record %d (election.create) is not the one the signed log holds", position)

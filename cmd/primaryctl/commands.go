@@ -21,6 +21,7 @@ import (
 	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/migrations"
 )
 
@@ -109,7 +110,7 @@ func (t *tool) dispatch(ctx context.Context, cmd string, rest []string) error {
 type tool struct {
 	env         *Env
 	pool        *pgxpool.Pool
-	elections   *ballot.Elections
+	elections   *elections.Store
 	credentials *auth.Credentials
 	officials   *auth.Officials
 	// signer signs the log's checkpoints when the tool sequences the log.
@@ -158,7 +159,7 @@ func connect(ctx context.Context, env *Env) (*tool, error) {
 	}
 	return &tool{
 		env: env, pool: pool, actor: actor, signer: signer,
-		elections:   ballot.NewElections(pool, time.Now, secrets, signer.VerifierKey()),
+		elections:   elections.New(pool, time.Now, secrets, signer.VerifierKey()),
 		credentials: auth.NewCredentials(pool, secrets, time.Now),
 		officials:   auth.NewOfficials(pool, time.Now),
 	}, nil

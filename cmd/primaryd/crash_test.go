@@ -24,6 +24,7 @@ import (
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
 	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/internal/fixture"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -128,7 +129,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 			if st != 201 {
 				return fmt.Errorf("%s: cast answered %d %s", voter, st, out)
 			}
-			var r ballot.Receipt
+			var r elections.Receipt
 			json.Unmarshal(out, &r)
 			acked.Store(voter, r.TrackingCode)
 			ackCount.Add(1)

@@ -28,7 +28,7 @@ import (
 	"primaryvote/api"
 	"primaryvote/audit"
 	"primaryvote/auth"
-	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/migrations"
 	"primaryvote/web"
 )
@@ -132,7 +132,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 
 	clock := time.Now
-	elections := ballot.NewElections(m.pool, clock, secrets, signer.VerifierKey())
+	elections := elections.New(m.pool, clock, secrets, signer.VerifierKey())
 	credentials := auth.NewCredentials(m.pool, secrets, clock)
 	failureInterval := m.Config.FailureLogInterval
 	if failureInterval == 0 {

@@ -15,7 +15,7 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/auth"
-	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/internal/fixture"
 	"primaryvote/internal/loadtest"
 	"primaryvote/migrations"
@@ -89,7 +89,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	}
 	env := &fixture.Env{Clock: clock, SecretsDir: secretsDir, Secrets: secrets, Signer: signer,
 		Sequencer:   audit.NewSequencer(pool, signer, slog.New(slog.DiscardHandler)),
-		Elections:   ballot.NewElections(pool, clock.Now, secrets, signer.VerifierKey()),
+		Elections:   elections.New(pool, clock.Now, secrets, signer.VerifierKey()),
 		Credentials: auth.NewCredentials(pool, secrets, clock.Now),
 		Officials:   auth.NewOfficials(pool, clock.Now), Tokens: auth.NewTokens(secrets, clock.Now)}
 	el := env.SetupWith(t, fixture.Definition("pgr"), chaosVoters(t, 150), true)
@@ -150,6 +150,6 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 			t.Errorf("acknowledged ballot %s of %s is not in the log", code, voter)
 		}
 	}
-	env.Elections = ballot.NewElections(after, clock.Now, secrets, signer.VerifierKey())
+	env.Elections = elections.New(after, clock.Now, secrets, signer.VerifierKey())
 	tallyEqualsLedger(t, env, el, rep.Acknowledged, rep.Chosen)
 }

@@ -1,4 +1,4 @@
-package ballot
+package elections
 
 import (
 	"bytes"
@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/ballot"
 )
 
 // RollSummary describes an imported roll.
@@ -27,13 +27,6 @@ type RollSummary struct {
 	Digest string `json:"sha256"`
 }
 
-var voterIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// ValidVoterID reports whether id is a well-formed voter id: 1–64 of
-// A-Z a-z 0-9 . _ -, starting with a letter or digit. No roll holds any
-// other.
-func ValidVoterID(id string) bool { return voterIDPattern.MatchString(id) }
-
 const maxRegionRunes = 64
 
 // ImportRoll replaces the roll of a draft election with the CSV read from r:
@@ -42,7 +35,7 @@ const maxRegionRunes = 64
 // malformed voter id, duplicate voter id, unknown group, bad region) aborts it
 // with an error naming the line, and the roll is left as it was. Rows stream
 // to PostgreSQL with COPY; they are never all held in memory.
-func (s *Elections) ImportRoll(ctx context.Context, electionID string, r io.Reader, actor string) (*RollSummary, error) {
+func (s *Store) ImportRoll(ctx context.Context, electionID string, r io.Reader, actor string) (*RollSummary, error) {
 	digest := sha256.New()
 	src := &rollReader{
 		csv:        csv.NewReader(io.TeeReader(r, digest)),
@@ -63,7 +56,7 @@ func (s *Elections) ImportRoll(ctx context.Context, electionID string, r io.Read
 		if err != nil {
 			return err
 		}
-		if e.Status != Draft {
+		if e.Status != ballot.Draft {
 			return pv.Errorf(pv.EConflict, "election %q is %s: the roll can only change while it is a draft", electionID, e.Status)
 		}
 		for _, g := range e.Groups {
@@ -161,7 +154,7 @@ func (r *rollReader) check(line int, rec []string) error {
 	if id == "" {
 		return bad("empty voter_id")
 	}
-	if !voterIDPattern.MatchString(id) {
+	if !ballot.ValidVoterID(id) {
 		return bad("voter_id %q must be 1-64 of A-Z, a-z, 0-9, '.', '_' and '-'", id)
 	}
 	if _, dup := r.seen[id]; dup {
@@ -170,7 +163,7 @@ func (r *rollReader) check(line int, rec []string) error {
 	if _, ok := r.groups[group]; !ok {
 		return bad("unknown group %q", group)
 	}
-	if err := checkText("region", region, maxRegionRunes, false); err != nil {
+	if err := ballot.CheckText("region", region, maxRegionRunes, false); err != nil {
 		return bad("%s", pv.ErrorMessage(err))
 	}
 	return nil

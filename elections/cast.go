@@ -1,16 +1,14 @@
-package ballot
+package elections
 
 import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,10 +16,8 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/ballot"
 )
-
-// Selections maps a question id to the ids of the candidates chosen in it.
-type Selections map[string][]string
 
 // CastRequest is one voter's attempt to cast a ballot.
 type CastRequest struct {
@@ -36,7 +32,7 @@ type CastRequest struct {
 	// Exactly one of Selections and Encrypted is set. The server encrypts
 	// Selections the moment it gets them; an Encrypted ballot (made by the
 	// voter's own device) is checked proof by proof and stored as sent.
-	Selections Selections
+	Selections ballot.Selections
 	Encrypted  []byte
 }
 
@@ -101,7 +97,7 @@ type AlreadyVoted struct {
 // audit entry commit in one transaction. When concurrent casts by one voter
 // race, the primary key of participation lets exactly one commit; the others
 // are answered by the rules above.
-func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
+func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
 	if err := ValidIdempotencyKey(req.IdempotencyKey); err != nil {
 		return nil, false, err
 	}
@@ -119,12 +115,12 @@ func (s *Elections) Cast(ctx context.Context, req CastRequest) (response []byte,
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return nil, false, err // checked again below
 	}
-	content, err := e.ballotContent(req)
+	content, err := ballotContent(e, req)
 	if err != nil {
 		return nil, false, err
 	}
 	tracking := sha256.Sum256(content)
-	code := TrackingCode(tracking)
+	code := ballot.TrackingCode(tracking)
 	now := s.clock().UTC().Truncate(time.Second)
 	response, err = json.Marshal(Receipt{TrackingCode: code, CastAt: now})
 	if err != nil {
@@ -225,7 +221,7 @@ func (p participation) answer(req CastRequest) ([]byte, error) {
 // previousCast applies the idempotency rules when the voter has voted: it
 // returns the stored response for a replay, or an error. It returns nil, nil
 // when the voter has not voted.
-func (s *Elections) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
+func (s *Store) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
 	var p participation
 	err := q.QueryRow(ctx, `SELECT idempotency_key_hash, request_mac, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
 		req.ElectionID, req.VoterID).Scan(&p.keyHash, &p.bodyMAC, &p.response)
@@ -239,7 +235,7 @@ func (s *Elections) previousCast(ctx context.Context, q rowQuerier, req CastRequ
 }
 
 // Receipt returns the receipt of the voter's ballot, or nil if they have not voted.
-func (s *Elections) Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error) {
+func (s *Store) Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error) {
 	var response []byte
 	err := s.pool.QueryRow(ctx, `SELECT response FROM participation WHERE election_id = $1 AND voter_id = $2`,
 		electionID, voterID).Scan(&response)
@@ -254,7 +250,7 @@ func (s *Elections) Receipt(ctx context.Context, electionID, voterID string) (js
 
 // voter returns the group and pseudonym of the request's voter, and their
 // idempotency record if they have cast.
-func (s *Elections) voter(ctx context.Context, req CastRequest) (group string, pseudonym []byte, prev participation, err error) {
+func (s *Store) voter(ctx context.Context, req CastRequest) (group string, pseudonym []byte, prev participation, err error) {
 	err = s.pool.QueryRow(ctx, selectVoterAndParticipation, req.ElectionID, req.VoterID).
 		Scan(&group, &pseudonym, &prev.keyHash, &prev.bodyMAC, &prev.response)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -284,7 +280,7 @@ FROM voters v LEFT JOIN participation p ON p.election_id = v.election_id AND p.v
 WHERE v.election_id = $1 AND v.voter_id = $2`
 
 // ballotContent returns the encrypted ballot to store for req.
-func (e *Election) ballotContent(req CastRequest) ([]byte, error) {
+func ballotContent(e *ballot.Election, req CastRequest) ([]byte, error) {
 	switch {
 	case req.Encrypted != nil && req.Selections != nil:
 		return nil, pv.Errorf(pv.EInvalid, "send either selections or an encrypted ballot, not both")
@@ -295,81 +291,4 @@ func (e *Election) ballotContent(req CastRequest) ([]byte, error) {
 		return req.Encrypted, nil
 	}
 	return e.Encrypt(req.Selections)
-}
-
-// Validate checks a ballot's selections against the election: every question
-// is known, every candidate belongs to its question and is chosen at most
-// once, and each question has between its minimum and maximum selections (an
-// omitted question counts as none).
-func (e *Election) Validate(sel Selections) error {
-	known := map[string]*Question{}
-	for i := range e.Questions {
-		known[e.Questions[i].ID] = &e.Questions[i]
-	}
-	for qid := range sel {
-		if known[qid] == nil {
-			return pv.Errorf(pv.EInvalid, "unknown question %q", qid)
-		}
-	}
-	for _, q := range e.Questions {
-		chosen := sel[q.ID]
-		if len(chosen) < q.MinSelections || len(chosen) > q.MaxSelections {
-			if q.MinSelections == q.MaxSelections {
-				return pv.Errorf(pv.EInvalid, "question %q needs exactly %d selection(s), got %d", q.ID, q.MinSelections, len(chosen))
-			}
-			return pv.Errorf(pv.EInvalid, "question %q needs %d to %d selections, got %d", q.ID, q.MinSelections, q.MaxSelections, len(chosen))
-		}
-		seen := map[string]bool{}
-		for _, c := range chosen {
-			if !q.hasCandidate(c) {
-				return pv.Errorf(pv.EInvalid, "question %q has no candidate %q", q.ID, c)
-			}
-			if seen[c] {
-				return pv.Errorf(pv.EInvalid, "question %q: candidate %q chosen twice", q.ID, c)
-			}
-			seen[c] = true
-		}
-	}
-	return nil
-}
-
-func (q *Question) hasCandidate(id string) bool {
-	for _, c := range q.Candidates {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-// trackingEncoding is Crockford's base32 alphabet, without padding.
-var trackingEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
-
-// TrackingCode formats a ballot hash as a voter sees it: 52 symbols of
-// Crockford base32 in groups of four, joined by '-'.
-func TrackingCode(sum [32]byte) string {
-	s := trackingEncoding.EncodeToString(sum[:])
-	var b strings.Builder
-	for i := 0; i < len(s); i += 4 {
-		if i > 0 {
-			b.WriteByte('-')
-		}
-		b.WriteString(s[i:min(i+4, len(s))])
-	}
-	return b.String()
-}
-
-// ParseTrackingCode reads a tracking code as a voter may type it (any case,
-// with or without hyphens or spaces, O for 0, I or L for 1) and returns it in
-// its canonical form.
-func ParseTrackingCode(s string) (string, error) {
-	if len(s) > 128 {
-		return "", pv.Errorf(pv.EInvalid, "not a tracking code")
-	}
-	r := strings.NewReplacer("-", "", " ", "", "O", "0", "I", "1", "L", "1")
-	raw, err := trackingEncoding.DecodeString(r.Replace(strings.ToUpper(s)))
-	if err != nil || len(raw) != 32 {
-		return "", pv.Errorf(pv.EInvalid, "not a tracking code: it has 52 characters of 0-9 and A-Z")
-	}
-	return TrackingCode([32]byte(raw)), nil
 }

@@ -1,4 +1,4 @@
-package ballot
+package elections
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/ballot"
 )
 
 // Pseudonyms names voters in the audit log (auth.Secrets implements it).
@@ -24,8 +25,10 @@ type Pseudonyms interface {
 	Pseudonym(electionID, voterID string) [32]byte
 }
 
-// Elections stores elections and moves them through their lifecycle.
-type Elections struct {
+// Store keeps elections in PostgreSQL and moves them through their
+// lifecycle: definitions (in the log), rolls, credentials' keys, casting,
+// turnout and the count.
+type Store struct {
 	pool       *pgxpool.Pool
 	clock      func() time.Time
 	pseudonyms Pseudonyms
@@ -43,14 +46,14 @@ type Elections struct {
 }
 
 type frozen struct {
-	def *Definition
-	key *ElectionKey
+	def *ballot.Definition
+	key *ballot.ElectionKey
 	// results are the logged results, once read and proven.
 	results json.RawMessage
 
 	// While the election is open, every voter's requests read it; the
 	// open state read last is reused for openFor (see Get).
-	open *Election
+	open *ballot.Election
 	// openAt is when open was read.
 	openAt time.Time
 }
@@ -61,11 +64,11 @@ type frozen struct {
 // again under the election lock in its own transaction.
 const openFor = 250 * time.Millisecond
 
-// NewElections returns an election store on pool; clock is the server's
+// New returns an election store on pool; clock is the server's
 // clock, pseudonyms names voters in the audit log and logKey is the note
 // verifier key of the log's checkpoints.
-func NewElections(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms, logKey string) *Elections {
-	return &Elections{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}, timelines: map[string]*timeline{}}
+func New(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms, logKey string) *Store {
+	return &Store{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}, timelines: map[string]*timeline{}}
 }
 
 // rowQuerier is satisfied by a pool, a connection and a transaction.
@@ -86,7 +89,7 @@ INSERT INTO elections (id, title, opens_at, closes_at) VALUES ($1, $2, $3, $4)`
 // audit log alone, where it is written once and read back by everything that
 // depends on it (the ballot, the cast, the tally, the results); the
 // elections table keeps the title and window only to list elections.
-func (s *Elections) Create(ctx context.Context, d *Definition, actor string) error {
+func (s *Store) Create(ctx context.Context, d *ballot.Definition, actor string) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -120,10 +123,10 @@ FROM elections e LEFT JOIN election_keys k ON k.election_id = e.id
 WHERE e.id = $1`
 
 // Get returns the election with the given id, or an ENotFound error.
-func (s *Elections) Get(ctx context.Context, id string) (*Election, error) {
+func (s *Store) Get(ctx context.Context, id string) (*ballot.Election, error) {
 	s.mu.Lock()
 	f := s.frozen[id]
-	var open *Election
+	var open *ballot.Election
 	if f != nil && f.open != nil && time.Since(f.openAt) < openFor {
 		copied := *f.open
 		open = &copied
@@ -133,7 +136,7 @@ func (s *Elections) Get(ctx context.Context, id string) (*Election, error) {
 		return open, nil
 	}
 	e, err := s.get(ctx, s.pool, id)
-	if err == nil && e.Status == Open {
+	if err == nil && e.Status == ballot.Open {
 		copied := *e
 		s.mu.Lock()
 		if f := s.frozen[id]; f != nil {
@@ -147,9 +150,9 @@ func (s *Elections) Get(ctx context.Context, id string) (*Election, error) {
 // GetPublic returns an election the public may see: any but a draft. A
 // draft gets exactly the answer an unknown id gets, so the public can tell
 // neither its definition nor that it exists.
-func (s *Elections) GetPublic(ctx context.Context, id string) (*Election, error) {
+func (s *Store) GetPublic(ctx context.Context, id string) (*ballot.Election, error) {
 	e, err := s.Get(ctx, id)
-	if err == nil && e.Status == Draft {
+	if err == nil && e.Status == ballot.Draft {
 		return nil, errNoElection(id)
 	}
 	return e, err
@@ -159,7 +162,7 @@ func errNoElection(id string) error { return pv.Errorf(pv.ENotFound, "no electio
 
 // forget drops the reused open state of an election whose status this
 // process has just changed.
-func (s *Elections) forget(id string) {
+func (s *Store) forget(id string) {
 	s.mu.Lock()
 	if f := s.frozen[id]; f != nil {
 		f.open = nil
@@ -167,12 +170,12 @@ func (s *Elections) forget(id string) {
 	s.mu.Unlock()
 }
 
-func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election, error) {
-	if !idPattern.MatchString(id) {
+func (s *Store) get(ctx context.Context, q rowQuerier, id string) (*ballot.Election, error) {
+	if !ballot.ValidElectionID(id) {
 		return nil, errNoElection(id)
 	}
 	var (
-		e   Election
+		e   ballot.Election
 		key []byte
 	)
 	err := q.QueryRow(ctx, selectElection, id).Scan(&e.Status, &key)
@@ -194,7 +197,7 @@ func (s *Elections) get(ctx context.Context, q rowQuerier, id string) (*Election
 // freeze reads an election's definition from the log and decodes its key,
 // from the cache once the election has left draft and its definition is
 // proven to be in the signed log.
-func (s *Elections) freeze(ctx context.Context, q rowQuerier, id string, status Status, key []byte) (*frozen, error) {
+func (s *Store) freeze(ctx context.Context, q rowQuerier, id string, status ballot.Status, key []byte) (*frozen, error) {
 	s.mu.Lock()
 	f := s.frozen[id]
 	s.mu.Unlock()
@@ -208,11 +211,11 @@ func (s *Elections) freeze(ctx context.Context, q rowQuerier, id string, status 
 	f = &frozen{def: def}
 	if key != nil {
 		var err error
-		if f.key, err = ParseElectionKey(key); err != nil {
+		if f.key, err = ballot.ParseElectionKey(key); err != nil {
 			return nil, fmt.Errorf("stored key of %s: %w", id, err)
 		}
 	}
-	if status != Draft && proven {
+	if status != ballot.Draft && proven {
 		s.mu.Lock()
 		s.frozen[id] = f
 		s.mu.Unlock()
@@ -224,12 +227,12 @@ func (s *Elections) freeze(ctx context.Context, q rowQuerier, id string, status 
 // when the election was created, and whether its record is proven to be in
 // the signed log (it is not while the entry waits to be sequenced, for a
 // moment after the creation).
-func (s *Elections) loggedDefinition(ctx context.Context, q audit.Query, id string) (*Definition, bool, error) {
+func (s *Store) loggedDefinition(ctx context.Context, q audit.Query, id string) (*ballot.Definition, bool, error) {
 	data, proven, err := s.logged(ctx, q, id, audit.KindElectionCreate)
 	if err != nil {
 		return nil, false, err
 	}
-	d, err := ParseDefinition(bytes.NewReader(data.(*audit.Created).Definition))
+	d, err := ballot.ParseDefinition(bytes.NewReader(data.(*audit.Created).Definition))
 	if err != nil {
 		return nil, false, fmt.Errorf("election %q: the logged definition: %w", id, err)
 	}
@@ -242,7 +245,7 @@ func (s *Elections) loggedDefinition(ctx context.Context, q audit.Query, id stri
 // logged returns the data of the first lifecycle entry of kind about
 // election id, and whether its record is proven to be in the signed log. A
 // record that fails the proof (rewritten in the database) is an error.
-func (s *Elections) logged(ctx context.Context, q audit.Query, id string, kind audit.Kind) (any, bool, error) {
+func (s *Store) logged(ctx context.Context, q audit.Query, id string, kind audit.Kind) (any, bool, error) {
 	step, err := audit.FirstStep(ctx, q, id, kind)
 	if errors.Is(err, audit.ErrNotLogged) {
 		return nil, false, fmt.Errorf("election %q has no %s entry in the log", id, kind)
@@ -264,13 +267,13 @@ func (s *Elections) logged(ctx context.Context, q audit.Query, id string, kind a
 }
 
 // List returns every election's id, title and status, newest first.
-func (s *Elections) List(ctx context.Context) ([]Election, error) {
+func (s *Store) List(ctx context.Context) ([]ballot.Election, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, title, status, opens_at, closes_at FROM elections ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list elections: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Election, error) {
-		var e Election
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ballot.Election, error) {
+		var e ballot.Election
 		err := r.Scan(&e.ID, &e.Title, &e.Status, &e.OpensAt, &e.ClosesAt)
 		return e, err
 	})
@@ -282,14 +285,14 @@ func (s *Elections) List(ctx context.Context) ([]Election, error) {
 
 // Public returns the elections the public may see: every one past draft,
 // newest first.
-func (s *Elections) Public(ctx context.Context) ([]Election, error) {
+func (s *Store) Public(ctx context.Context) ([]ballot.Election, error) {
 	all, err := s.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := []Election{}
+	out := []ballot.Election{}
 	for _, e := range all {
-		if e.Status != Draft {
+		if e.Status != ballot.Draft {
 			out = append(out, e)
 		}
 	}
@@ -299,8 +302,8 @@ func (s *Elections) Public(ctx context.Context) ([]Election, error) {
 // Open moves an election from draft to open. It refuses an election without
 // a key, whose roll is empty, in which any voter has no credential, or whose
 // window has already ended.
-func (s *Elections) Open(ctx context.Context, id, actor string) error {
-	return s.transition(ctx, id, actor, Draft, Open, func(tx pgx.Tx) (any, error) {
+func (s *Store) Open(ctx context.Context, id, actor string) error {
+	return s.transition(ctx, id, actor, ballot.Draft, ballot.Open, func(tx pgx.Tx) (any, error) {
 		def, _, err := s.loggedDefinition(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -335,20 +338,20 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 			return nil, err
 		}
 		digest := sha256.Sum256(data.(*audit.Created).Definition)
-		return audit.Opened{From: string(Draft), To: string(Open), Voters: voters, Roll: commitment,
+		return audit.Opened{From: string(ballot.Draft), To: string(ballot.Open), Voters: voters, Roll: commitment,
 			DefinitionSHA256: hex.EncodeToString(digest[:])}, nil
 	})
 }
 
 // Close moves an election from open to closed. It waits for ballots being
 // cast to commit; no ballot is accepted after it returns.
-func (s *Elections) Close(ctx context.Context, id, actor string) error {
-	return s.transition(ctx, id, actor, Open, Closed, func(tx pgx.Tx) (any, error) {
+func (s *Store) Close(ctx context.Context, id, actor string) error {
+	return s.transition(ctx, id, actor, ballot.Open, ballot.Closed, func(tx pgx.Tx) (any, error) {
 		var voted int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM participation WHERE election_id = $1`, id).Scan(&voted); err != nil {
 			return nil, fmt.Errorf("couldn't count ballots: %w", err)
 		}
-		return audit.Closed{From: string(Open), To: string(Closed), Ballots: voted}, nil
+		return audit.Closed{From: string(ballot.Open), To: string(ballot.Closed), Ballots: voted}, nil
 	})
 }
 
@@ -356,11 +359,11 @@ func (s *Elections) Close(ctx context.Context, id, actor string) error {
 // returns its status. Every change to an election's roll, credentials or
 // status holds it; casting holds it shared, so a change waits for ballots in
 // flight and no ballot is accepted while it runs.
-func LockForChange(ctx context.Context, tx pgx.Tx, id string) (Status, error) {
+func LockForChange(ctx context.Context, tx pgx.Tx, id string) (ballot.Status, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, id); err != nil {
 		return "", fmt.Errorf("couldn't lock election: %w", err)
 	}
-	var status Status
+	var status ballot.Status
 	err := tx.QueryRow(ctx, `SELECT status FROM elections WHERE id = $1`, id).Scan(&status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", pv.Errorf(pv.ENotFound, "no election %q", id)
@@ -372,18 +375,18 @@ func LockForChange(ctx context.Context, tx pgx.Tx, id string) (Status, error) {
 }
 
 // stepKinds are the log's entry kinds for the steps of the lifecycle.
-var stepKinds = map[Status]audit.Kind{
-	Open:      audit.KindElectionOpen,
-	Closed:    audit.KindElectionClose,
-	Tallied:   audit.KindElectionTallied,
-	Published: audit.KindElectionPublished,
+var stepKinds = map[ballot.Status]audit.Kind{
+	ballot.Open:      audit.KindElectionOpen,
+	ballot.Closed:    audit.KindElectionClose,
+	ballot.Tallied:   audit.KindElectionTallied,
+	ballot.Published: audit.KindElectionPublished,
 }
 
 // transition moves election id from one status to the next under the
 // election's exclusive lock, runs check inside the same transaction, and logs
 // the step with the data check returns (of the step's kind, from and to
 // filled in).
-func (s *Elections) transition(ctx context.Context, id, actor string, from, to Status, check func(pgx.Tx) (any, error)) error {
+func (s *Store) transition(ctx context.Context, id, actor string, from, to ballot.Status, check func(pgx.Tx) (any, error)) error {
 	defer s.forget(id)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		status, err := LockForChange(ctx, tx, id)

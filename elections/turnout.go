@@ -1,4 +1,4 @@
-package ballot
+package elections
 
 import (
 	"context"
@@ -36,7 +36,7 @@ type timeline struct {
 
 // timeline returns the ballots per minute of the cast entries in the log,
 // reading only the records sequenced since the last call.
-func (s *Elections) timeline(ctx context.Context, electionID string) ([]MinuteTurnout, error) {
+func (s *Store) timeline(ctx context.Context, electionID string) ([]MinuteTurnout, error) {
 	s.timelinesMu.Lock()
 	defer s.timelinesMu.Unlock()
 	tl := s.timelines[electionID]
@@ -82,7 +82,7 @@ WHERE v.election_id = $1
 GROUP BY v.group_id, v.region`
 
 // Turnout returns the live turnout of an election.
-func (s *Elections) Turnout(ctx context.Context, electionID string) (*Turnout, error) {
+func (s *Store) Turnout(ctx context.Context, electionID string) (*Turnout, error) {
 	e, err := s.Get(ctx, electionID)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package ballot_test
+package elections_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package ballot
+package elections
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/ballot"
 )
 
 // Tally adds up a closed election's encrypted ballots per question,
@@ -22,12 +23,12 @@ import (
 // code, and that there is exactly one ballot per voter who voted. (Every
 // ballot's proofs were checked when it was cast; the audit verifier checks
 // them all again.)
-func (s *Elections) Tally(ctx context.Context, id, actor string) (*Sums, error) {
+func (s *Store) Tally(ctx context.Context, id, actor string) (*ballot.Sums, error) {
 	e, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if e.Status != Closed {
+	if e.Status != ballot.Closed {
 		return nil, pv.Errorf(pv.EConflict, "election %q is %s: only a closed election is tallied", id, e.Status)
 	}
 	sums, err := s.sumBallots(ctx, e)
@@ -39,7 +40,7 @@ func (s *Elections) Tally(ctx context.Context, id, actor string) (*Sums, error) 
 		if err != nil {
 			return err
 		}
-		if status != Closed {
+		if status != ballot.Closed {
 			return pv.Errorf(pv.EConflict, "election %q is %s: only a closed election is tallied", id, status)
 		}
 		var voted int
@@ -60,7 +61,7 @@ func (s *Elections) Tally(ctx context.Context, id, actor string) (*Sums, error) 
 		digest := sha256.Sum256(enc)
 		return audit.Append(ctx, tx, audit.Entry{
 			ElectionID: id, Kind: audit.KindTallySums, Actor: actor, At: s.clock(),
-			Data: audit.Summed{Ballots: sums.Ballots(), PerGroup: sums.ballots, SumsSHA256: hex.EncodeToString(digest[:])},
+			Data: audit.Summed{Ballots: sums.Ballots(), PerGroup: sums.PerGroup(), SumsSHA256: hex.EncodeToString(digest[:])},
 		})
 	})
 	if err != nil {
@@ -70,7 +71,7 @@ func (s *Elections) Tally(ctx context.Context, id, actor string) (*Sums, error) 
 }
 
 // sumBallots reads every ballot of e and adds them up on all cores.
-func (s *Elections) sumBallots(ctx context.Context, e *Election) (*Sums, error) {
+func (s *Store) sumBallots(ctx context.Context, e *ballot.Election) (*ballot.Sums, error) {
 	groupIndex := map[string]int{}
 	for i, gr := range e.Groups {
 		groupIndex[gr.ID] = i
@@ -82,7 +83,7 @@ func (s *Elections) sumBallots(ctx context.Context, e *Election) (*Sums, error) 
 	}
 	jobs := make(chan job, 256)
 	workers := runtime.GOMAXPROCS(0)
-	partial := make([]*Sums, workers)
+	partial := make([]*ballot.Sums, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -98,12 +99,9 @@ func (s *Elections) sumBallots(ctx context.Context, e *Election) (*Sums, error) 
 					errs[w] = fmt.Errorf("ballot %s does not match its tracking code", hex.EncodeToString(j.tracking))
 					continue
 				}
-				cts, err := e.parseCiphertexts(j.content)
-				if err != nil {
+				if err := partial[w].AddStored(e, j.group, j.content); err != nil {
 					errs[w] = fmt.Errorf("ballot %s: %w", hex.EncodeToString(j.tracking), err)
-					continue
 				}
-				partial[w].add(e, j.group, cts)
 			}
 		}()
 	}
@@ -145,7 +143,7 @@ func (s *Elections) sumBallots(ctx context.Context, e *Election) (*Sums, error) 
 }
 
 // StoredSums returns the stored sums of a tallied election.
-func (s *Elections) StoredSums(ctx context.Context, e *Election) (*Sums, error) {
+func (s *Store) StoredSums(ctx context.Context, e *ballot.Election) (*ballot.Sums, error) {
 	var enc []byte
 	err := s.pool.QueryRow(ctx, `SELECT sums FROM tallies WHERE election_id = $1`, e.ID).Scan(&enc)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -158,7 +156,7 @@ func (s *Elections) StoredSums(ctx context.Context, e *Election) (*Sums, error) 
 }
 
 // Decrypt computes and stores one trustee's partial decryption of the sums.
-func (s *Elections) Decrypt(ctx context.Context, id string, share TrusteeShare, actor string) error {
+func (s *Store) Decrypt(ctx context.Context, id string, share ballot.TrusteeShare, actor string) error {
 	e, err := s.Get(ctx, id)
 	if err != nil {
 		return err
@@ -185,7 +183,7 @@ func (s *Elections) Decrypt(ctx context.Context, id string, share TrusteeShare, 
 		if err != nil {
 			return err
 		}
-		if status != Closed {
+		if status != ballot.Closed {
 			return pv.Errorf(pv.EConflict, "election %q is %s: trustees decrypt a closed, tallied election", id, status)
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO partial_decryptions (election_id, trustee, shares, proof) VALUES ($1, $2, $3, $4)
@@ -207,14 +205,14 @@ ON CONFLICT DO NOTHING`, id, p.Trustee, shares, p.Proof)
 type FinishReport struct {
 	Used     []int           // trustees whose partial decryptions were combined
 	Rejected []audit.Refusal // the partial decryptions refused, and why
-	Results  *Results
+	Results  *ballot.Results
 }
 
 // FinishTally verifies the trustees' partial decryptions, combines the
 // first Threshold valid ones into the counts, stores the results and moves
 // the election from closed to tallied. Invalid partial decryptions are
 // refused, each naming its trustee; it fails if too few valid ones remain.
-func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishReport, error) {
+func (s *Store) FinishTally(ctx context.Context, id, actor string) (*FinishReport, error) {
 	e, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -231,7 +229,7 @@ func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishR
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read partial decryptions: %w", err)
 	}
-	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*PartialDecryption, error) {
+	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*ballot.PartialDecryption, error) {
 		var (
 			trustee       int
 			shares, proof []byte
@@ -239,9 +237,9 @@ func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishR
 		if err := r.Scan(&trustee, &shares, &proof); err != nil {
 			return nil, err
 		}
-		p, err := DecodePartial(trustee, shares, proof)
+		p, err := ballot.DecodePartial(trustee, shares, proof)
 		if err != nil {
-			return &PartialDecryption{Trustee: trustee}, nil // fails verification below
+			return &ballot.PartialDecryption{Trustee: trustee}, nil // fails verification below
 		}
 		return p, nil
 	})
@@ -249,7 +247,7 @@ func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishR
 		return nil, fmt.Errorf("couldn't read partial decryptions: %w", err)
 	}
 	report := &FinishReport{}
-	var valid []*PartialDecryption
+	var valid []*ballot.PartialDecryption
 	for _, p := range stored {
 		if err := e.VerifyPartial(t, sums, p); err != nil {
 			report.Rejected = append(report.Rejected, audit.Refusal{Trustee: p.Trustee, Reason: err.Error()})
@@ -277,26 +275,26 @@ func (s *Elections) FinishTally(ctx context.Context, id, actor string) (*FinishR
 		refused = []audit.Refusal{}
 	}
 	// The results are stored in the log alone, where the tally logs them.
-	err = s.transition(ctx, id, actor, Closed, Tallied, func(tx pgx.Tx) (any, error) {
-		return audit.Tallied{From: string(Closed), To: string(Tallied), Trustees: report.Used, Refused: refused, Results: body}, nil
+	err = s.transition(ctx, id, actor, ballot.Closed, ballot.Tallied, func(tx pgx.Tx) (any, error) {
+		return audit.Tallied{From: string(ballot.Closed), To: string(ballot.Tallied), Trustees: report.Used, Refused: refused, Results: body}, nil
 	})
 	return report, err
 }
 
 // Publish makes a tallied election's results public.
-func (s *Elections) Publish(ctx context.Context, id, actor string) error {
-	return s.transition(ctx, id, actor, Tallied, Published, func(tx pgx.Tx) (any, error) {
-		return audit.Published{From: string(Tallied), To: string(Published)}, nil
+func (s *Store) Publish(ctx context.Context, id, actor string) error {
+	return s.transition(ctx, id, actor, ballot.Tallied, ballot.Published, func(tx pgx.Tx) (any, error) {
+		return audit.Published{From: string(ballot.Tallied), To: string(ballot.Published)}, nil
 	})
 }
 
 // Results returns a published election's results as the tally logged them.
-func (s *Elections) Results(ctx context.Context, id string) (json.RawMessage, error) {
+func (s *Store) Results(ctx context.Context, id string) (json.RawMessage, error) {
 	e, err := s.GetPublic(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if e.Status != Published {
+	if e.Status != ballot.Published {
 		return nil, pv.Errorf(pv.ENotFound, "the results of election %q are not published", id)
 	}
 	s.mu.Lock()

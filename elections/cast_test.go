@@ -1,4 +1,4 @@
-package ballot_test
+package elections_test
 
 import (
 	"context"
@@ -14,14 +14,15 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/internal/fixture"
 )
 
 var goodSelections = ballot.Selections{"leader": {"a"}, "council": {"p", "q"}}
 
-func castReq(election, voter, key string, sel ballot.Selections) ballot.CastRequest {
+func castReq(election, voter, key string, sel ballot.Selections) elections.CastRequest {
 	body, _ := json.Marshal(map[string]any{"selections": sel})
-	return ballot.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: idemKey(key), Body: body, Selections: sel}
+	return elections.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: idemKey(key), Body: body, Selections: sel}
 }
 
 // idemKey stretches a test's short name for a key to a valid Idempotency-Key.
@@ -55,7 +56,7 @@ func TestCastOneBallotPerVoterUnderConcurrency(t *testing.T) {
 			case err == nil && !replayed:
 				accepted = append(accepted, resp)
 			case errors.As(err, &de) && de.Code == pv.EConflict:
-				conflicts = append(conflicts, de.Detail.(ballot.AlreadyVoted).Receipt)
+				conflicts = append(conflicts, de.Detail.(elections.AlreadyVoted).Receipt)
 			default:
 				other = append(other, fmt.Errorf("replayed=%v err=%v", replayed, err))
 			}
@@ -111,7 +112,7 @@ func TestCastIdempotency(t *testing.T) {
 	if err != nil || replayed {
 		t.Fatalf("Cast = %v, replayed %v; want success", err, replayed)
 	}
-	var receipt ballot.Receipt
+	var receipt elections.Receipt
 	if err := json.Unmarshal(first, &receipt); err != nil || receipt.TrackingCode == "" || receipt.CastAt.IsZero() {
 		t.Fatalf("receipt %s: %v", first, err)
 	}
@@ -129,7 +130,7 @@ func TestCastIdempotency(t *testing.T) {
 
 	_, _, err = env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k2", goodSelections))
 	var de *pv.Error
-	if !errors.As(err, &de) || de.Code != pv.EConflict || string(de.Detail.(ballot.AlreadyVoted).Receipt) != string(first) {
+	if !errors.As(err, &de) || de.Code != pv.EConflict || string(de.Detail.(elections.AlreadyVoted).Receipt) != string(first) {
 		t.Errorf("other key: err = %v; want conflict with the first receipt", err)
 	}
 
@@ -233,7 +234,7 @@ func TestCastSeesACloseByAnotherProcess(t *testing.T) {
 	if e, err := env.Elections.Get(ctx, el.ID); err != nil || e.Status != ballot.Open {
 		t.Fatalf("Get = %v, %v", e, err)
 	}
-	other := ballot.NewElections(env.DB.Pool, env.Clock.Now, env.Secrets, env.Signer.VerifierKey())
+	other := elections.New(env.DB.Pool, env.Clock.Now, env.Secrets, env.Signer.VerifierKey())
 	if err := other.Close(ctx, el.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +328,7 @@ FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_po
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a, b ballot.Receipt
+	var a, b elections.Receipt
 	json.Unmarshal(r1, &a)
 	json.Unmarshal(r2, &b)
 	if a.TrackingCode == b.TrackingCode {
@@ -362,18 +363,18 @@ func TestTurnout(t *testing.T) {
 	}
 	// V1 members/north, V2 public/north, V3 members/south, V4 public/north,
 	// V5 members/north, V6 public/south.
-	want := &ballot.Turnout{
+	want := &elections.Turnout{
 		Eligible: 6, Voted: 3,
-		Groups: []ballot.GroupTurnout{
+		Groups: []elections.GroupTurnout{
 			{ID: "members", Name: "Members", Eligible: 3, Voted: 2},
 			{ID: "public", Name: "Public", Eligible: 3, Voted: 1},
 		},
-		Regions: []ballot.RegionTurnout{
+		Regions: []elections.RegionTurnout{
 			{Region: "north", Eligible: 4, Voted: 2},
 			{Region: "south", Eligible: 2, Voted: 1},
 		},
 		// The timeline is drawn from the log's cast entries.
-		Timeline: []ballot.MinuteTurnout{{Minute: start, Ballots: 2}, {Minute: start.Add(time.Minute), Ballots: 1}},
+		Timeline: []elections.MinuteTurnout{{Minute: start, Ballots: 2}, {Minute: start.Add(time.Minute), Ballots: 1}},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Turnout = %+v; want %+v", got, want)
