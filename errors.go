@@ -2,8 +2,11 @@
 // type that domain packages return and the HTTP layer maps to a status code in
 // exactly one place.
 //
-// The service itself is organised as domain packages (ballot, auth, audit) that
-// own their SQL, an HTTP adapter (api) and binaries under cmd/.
+// The service is organised as pure packages that hold the formats and the
+// arithmetic (ballot, audit/record, audit/entry, audit/bundle), service
+// packages that own their SQL (elections, auth, audit), an HTTP adapter (api,
+// web) and binaries under cmd/. layout_test.go keeps the arrows pointing from
+// service to pure, never back.
 package primaryvote
 
 import (

@@ -14,7 +14,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
-	"primaryvote/audit/bundle"
+	"primaryvote/audit/entry"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -278,7 +278,7 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in, err := audit.Include(r.Context(), s.svc.Pool, id, audit.KindBallotCast, code, s.svc.LogVerifierKey)
+	in, err := audit.Include(r.Context(), s.svc.Pool, id, entry.KindBallotCast, code, s.svc.LogVerifierKey)
 	switch {
 	case errors.Is(err, audit.ErrQueued):
 		writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, Status: "queued"})
@@ -330,7 +330,7 @@ func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".bundle"))
-	if err := bundle.Export(r.Context(), s.svc.Pool, id, s.svc.LogVerifierKey, w); err != nil {
+	if err := s.svc.Elections.Export(r.Context(), id, w); err != nil {
 		// Headers are gone; the bundle's missing end line tells the verifier.
 		s.logger.ErrorContext(r.Context(), "bundle export failed", "election", id, "err", err)
 	}

@@ -12,24 +12,26 @@
 //
 // Appending is cheap and concurrent: an entry goes into a queue table in its
 // action's transaction. The Sequencer then moves queued entries into the log
-// proper, in batches, framing each as a record (record.go) that carries the
-// previous record's chain hash, adding it to an RFC 6962 Merkle tree
-// (golang.org/x/mod/sumdb/tlog) and signing a checkpoint (checkpoint.go) in
-// the C2SP tlog-checkpoint format as a note (golang.org/x/mod/sumdb/note).
-// Include proves a record's inclusion for receipts; package bundle exports
-// and verifies whole elections.
+// proper, in batches, framing each as a record (package record) that carries
+// the previous record's chain hash, adding it to an RFC 6962 Merkle tree
+// (golang.org/x/mod/sumdb/tlog) and signing a checkpoint in the C2SP
+// tlog-checkpoint format as a note (golang.org/x/mod/sumdb/note). Include
+// proves a record's inclusion for receipts; Export writes an election's
+// bundle, which package bundle verifies.
 //
-// Entry kinds and their data are typed (entries.go) and shared by every
-// writer and the verifier; LOG.md specifies the records, checkpoints,
-// entries and bundle byte for byte. What the log records is the record: an
-// election's definition and results are read back from their entries
-// (lifecycle.go), proven against the newest signed checkpoint.
+// This package is the only one that reads or writes the log's tables. The
+// formats are pure packages any verifier can use without a database: record
+// (records and checkpoints) and entry (the kinds of entry and their data,
+// shared by every writer and the verifier). LOG.md specifies them, and the
+// bundle, byte for byte. What the log records is the record: an election's
+// definition and results are read back from their entries (lifecycle.go),
+// proven against the newest signed checkpoint.
 package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"primaryvote/audit/entry"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,28 +43,18 @@ type Entry struct {
 	// ElectionID is the election the action concerns, or "" for actions that
 	// concern none (an official's sign-in).
 	ElectionID string
-	// Kind names the action (entries.go).
-	Kind Kind
+	// Kind names the action (package entry).
+	Kind entry.Kind
 	// Actor is who did it: "official:NAME", "voter", "cli:USER" or "system".
 	Actor string
 	// At is when, by the acting server's clock.
 	At time.Time
 	// Data is the action's public details: a value of the kind's data type
-	// (entries.go), encoded as a JSON object.
+	// (package entry), encoded as a JSON object.
 	Data any
 	// Ref is what the entry can be looked up by (a ballot's tracking code),
 	// or "".
 	Ref string
-}
-
-// body is the stored form of an entry. The election is part of the hashed
-// bytes, so a verifier knows which election every record concerns.
-type body struct {
-	Election string    `json:"election,omitempty"`
-	Kind     Kind      `json:"kind"`
-	Actor    string    `json:"actor"`
-	At       time.Time `json:"at"`
-	Data     any       `json:"data"`
 }
 
 // Execer is satisfied by pgx.Tx, *pgx.Conn and *pgxpool.Pool. Pass the
@@ -96,18 +88,9 @@ func AppendTo(b *pgx.Batch, e Entry) error {
 	return nil
 }
 
-// Encode returns the bytes stored for e: a JSON object with the fields
-// election (omitted when ""), kind, actor, at (RFC 3339, UTC) and data. It
-// refuses an entry whose data is not of its kind's type.
+// Encode returns the bytes stored for e (entry.Encode).
 func Encode(e Entry) ([]byte, error) {
-	if err := checkEntry(e); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(body{Election: e.ElectionID, Kind: e.Kind, Actor: e.Actor, At: e.At.UTC(), Data: e.Data})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't encode audit entry %s: %w", e.Kind, err)
-	}
-	return b, nil
+	return entry.Encode(entry.Header{Election: e.ElectionID, Kind: e.Kind, Actor: e.Actor, At: e.At}, e.Data)
 }
 
 // Query is satisfied by pgx.Tx, *pgx.Conn and *pgxpool.Pool.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/internal/dbtest"
 )
 
@@ -16,8 +17,8 @@ func TestAppendAndRead(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.FixedZone("KST", 9*3600))
 	entries := []audit.Entry{
-		{Kind: audit.KindOfficialSignIn, Actor: "official", At: at, Data: audit.OfficialSignIn{Username: "chair"}},
-		{ElectionID: "e1", Kind: audit.KindRollImport, Actor: "cli:root", At: at, Data: audit.RollImported{Voters: 3, Groups: map[string]int{"members": 3}, SHA256: "00"}},
+		{Kind: entry.KindOfficialSignIn, Actor: "official", At: at, Data: entry.OfficialSignIn{Username: "chair"}},
+		{ElectionID: "e1", Kind: entry.KindRollImport, Actor: "cli:root", At: at, Data: entry.RollImported{Voters: 3, Groups: map[string]int{"members": 3}, SHA256: "00"}},
 	}
 	for _, e := range entries {
 		if err := audit.Append(ctx, db.Pool, e); err != nil {
@@ -54,7 +55,7 @@ func TestAppendAndRead(t *testing.T) {
 func TestLogIsAppendOnly(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
-	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: audit.KindOfficialSignInFailed, Actor: "test", At: time.Now(), Data: audit.OfficialSignIn{}}); err != nil {
+	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: entry.KindOfficialSignInFailed, Actor: "test", At: time.Now(), Data: entry.OfficialSignIn{}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
@@ -79,13 +80,13 @@ func TestLogIsAppendOnly(t *testing.T) {
 func TestEncodeRefusesEntriesOffTheSchema(t *testing.T) {
 	at := time.Unix(0, 0)
 	for _, e := range []audit.Entry{
-		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: map[string]string{"voter": "00"}},
-		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: &audit.Cast{}},
-		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Voter{}},
-		{Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Cast{}},
-		{ElectionID: "e1", Kind: audit.KindOfficialAdd, Actor: "cli:root", At: at, Data: audit.OfficialSignIn{}},
-		{ElectionID: "e1", Kind: "ballot.spoiled", Actor: "voter", At: at, Data: audit.Cast{}},
-		{ElectionID: "e1", Kind: audit.KindElectionOpen, Actor: "cli:root", At: at},
+		{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: at, Data: map[string]string{"voter": "00"}},
+		{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: at, Data: &entry.Cast{}},
+		{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: at, Data: entry.Voter{}},
+		{Kind: entry.KindBallotCast, Actor: "voter", At: at, Data: entry.Cast{}},
+		{ElectionID: "e1", Kind: entry.KindOfficialAdd, Actor: "cli:root", At: at, Data: entry.OfficialSignIn{}},
+		{ElectionID: "e1", Kind: "ballot.spoiled", Actor: "voter", At: at, Data: entry.Cast{}},
+		{ElectionID: "e1", Kind: entry.KindElectionOpen, Actor: "cli:root", At: at},
 	} {
 		if b, err := audit.Encode(e); err == nil {
 			t.Errorf("Encode(%s, %T) = %s; want refused", e.Kind, e.Data, b)
@@ -96,13 +97,13 @@ func TestEncodeRefusesEntriesOffTheSchema(t *testing.T) {
 // Every entry a writer can make parses back, strictly, into the same data.
 func TestParseEntryRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	e := audit.Entry{ElectionID: "e1", Kind: audit.KindTallySums, Actor: "cli:root", At: at,
-		Data: audit.Summed{Ballots: 3, PerGroup: []int{1, 2}, SumsSHA256: "ab"}}
+	e := audit.Entry{ElectionID: "e1", Kind: entry.KindTallySums, Actor: "cli:root", At: at,
+		Data: entry.Summed{Ballots: 3, PerGroup: []int{1, 2}, SumsSHA256: "ab"}}
 	body, err := audit.Encode(e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := audit.ParseEntry(body)
+	p, err := entry.Parse(body)
 	if err != nil {
 		t.Fatalf("ParseEntry(%s) = %v", body, err)
 	}
@@ -110,7 +111,7 @@ func TestParseEntryRoundTrip(t *testing.T) {
 	if err != nil || p.Kind != e.Kind || p.Election != "e1" || !p.At.Equal(at) {
 		t.Fatalf("ParseEntry(%s) = %+v, %v", body, p, err)
 	}
-	if got := *data.(*audit.Summed); got.Ballots != 3 || len(got.PerGroup) != 2 || got.SumsSHA256 != "ab" {
+	if got := *data.(*entry.Summed); got.Ballots != 3 || len(got.PerGroup) != 2 || got.SumsSHA256 != "ab" {
 		t.Errorf("Decode = %+v", got)
 	}
 	for _, bad := range []string{
@@ -122,7 +123,7 @@ func TestParseEntryRoundTrip(t *testing.T) {
 		strings.Replace(string(body), `tally.sums`, `tally.other`, 1),
 		string(body) + ` {}`,
 	} {
-		p, err := audit.ParseEntry([]byte(bad))
+		p, err := entry.Parse([]byte(bad))
 		if err == nil {
 			_, err = p.Decode()
 		}
@@ -137,9 +138,9 @@ func TestParseEntryRoundTrip(t *testing.T) {
 func FuzzParseEntry(f *testing.F) {
 	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	for _, e := range []audit.Entry{
-		{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: at, Data: audit.Cast{Voter: "ab", Group: "members", TrackingCode: "X"}},
-		{ElectionID: "e1", Kind: audit.KindElectionTallied, Actor: "cli:root", At: at, Data: audit.Tallied{From: "closed", To: "tallied", Trustees: []int{1, 2}, Refused: []audit.Refusal{}, Results: []byte(`{}`)}},
-		{Kind: audit.KindOfficialSignInFailed, Actor: "official", At: at, Data: audit.OfficialSignIn{}},
+		{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: at, Data: entry.Cast{Voter: "ab", Group: "members", TrackingCode: "X"}},
+		{ElectionID: "e1", Kind: entry.KindElectionTallied, Actor: "cli:root", At: at, Data: entry.Tallied{From: "closed", To: "tallied", Trustees: []int{1, 2}, Refused: []entry.Refusal{}, Results: []byte(`{}`)}},
+		{Kind: entry.KindOfficialSignInFailed, Actor: "official", At: at, Data: entry.OfficialSignIn{}},
 	} {
 		b, err := audit.Encode(e)
 		if err != nil {
@@ -148,7 +149,7 @@ func FuzzParseEntry(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := audit.ParseEntry(b)
+		p, err := entry.Parse(b)
 		if err != nil {
 			return
 		}

@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"fmt"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -16,9 +18,9 @@ import (
 type Step struct {
 	// Position is the entry's place in the log, or -1 while it is queued.
 	Position int64
-	Entry    *Parsed
-	// record is the entry's record, once sequenced.
-	record []byte
+	Entry    *entry.Parsed
+	// rec is the entry's record, once sequenced.
+	rec []byte
 }
 
 // selectStep finds the first entry of one lifecycle kind about an election,
@@ -33,7 +35,7 @@ LIMIT 1`
 
 // FirstStep returns the first entry of kind (an election.* kind) about
 // electionID, sequenced or still queued, or ErrNotLogged.
-func FirstStep(ctx context.Context, q Query, electionID string, kind Kind) (*Step, error) {
+func FirstStep(ctx context.Context, q Query, electionID string, kind entry.Kind) (*Step, error) {
 	if !strings.HasPrefix(string(kind), "election.") {
 		return nil, fmt.Errorf("audit: %s is not a lifecycle kind", kind)
 	}
@@ -67,12 +69,12 @@ WHERE election_id = $1 AND kind LIKE 'election.%' ORDER BY position`, electionID
 	for rows.Next() {
 		var (
 			position int64
-			record   []byte
+			rec      []byte
 		)
-		if err := rows.Scan(&position, &record); err != nil {
+		if err := rows.Scan(&position, &rec); err != nil {
 			return nil, err
 		}
-		s, err := parseStep(position, record, nil)
+		s, err := parseStep(position, rec, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -83,19 +85,19 @@ WHERE election_id = $1 AND kind LIKE 'election.%' ORDER BY position`, electionID
 
 // parseStep parses a sequenced step from its record, or a queued one
 // (position −1) from its body.
-func parseStep(position int64, record, body []byte) (*Step, error) {
-	if record != nil {
-		index, _, b, err := ParseRecord(record)
+func parseStep(position int64, rec, body []byte) (*Step, error) {
+	if rec != nil {
+		index, _, b, err := record.Parse(rec)
 		if err != nil || index != position {
 			return nil, fmt.Errorf("audit: record %d is malformed", position)
 		}
 		body = b
 	}
-	p, err := ParseEntry(body)
+	p, err := entry.Parse(body)
 	if err != nil {
 		return nil, fmt.Errorf("audit: logged entry %d: %w", position, err)
 	}
-	return &Step{Position: position, Entry: p, record: record}, nil
+	return &Step{Position: position, Entry: p, rec: rec}, nil
 }
 
 // Prove checks that the step's record is the one the signed log holds: that
@@ -113,7 +115,7 @@ func (s *Step) Prove(ctx context.Context, q Query, verifierKey string) error {
 	if signed == nil {
 		return fmt.Errorf("audit: no signed checkpoint covers record %d", s.Position)
 	}
-	c, err := OpenCheckpoint(signed, verifierKey)
+	c, err := record.OpenCheckpoint(signed, verifierKey)
 	if err != nil {
 		return err
 	}
@@ -122,7 +124,7 @@ func (s *Step) Prove(ctx context.Context, q Query, verifierKey string) error {
 	}
 	proof, err := tlog.ProveRecord(c.Size, s.Position, HashReader(ctx, q))
 	if err == nil {
-		err = tlog.CheckRecord(proof, c.Size, c.Root, s.Position, tlog.RecordHash(s.record))
+		err = tlog.CheckRecord(proof, c.Size, c.Root, s.Position, tlog.RecordHash(s.rec))
 	}
 	if err != nil {
 		return fmt.Errorf("audit: record %d (%s) is not the one the signed log holds: the database was altered: %v", s.Position, s.Entry.Kind, err)
@@ -132,7 +134,7 @@ func (s *Step) Prove(ctx context.Context, q Query, verifierKey string) error {
 
 // EntriesAfter calls f, in log order, for each sequenced entry of kind about
 // electionID at a position after the given one (−1 for all).
-func EntriesAfter(ctx context.Context, q Query, electionID string, kind Kind, after int64, f func(position int64, e *Parsed) error) error {
+func EntriesAfter(ctx context.Context, q Query, electionID string, kind entry.Kind, after int64, f func(position int64, e *entry.Parsed) error) error {
 	rows, err := q.Query(ctx, `SELECT position, record FROM audit_log
 WHERE election_id = $1 AND position > $2 AND kind = $3 ORDER BY position`, electionID, after, kind)
 	if err != nil {
@@ -142,12 +144,12 @@ WHERE election_id = $1 AND position > $2 AND kind = $3 ORDER BY position`, elect
 	for rows.Next() {
 		var (
 			position int64
-			record   []byte
+			rec      []byte
 		)
-		if err := rows.Scan(&position, &record); err != nil {
+		if err := rows.Scan(&position, &rec); err != nil {
 			return err
 		}
-		s, err := parseStep(position, record, nil)
+		s, err := parseStep(position, rec, nil)
 		if err != nil {
 			return err
 		}

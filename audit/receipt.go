@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -40,7 +42,7 @@ LIMIT 1`
 // Include finds the entry of electionID with the given kind and ref and
 // proves its inclusion against the latest checkpoint, which must verify
 // under verifierKey.
-func Include(ctx context.Context, q Query, electionID string, kind Kind, ref, verifierKey string) (*Inclusion, error) {
+func Include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string) (*Inclusion, error) {
 	var (
 		in       Inclusion
 		position *int64
@@ -62,7 +64,7 @@ func Include(ctx context.Context, q Query, electionID string, kind Kind, ref, ve
 	if signed == nil {
 		return nil, ErrQueued
 	}
-	c, err := OpenCheckpoint(signed, verifierKey)
+	c, err := record.OpenCheckpoint(signed, verifierKey)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +92,7 @@ func scanOne(ctx context.Context, q Query, sql string, args []any, dest ...any) 
 // Activity is one logged action as the officials' dashboard lists it.
 type Activity struct {
 	Position int64           `json:"position"`
-	Kind     Kind            `json:"kind"`
+	Kind     entry.Kind      `json:"kind"`
 	Body     json.RawMessage `json:"entry"`
 }
 
@@ -101,7 +103,7 @@ func RecentActivity(ctx context.Context, q Query, electionID string, limit int) 
 	rows, err := q.Query(ctx, `
 SELECT position, kind, substring(record from $3) FROM audit_log
 WHERE election_id = $1 AND kind <> ALL ($4)
-ORDER BY position DESC LIMIT $2`, electionID, limit, recordHeader+1, []Kind{KindBallotCast, KindVoterSignIn})
+ORDER BY position DESC LIMIT $2`, electionID, limit, record.HeaderSize+1, []entry.Kind{entry.KindBallotCast, entry.KindVoterSignIn})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the log: %w", err)
 	}

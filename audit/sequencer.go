@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"primaryvote/audit/record"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,13 +26,13 @@ import (
 // the log, so nothing is skipped.
 type Sequencer struct {
 	pool   *pgxpool.Pool
-	signer *Signer
+	signer *record.Signer
 	logger *slog.Logger
 	batch  int
 }
 
 // NewSequencer returns a sequencer that signs checkpoints with signer.
-func NewSequencer(pool *pgxpool.Pool, signer *Signer, logger *slog.Logger) *Sequencer {
+func NewSequencer(pool *pgxpool.Pool, signer *record.Signer, logger *slog.Logger) *Sequencer {
 	return &Sequencer{pool: pool, signer: signer, logger: logger, batch: 2000}
 }
 
@@ -72,7 +73,7 @@ func (s *Sequencer) Step(ctx context.Context) (int, error) {
 		ids := make([]int64, len(entries))
 		for i, e := range entries {
 			idx := size + int64(i)
-			rec := Frame(idx, chain, e.body)
+			rec := record.Frame(idx, chain, e.body)
 			hs, err := tlog.StoredHashes(idx, rec, hr)
 			if err != nil {
 				return fmt.Errorf("couldn't hash record %d: %w", idx, err)
@@ -82,7 +83,7 @@ func (s *Sequencer) Step(ctx context.Context) (int, error) {
 				hr.cache[base+int64(j)] = h
 				hashRows = append(hashRows, []any{base + int64(j), h[:]})
 			}
-			chain = ChainHash(rec)
+			chain = record.ChainHash(rec)
 			logRows = append(logRows, []any{idx, e.id, nullable(e.election), e.kind, nullable(e.ref), rec})
 			ids[i] = e.id
 		}
@@ -100,7 +101,7 @@ func (s *Sequencer) Step(ctx context.Context) (int, error) {
 		if err != nil {
 			return fmt.Errorf("couldn't compute the tree hash: %w", err)
 		}
-		signed, err := s.signer.Sign(Checkpoint{Origin: s.signer.Origin(), Size: newSize, Root: root, Chain: chain})
+		signed, err := s.signer.Sign(record.Checkpoint{Origin: s.signer.Origin(), Size: newSize, Root: root, Chain: chain})
 		if err != nil {
 			return fmt.Errorf("couldn't sign the checkpoint: %w", err)
 		}
@@ -156,7 +157,7 @@ func head(ctx context.Context, tx pgx.Tx) (int64, tlog.Hash, error) {
 	if err != nil {
 		return 0, tlog.Hash{}, fmt.Errorf("couldn't read the log head: %w", err)
 	}
-	return pos + 1, ChainHash(rec), nil
+	return pos + 1, record.ChainHash(rec), nil
 }
 
 // dbHashes reads the tree's stored hashes from the database, with the ones a

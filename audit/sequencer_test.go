@@ -13,12 +13,14 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"primaryvote/internal/dbtest"
 )
 
-func newSequencer(t *testing.T, db *dbtest.DB) (*audit.Sequencer, *audit.Signer) {
+func newSequencer(t *testing.T, db *dbtest.DB) (*audit.Sequencer, *record.Signer) {
 	t.Helper()
-	signer, err := audit.LoadSigner(t.TempDir(), "primaryvote.test/log")
+	signer, err := record.LoadSigner(t.TempDir(), "primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +31,7 @@ func appendN(t *testing.T, db *dbtest.DB, from, n int) {
 	t.Helper()
 	err := pgx.BeginFunc(context.Background(), db.Pool, func(tx pgx.Tx) error {
 		for i := from; i < from+n; i++ {
-			if err := audit.Append(context.Background(), tx, audit.Entry{ElectionID: "e1", Kind: audit.KindVoterSignIn, Actor: "test", At: time.Unix(0, 0), Data: audit.Voter{Voter: fmt.Sprint(i)}}); err != nil {
+			if err := audit.Append(context.Background(), tx, audit.Entry{ElectionID: "e1", Kind: entry.KindVoterSignIn, Actor: "test", At: time.Unix(0, 0), Data: entry.Voter{Voter: fmt.Sprint(i)}}); err != nil {
 				return err
 			}
 		}
@@ -42,7 +44,7 @@ func appendN(t *testing.T, db *dbtest.DB, from, n int) {
 
 // checkLog verifies the whole log as a reviewer would: positions, the hash
 // chain, and the latest checkpoint's tree and chain hashes.
-func checkLog(t *testing.T, db *dbtest.DB, signer *audit.Signer, want int) audit.Checkpoint {
+func checkLog(t *testing.T, db *dbtest.DB, signer *record.Signer, want int) record.Checkpoint {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := db.Pool.Query(ctx, `SELECT position, record FROM audit_log ORDER BY position`)
@@ -57,11 +59,11 @@ func checkLog(t *testing.T, db *dbtest.DB, signer *audit.Signer, want int) audit
 			rec []byte
 		)
 		rows.Scan(&pos, &rec)
-		idx, prev, _, err := audit.ParseRecord(rec)
+		idx, prev, _, err := record.Parse(rec)
 		if err != nil || idx != pos || pos != int64(n) || prev != chain {
 			t.Fatalf("record %d: index %d, position %d, chain ok %v, %v", n, idx, pos, prev == chain, err)
 		}
-		chain = audit.ChainHash(rec)
+		chain = record.ChainHash(rec)
 		n++
 	}
 	if n != want {
@@ -71,7 +73,7 @@ func checkLog(t *testing.T, db *dbtest.DB, signer *audit.Signer, want int) audit
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := audit.OpenCheckpoint(signed, signer.VerifierKey())
+	c, err := record.OpenCheckpoint(signed, signer.VerifierKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestSequencerBuildsAVerifiableLog(t *testing.T) {
 			t.Errorf("inclusion of %d: %v", pos, err)
 		}
 	}
-	old, err := audit.OpenCheckpoint(first, signer.VerifierKey())
+	old, err := record.OpenCheckpoint(first, signer.VerifierKey())
 	if err != nil || old.Size != 2000 {
 		t.Fatalf("first checkpoint = %+v, %v", old, err)
 	}
@@ -140,7 +142,7 @@ func TestSequencerPicksUpLateCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := audit.Append(ctx, slow, audit.Entry{Kind: audit.KindOfficialSignIn, Actor: "test", At: time.Unix(0, 0), Data: audit.OfficialSignIn{Username: "slow"}}); err != nil {
+	if err := audit.Append(ctx, slow, audit.Entry{Kind: entry.KindOfficialSignIn, Actor: "test", At: time.Unix(0, 0), Data: entry.OfficialSignIn{Username: "slow"}}); err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, db, 0, 3)
@@ -247,7 +249,7 @@ func TestSequencedLogIsAppendOnly(t *testing.T) {
 // the queue into the log, checkpoint included, in batches of 2,000.
 func BenchmarkSequencer(b *testing.B) {
 	db := dbtest.New(b)
-	signer, _ := audit.LoadSigner(b.TempDir(), "primaryvote.test/log")
+	signer, _ := record.LoadSigner(b.TempDir(), "primaryvote.test/log")
 	seq := audit.NewSequencer(db.Pool, signer, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	const perOp = 2000
@@ -255,8 +257,8 @@ func BenchmarkSequencer(b *testing.B) {
 		b.StopTimer()
 		err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 			for i := range perOp {
-				if err := audit.Append(ctx, tx, audit.Entry{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: time.Unix(0, 0),
-					Data: audit.Cast{Group: "members", TrackingCode: fmt.Sprintf("%052d", i)}}); err != nil {
+				if err := audit.Append(ctx, tx, audit.Entry{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: time.Unix(0, 0),
+					Data: entry.Cast{Group: "members", TrackingCode: fmt.Sprintf("%052d", i)}}); err != nil {
 					return err
 				}
 			}

@@ -17,6 +17,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/ballot"
 	"primaryvote/elections"
 )
@@ -28,12 +29,12 @@ type Credentials struct {
 	clock   func() time.Time
 
 	mu       sync.Mutex
-	failures map[string]*audit.SignInFailures // by election, since the last LogFailures
+	failures map[string]*entry.SignInFailures // by election, since the last LogFailures
 }
 
 // NewCredentials returns a credential store keyed by the secrets' pepper.
 func NewCredentials(pool *pgxpool.Pool, secrets *Secrets, clock func() time.Time) *Credentials {
-	return &Credentials{pool: pool, secrets: secrets, clock: clock, failures: map[string]*audit.SignInFailures{}}
+	return &Credentials{pool: pool, secrets: secrets, clock: clock, failures: map[string]*entry.SignInFailures{}}
 }
 
 // errBadCredential is the one answer to every failed sign-in, whatever failed.
@@ -96,8 +97,8 @@ func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writ
 		}
 		n = len(voters)
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: audit.KindCredentialsIssue, Actor: actor, At: c.clock(),
-			Data: audit.CredentialsIssued{Voters: n},
+			ElectionID: electionID, Kind: entry.KindCredentialsIssue, Actor: actor, At: c.clock(),
+			Data: entry.CredentialsIssued{Voters: n},
 		})
 	})
 	return n, err
@@ -129,8 +130,8 @@ ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash
 		}
 		p := c.secrets.Pseudonym(electionID, voterID)
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: audit.KindCredentialsReissue, Actor: actor, At: c.clock(),
-			Data: audit.CredentialReissued{Voter: hex.EncodeToString(p[:])},
+			ElectionID: electionID, Kind: entry.KindCredentialsReissue, Actor: actor, At: c.clock(),
+			Data: entry.CredentialReissued{Voter: hex.EncodeToString(p[:])},
 		})
 	})
 	if err != nil {
@@ -155,8 +156,8 @@ func (c *Credentials) Check(ctx context.Context, electionID, voterID, code strin
 	}
 	p := c.secrets.Pseudonym(electionID, voterID)
 	return audit.Append(ctx, c.pool, audit.Entry{
-		ElectionID: electionID, Kind: audit.KindVoterSignIn, Actor: "voter", At: c.clock(),
-		Data: audit.Voter{Voter: hex.EncodeToString(p[:])},
+		ElectionID: electionID, Kind: entry.KindVoterSignIn, Actor: "voter", At: c.clock(),
+		Data: entry.Voter{Voter: hex.EncodeToString(p[:])},
 	})
 }
 
@@ -165,7 +166,7 @@ func (c *Credentials) countFailure(electionID string, known bool) {
 	defer c.mu.Unlock()
 	f := c.failures[electionID]
 	if f == nil {
-		f = &audit.SignInFailures{From: c.clock().UTC()}
+		f = &entry.SignInFailures{From: c.clock().UTC()}
 		c.failures[electionID] = f
 	}
 	if known {
@@ -180,13 +181,13 @@ func (c *Credentials) countFailure(electionID string, known bool) {
 func (c *Credentials) LogFailures(ctx context.Context) error {
 	c.mu.Lock()
 	counted := c.failures
-	c.failures = map[string]*audit.SignInFailures{}
+	c.failures = map[string]*entry.SignInFailures{}
 	c.mu.Unlock()
 	now := c.clock().UTC()
 	var errs []error
 	for id, f := range counted {
 		f.To = now
-		if err := audit.Append(ctx, c.pool, audit.Entry{ElectionID: id, Kind: audit.KindVoterSignInFailures, Actor: "system", At: now, Data: *f}); err != nil {
+		if err := audit.Append(ctx, c.pool, audit.Entry{ElectionID: id, Kind: entry.KindVoterSignInFailures, Actor: "system", At: now, Data: *f}); err != nil {
 			errs = append(errs, err)
 		}
 	}

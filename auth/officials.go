@@ -21,6 +21,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 )
 
 // Role is what an official may do.
@@ -162,9 +163,9 @@ func (o *Officials) List(ctx context.Context) ([]Account, error) {
 // SetDisabled disables an official's account, ending their sessions, or
 // enables it again.
 func (o *Officials) SetDisabled(ctx context.Context, username string, disabled bool, actor string) error {
-	kind := audit.KindOfficialEnable
+	kind := entry.KindOfficialEnable
 	if disabled {
-		kind = audit.KindOfficialDisable
+		kind = entry.KindOfficialDisable
 	}
 	return o.change(ctx, username, kind, actor, `UPDATE officials SET disabled = $2 WHERE username = $1`, disabled)
 }
@@ -174,11 +175,11 @@ func (o *Officials) SetPassword(ctx context.Context, username, password, actor s
 	if err := checkNewPassword(password); err != nil {
 		return err
 	}
-	return o.change(ctx, username, audit.KindOfficialPassword, actor, `UPDATE officials SET password_hash = $2 WHERE username = $1`, hashPassword(password))
+	return o.change(ctx, username, entry.KindOfficialPassword, actor, `UPDATE officials SET password_hash = $2 WHERE username = $1`, hashPassword(password))
 }
 
 // change updates one official's account and logs it in one transaction.
-func (o *Officials) change(ctx context.Context, username string, kind audit.Kind, actor, update string, value any) error {
+func (o *Officials) change(ctx context.Context, username string, kind entry.Kind, actor, update string, value any) error {
 	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, update, username, value)
 		if err != nil {
@@ -187,7 +188,7 @@ func (o *Officials) change(ctx context.Context, username string, kind audit.Kind
 		if tag.RowsAffected() != 1 {
 			return pv.Errorf(pv.ENotFound, "no official %q", username)
 		}
-		return audit.Append(ctx, tx, audit.Entry{Kind: kind, Actor: actor, At: o.clock(), Data: audit.OfficialAccount{Username: username}})
+		return audit.Append(ctx, tx, audit.Entry{Kind: kind, Actor: actor, At: o.clock(), Data: entry.OfficialAccount{Username: username}})
 	})
 	o.mu.Lock()
 	delete(o.accounts, username)
@@ -231,8 +232,8 @@ func (o *Officials) Add(ctx context.Context, username string, role Role, passwor
 			return fmt.Errorf("couldn't add official: %w", err)
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			Kind: audit.KindOfficialAdd, Actor: actor, At: o.clock(),
-			Data: audit.Official{Username: username, Role: string(role)},
+			Kind: entry.KindOfficialAdd, Actor: actor, At: o.clock(),
+			Data: entry.Official{Username: username, Role: string(role)},
 		})
 	})
 }
@@ -261,11 +262,11 @@ func (o *Officials) SignIn(ctx context.Context, username, password string) (Role
 	ok := checkPassword(hash, password) && !disabled
 	<-o.slots
 
-	kind := audit.KindOfficialSignIn
+	kind := entry.KindOfficialSignIn
 	if !known || !ok {
-		kind = audit.KindOfficialSignInFailed
+		kind = entry.KindOfficialSignInFailed
 	}
-	var data audit.OfficialSignIn
+	var data entry.OfficialSignIn
 	if known {
 		data.Username = username // an unknown name may be a mistyped password: not logged
 	}

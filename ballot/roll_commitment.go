@@ -3,11 +3,11 @@ package ballot
 import (
 	"bytes"
 	"encoding/hex"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"sort"
 
 	"golang.org/x/mod/sumdb/tlog"
-
-	"primaryvote/audit"
 )
 
 // RollEntry is a voter as the public sees them: a pseudonym and a group.
@@ -19,12 +19,12 @@ type RollEntry struct {
 // RollCommitment is what the log records when an election opens: how many
 // voters it has and the root of an RFC 6962 tree whose leaves are the roll
 // entries, sorted by pseudonym, each encoded pseudonym ‖ group.
-type RollCommitment = audit.RollCommitment
+type RollCommitment = entry.RollCommitment
 
 // CommitRoll sorts entries by pseudonym and returns their commitment.
 func CommitRoll(entries []RollEntry) (RollCommitment, error) {
 	sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].Pseudonym[:], entries[j].Pseudonym[:]) < 0 })
-	var hashes audit.MemoryHashes
+	var hashes record.MemoryHashes
 	for i, e := range entries {
 		hs, err := tlog.StoredHashes(int64(i), append(e.Pseudonym[:], e.Group...), hashes)
 		if err != nil {

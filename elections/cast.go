@@ -16,6 +16,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/ballot"
 )
 
@@ -138,8 +139,8 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
 		req.ElectionID, tracking[:], group, content)
 	err = audit.AppendTo(b, audit.Entry{
-		ElectionID: req.ElectionID, Kind: audit.KindBallotCast, Actor: "voter", At: now, Ref: code,
-		Data: audit.Cast{Voter: hex.EncodeToString(pseudonym), Group: group, TrackingCode: code},
+		ElectionID: req.ElectionID, Kind: entry.KindBallotCast, Actor: "voter", At: now, Ref: code,
+		Data: entry.Cast{Voter: hex.EncodeToString(pseudonym), Group: group, TrackingCode: code},
 	})
 	if err != nil {
 		return nil, false, err

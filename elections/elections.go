@@ -17,6 +17,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/ballot"
 )
 
@@ -111,8 +112,8 @@ func (s *Store) Create(ctx context.Context, d *ballot.Definition, actor string) 
 			}
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: d.ID, Kind: audit.KindElectionCreate, Actor: actor, At: s.clock(),
-			Data: audit.Created{Definition: def},
+			ElectionID: d.ID, Kind: entry.KindElectionCreate, Actor: actor, At: s.clock(),
+			Data: entry.Created{Definition: def},
 		})
 	})
 }
@@ -228,11 +229,11 @@ func (s *Store) freeze(ctx context.Context, q rowQuerier, id string, status ball
 // the signed log (it is not while the entry waits to be sequenced, for a
 // moment after the creation).
 func (s *Store) loggedDefinition(ctx context.Context, q audit.Query, id string) (*ballot.Definition, bool, error) {
-	data, proven, err := s.logged(ctx, q, id, audit.KindElectionCreate)
+	data, proven, err := s.logged(ctx, q, id, entry.KindElectionCreate)
 	if err != nil {
 		return nil, false, err
 	}
-	d, err := ballot.ParseDefinition(bytes.NewReader(data.(*audit.Created).Definition))
+	d, err := ballot.ParseDefinition(bytes.NewReader(data.(*entry.Created).Definition))
 	if err != nil {
 		return nil, false, fmt.Errorf("election %q: the logged definition: %w", id, err)
 	}
@@ -245,7 +246,7 @@ func (s *Store) loggedDefinition(ctx context.Context, q audit.Query, id string) 
 // logged returns the data of the first lifecycle entry of kind about
 // election id, and whether its record is proven to be in the signed log. A
 // record that fails the proof (rewritten in the database) is an error.
-func (s *Store) logged(ctx context.Context, q audit.Query, id string, kind audit.Kind) (any, bool, error) {
+func (s *Store) logged(ctx context.Context, q audit.Query, id string, kind entry.Kind) (any, bool, error) {
 	step, err := audit.FirstStep(ctx, q, id, kind)
 	if errors.Is(err, audit.ErrNotLogged) {
 		return nil, false, fmt.Errorf("election %q has no %s entry in the log", id, kind)
@@ -333,12 +334,12 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 		if err != nil {
 			return nil, err
 		}
-		data, _, err := s.logged(ctx, tx, id, audit.KindElectionCreate)
+		data, _, err := s.logged(ctx, tx, id, entry.KindElectionCreate)
 		if err != nil {
 			return nil, err
 		}
-		digest := sha256.Sum256(data.(*audit.Created).Definition)
-		return audit.Opened{From: string(ballot.Draft), To: string(ballot.Open), Voters: voters, Roll: commitment,
+		digest := sha256.Sum256(data.(*entry.Created).Definition)
+		return entry.Opened{From: string(ballot.Draft), To: string(ballot.Open), Voters: voters, Roll: commitment,
 			DefinitionSHA256: hex.EncodeToString(digest[:])}, nil
 	})
 }
@@ -351,7 +352,7 @@ func (s *Store) Close(ctx context.Context, id, actor string) error {
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM participation WHERE election_id = $1`, id).Scan(&voted); err != nil {
 			return nil, fmt.Errorf("couldn't count ballots: %w", err)
 		}
-		return audit.Closed{From: string(ballot.Open), To: string(ballot.Closed), Ballots: voted}, nil
+		return entry.Closed{From: string(ballot.Open), To: string(ballot.Closed), Ballots: voted}, nil
 	})
 }
 
@@ -375,11 +376,11 @@ func LockForChange(ctx context.Context, tx pgx.Tx, id string) (ballot.Status, er
 }
 
 // stepKinds are the log's entry kinds for the steps of the lifecycle.
-var stepKinds = map[ballot.Status]audit.Kind{
-	ballot.Open:      audit.KindElectionOpen,
-	ballot.Closed:    audit.KindElectionClose,
-	ballot.Tallied:   audit.KindElectionTallied,
-	ballot.Published: audit.KindElectionPublished,
+var stepKinds = map[ballot.Status]entry.Kind{
+	ballot.Open:      entry.KindElectionOpen,
+	ballot.Closed:    entry.KindElectionClose,
+	ballot.Tallied:   entry.KindElectionTallied,
+	ballot.Published: entry.KindElectionPublished,
 }
 
 // transition moves election id from one status to the next under the

@@ -10,6 +10,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/ballot"
 )
 
@@ -44,8 +45,8 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, id, t.Threshold, t.Key.Bytes(),
 			}
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: audit.KindTrusteesSetup, Actor: actor, At: s.clock(),
-			Data: audit.TrusteesSet{
+			ElectionID: id, Kind: entry.KindTrusteesSetup, Actor: actor, At: s.clock(),
+			Data: entry.TrusteesSet{
 				Threshold: t.Threshold, Trustees: len(t.Public), PublicKey: key,
 				Commitments: commitments, TrusteePublicKeys: public,
 			},
@@ -55,25 +56,36 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, id, t.Threshold, t.Key.Bytes(),
 
 // Trustees returns an election's key-ceremony outcome.
 func (s *Store) Trustees(ctx context.Context, id string) (*ballot.Trustees, error) {
-	var (
-		threshold   int
-		key, commit []byte
-	)
-	err := s.pool.QueryRow(ctx, `SELECT threshold, public_key, commitments FROM election_keys WHERE election_id = $1`, id).
-		Scan(&threshold, &key, &commit)
+	st, err := s.storedTrustees(ctx, s.pool, id)
+	if err != nil {
+		return nil, err
+	}
+	return ballot.DecodeTrustees(st.threshold, st.key, st.commitments, bytes.Join(st.public, nil))
+}
+
+// storedTrustees is a key ceremony's outcome as stored, unchecked.
+type storedTrustees struct {
+	threshold        int
+	key, commitments []byte
+	public           [][]byte
+}
+
+func (s *Store) storedTrustees(ctx context.Context, q rowQuerier, id string) (*storedTrustees, error) {
+	var st storedTrustees
+	err := q.QueryRow(ctx, `SELECT threshold, public_key, commitments FROM election_keys WHERE election_id = $1`, id).
+		Scan(&st.threshold, &st.key, &st.commitments)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, pv.Errorf(pv.ENotFound, "election %q has no key", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the election key: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT public_key FROM trustees WHERE election_id = $1 ORDER BY trustee`, id)
+	rows, err := q.Query(ctx, `SELECT public_key FROM trustees WHERE election_id = $1 ORDER BY trustee`, id)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read trustees: %w", err)
 	}
-	keys, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
+	if st.public, err = pgx.CollectRows(rows, pgx.RowTo[[]byte]); err != nil {
 		return nil, fmt.Errorf("couldn't read trustees: %w", err)
 	}
-	return ballot.DecodeTrustees(threshold, key, commit, bytes.Join(keys, nil))
+	return &st, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/ballot"
 )
 
@@ -80,8 +81,8 @@ func (s *Store) ImportRoll(ctx context.Context, electionID string, r io.Reader, 
 		}
 		summary = &RollSummary{Voters: int(n), Groups: src.groups, Digest: hexSum(digest)}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: audit.KindRollImport, Actor: actor, At: s.clock(),
-			Data: audit.RollImported{Voters: summary.Voters, Groups: summary.Groups, SHA256: summary.Digest},
+			ElectionID: electionID, Kind: entry.KindRollImport, Actor: actor, At: s.clock(),
+			Data: entry.RollImported{Voters: summary.Voters, Groups: summary.Groups, SHA256: summary.Digest},
 		})
 	})
 	if err != nil {

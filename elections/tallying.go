@@ -14,6 +14,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/ballot"
 )
 
@@ -60,8 +61,8 @@ func (s *Store) Tally(ctx context.Context, id, actor string) (*ballot.Sums, erro
 		}
 		digest := sha256.Sum256(enc)
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: audit.KindTallySums, Actor: actor, At: s.clock(),
-			Data: audit.Summed{Ballots: sums.Ballots(), PerGroup: sums.PerGroup(), SumsSHA256: hex.EncodeToString(digest[:])},
+			ElectionID: id, Kind: entry.KindTallySums, Actor: actor, At: s.clock(),
+			Data: entry.Summed{Ballots: sums.Ballots(), PerGroup: sums.PerGroup(), SumsSHA256: hex.EncodeToString(digest[:])},
 		})
 	})
 	if err != nil {
@@ -195,8 +196,8 @@ ON CONFLICT DO NOTHING`, id, p.Trustee, shares, p.Proof)
 			return pv.Errorf(pv.EConflict, "trustee %d has already decrypted election %q", p.Trustee, id)
 		}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: audit.KindPartialDecryption, Actor: actor, At: s.clock(),
-			Data: audit.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(digest[:]), Proof: hex.EncodeToString(p.Proof)},
+			ElectionID: id, Kind: entry.KindPartialDecryption, Actor: actor, At: s.clock(),
+			Data: entry.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(digest[:]), Proof: hex.EncodeToString(p.Proof)},
 		})
 	})
 }
@@ -204,7 +205,7 @@ ON CONFLICT DO NOTHING`, id, p.Trustee, shares, p.Proof)
 // FinishReport says how the decryption went.
 type FinishReport struct {
 	Used     []int           // trustees whose partial decryptions were combined
-	Rejected []audit.Refusal // the partial decryptions refused, and why
+	Rejected []entry.Refusal // the partial decryptions refused, and why
 	Results  *ballot.Results
 }
 
@@ -250,7 +251,7 @@ func (s *Store) FinishTally(ctx context.Context, id, actor string) (*FinishRepor
 	var valid []*ballot.PartialDecryption
 	for _, p := range stored {
 		if err := e.VerifyPartial(t, sums, p); err != nil {
-			report.Rejected = append(report.Rejected, audit.Refusal{Trustee: p.Trustee, Reason: err.Error()})
+			report.Rejected = append(report.Rejected, entry.Refusal{Trustee: p.Trustee, Reason: err.Error()})
 			continue
 		}
 		if len(valid) < t.Threshold {
@@ -272,11 +273,11 @@ func (s *Store) FinishTally(ctx context.Context, id, actor string) (*FinishRepor
 	}
 	refused := report.Rejected
 	if refused == nil {
-		refused = []audit.Refusal{}
+		refused = []entry.Refusal{}
 	}
 	// The results are stored in the log alone, where the tally logs them.
 	err = s.transition(ctx, id, actor, ballot.Closed, ballot.Tallied, func(tx pgx.Tx) (any, error) {
-		return audit.Tallied{From: string(ballot.Closed), To: string(ballot.Tallied), Trustees: report.Used, Refused: refused, Results: body}, nil
+		return entry.Tallied{From: string(ballot.Closed), To: string(ballot.Tallied), Trustees: report.Used, Refused: refused, Results: body}, nil
 	})
 	return report, err
 }
@@ -284,7 +285,7 @@ func (s *Store) FinishTally(ctx context.Context, id, actor string) (*FinishRepor
 // Publish makes a tallied election's results public.
 func (s *Store) Publish(ctx context.Context, id, actor string) error {
 	return s.transition(ctx, id, actor, ballot.Tallied, ballot.Published, func(tx pgx.Tx) (any, error) {
-		return audit.Published{From: string(ballot.Tallied), To: string(ballot.Published)}, nil
+		return entry.Published{From: string(ballot.Tallied), To: string(ballot.Published)}, nil
 	})
 }
 
@@ -306,11 +307,11 @@ func (s *Store) Results(ctx context.Context, id string) (json.RawMessage, error)
 	if cached != nil {
 		return cached, nil
 	}
-	data, proven, err := s.logged(ctx, s.pool, id, audit.KindElectionTallied)
+	data, proven, err := s.logged(ctx, s.pool, id, entry.KindElectionTallied)
 	if err != nil {
 		return nil, err
 	}
-	results := data.(*audit.Tallied).Results
+	results := data.(*entry.Tallied).Results
 	if proven {
 		s.mu.Lock()
 		if f := s.frozen[id]; f != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"primaryvote/audit"
+	"primaryvote/audit/entry"
 )
 
 // Turnout counts eligible voters and ballots cast, overall, per group and per
@@ -44,7 +45,7 @@ func (s *Store) timeline(ctx context.Context, electionID string) ([]MinuteTurnou
 		tl = &timeline{through: -1, minutes: map[int64]int{}}
 		s.timelines[electionID] = tl
 	}
-	err := audit.EntriesAfter(ctx, s.pool, electionID, audit.KindBallotCast, tl.through, func(position int64, e *audit.Parsed) error {
+	err := audit.EntriesAfter(ctx, s.pool, electionID, entry.KindBallotCast, tl.through, func(position int64, e *entry.Parsed) error {
 		tl.through = position
 		tl.minutes[e.At.Unix()/60]++
 		return nil

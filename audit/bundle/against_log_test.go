@@ -13,6 +13,8 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"primaryvote/ballot"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
@@ -36,7 +38,7 @@ func TestEveryStatusVerifies(t *testing.T) {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		must(t, bundle.Export(context.Background(), env.DB.Pool, "d1", env.Signer.VerifierKey(), &buf))
+		must(t, env.Elections.Export(context.Background(), "d1", &buf))
 		if report, err := bundle.Verify(&buf, bundle.Options{LogKey: env.Signer.VerifierKey()}); err != nil || report.Status != "draft" {
 			t.Fatalf("Verify(draft) = %+v, %v", report, err)
 		}
@@ -250,8 +252,8 @@ func (w *world) forgeCast(t *testing.T, i int) string {
 	_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, $2, $3)`, sum[:], group, raw)
 	must(t, err)
 	p := w.env.Secrets.Pseudonym("e1", w.el.Voters[i])
-	must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,
-		Data: audit.Cast{Voter: hex.EncodeToString(p[:]), Group: group, TrackingCode: code}}))
+	must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,
+		Data: entry.Cast{Voter: hex.EncodeToString(p[:]), Group: group, TrackingCode: code}}))
 	return code
 }
 
@@ -289,8 +291,8 @@ func TestLifecycleInTheLog(t *testing.T) {
 		} {
 			w := newWorldAt(t, tc.status)
 			p := w.env.Secrets.Pseudonym("e1", tc.voter)
-			must(t, audit.Append(context.Background(), w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: audit.KindCredentialsReissue,
-				Actor: "cli:x", At: w.env.Clock.Now(), Data: audit.CredentialReissued{Voter: hex.EncodeToString(p[:])}}))
+			must(t, audit.Append(context.Background(), w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindCredentialsReissue,
+				Actor: "cli:x", At: w.env.Clock.Now(), Data: entry.CredentialReissued{Voter: hex.EncodeToString(p[:])}}))
 			w.drain(t)
 			_, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
 			t.Log(err)
@@ -329,7 +331,7 @@ func TestRecordsAfterTheNewestCheckpointFail(t *testing.T) {
 	ballots := find(lines, "ballot")
 	n := int64(len(records))
 	last := mustB64(t, decode(t, lines[records[n-1]])["record"].(string))
-	chain := audit.ChainHash(last)
+	chain := record.ChainHash(last)
 	e, err := w.env.Elections.Get(context.Background(), "e1")
 	must(t, err)
 	var forgedRecords, forgedBallots []string
@@ -339,12 +341,12 @@ func TestRecordsAfterTheNewestCheckpointFail(t *testing.T) {
 		code := ballot.TrackingCode(sha256.Sum256(raw))
 		group := []string{"members", "public"}[k]
 		p := w.env.Secrets.Pseudonym("e1", w.el.Voters[i])
-		body, err := audit.Encode(audit.Entry{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(),
-			Data: audit.Cast{Voter: hex.EncodeToString(p[:]), Group: group, TrackingCode: code}})
+		body, err := audit.Encode(audit.Entry{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(),
+			Data: entry.Cast{Voter: hex.EncodeToString(p[:]), Group: group, TrackingCode: code}})
 		must(t, err)
 		pos := n + int64(k)
-		rec := audit.Frame(pos, chain, body)
-		chain = audit.ChainHash(rec)
+		rec := record.Frame(pos, chain, body)
+		chain = record.ChainHash(rec)
 		forgedRecords = append(forgedRecords, encode(map[string]any{"type": "record", "position": pos, "record": rec}))
 		forgedBallots = append(forgedBallots, encode(map[string]any{"type": "ballot", "group": group, "content": raw}))
 	}
@@ -390,16 +392,16 @@ func (w *world) postPartial(t *testing.T, p *ballot.PartialDecryption) {
 	digest := sha256.Sum256(shares)
 	_, err := w.env.DB.Pool.Exec(ctx, `INSERT INTO partial_decryptions (election_id, trustee, shares, proof) VALUES ('e1', $1, $2, $3)`, p.Trustee, shares, p.Proof)
 	must(t, err)
-	must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: audit.KindPartialDecryption, Actor: "test", At: w.env.Clock.Now(),
-		Data: audit.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(digest[:]), Proof: hex.EncodeToString(p.Proof)}}))
+	must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindPartialDecryption, Actor: "test", At: w.env.Clock.Now(),
+		Data: entry.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(digest[:]), Proof: hex.EncodeToString(p.Proof)}}))
 }
 
 // lie logs a tally the service never made and moves the election on.
-func (w *world) lie(t *testing.T, tally audit.Tallied) {
+func (w *world) lie(t *testing.T, tally entry.Tallied) {
 	t.Helper()
 	ctx := context.Background()
 	tally.From, tally.To = "closed", "tallied"
-	must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: audit.KindElectionTallied, Actor: "test", At: w.env.Clock.Now(), Data: tally}))
+	must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindElectionTallied, Actor: "test", At: w.env.Clock.Now(), Data: tally}))
 	_, err := w.env.DB.Pool.Exec(ctx, `UPDATE elections SET status = 'tallied' WHERE id = 'e1'`)
 	must(t, err)
 }
@@ -436,7 +438,7 @@ func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
 		w, e, tr, sums := summed(t)
 		must(t, w.env.Elections.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
 		w.postPartial(t, bogus(t, e, tr, sums, w))
-		w.lie(t, audit.Tallied{Trustees: []int{1, 3}, Refused: []audit.Refusal{}, Results: json.RawMessage(`{}`)})
+		w.lie(t, entry.Tallied{Trustees: []int{1, 3}, Refused: []entry.Refusal{}, Results: json.RawMessage(`{}`)})
 		w.drain(t)
 		_, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
 		t.Log(err)
@@ -456,7 +458,7 @@ func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
 		counts, err := e.Counts(tr, sums, partials[:2])
 		must(t, err)
 		results, _ := json.Marshal(e.MakeResults(sums, counts))
-		w.lie(t, audit.Tallied{Trustees: []int{1, 2}, Refused: []audit.Refusal{{Trustee: 3, Reason: "made up"}}, Results: results})
+		w.lie(t, entry.Tallied{Trustees: []int{1, 2}, Refused: []entry.Refusal{{Trustee: 3, Reason: "made up"}}, Results: results})
 		w.drain(t)
 		_, err = verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
 		t.Log(err)

@@ -16,7 +16,8 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"primaryvote/audit"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"primaryvote/ballot"
 )
 
@@ -62,7 +63,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		b.Fatal(err)
 	}
 	e := &ballot.Election{ID: d.ID, Title: d.Title, Status: ballot.Tallied, Groups: d.Groups, Questions: d.Questions, Key: tr.Key}
-	signer, err := audit.LoadSigner(b.TempDir(), "primaryvote.bench/log")
+	signer, err := record.LoadSigner(b.TempDir(), "primaryvote.bench/log")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -153,47 +154,47 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 	// ballot, the close, the tally; a checkpoint every 2,000 records.
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	bodies := [][]byte{}
-	add := func(kind audit.Kind, data any) {
-		body, err := audit.Encode(audit.Entry{ElectionID: "bench", Kind: kind, Actor: "bench", At: at, Data: data})
+	add := func(kind entry.Kind, data any) {
+		body, err := entry.Encode(entry.Header{Election: "bench", Kind: kind, Actor: "bench", At: at}, data)
 		if err != nil {
 			b.Fatal(err)
 		}
 		bodies = append(bodies, body)
 	}
 	defDigest := sha256.Sum256(def)
-	add(audit.KindElectionCreate, audit.Created{Definition: def})
-	add(audit.KindTrusteesSetup, audit.TrusteesSet{Threshold: 2, Trustees: 3, PublicKey: hex.EncodeToString(tr.Key.Bytes()), Commitments: commitments, TrusteePublicKeys: public})
-	add(audit.KindElectionOpen, audit.Opened{From: "draft", To: "open", Voters: n, Roll: commitment, DefinitionSHA256: hex.EncodeToString(defDigest[:])})
+	add(entry.KindElectionCreate, entry.Created{Definition: def})
+	add(entry.KindTrusteesSetup, entry.TrusteesSet{Threshold: 2, Trustees: 3, PublicKey: hex.EncodeToString(tr.Key.Bytes()), Commitments: commitments, TrusteePublicKeys: public})
+	add(entry.KindElectionOpen, entry.Opened{From: "draft", To: "open", Voters: n, Roll: commitment, DefinitionSHA256: hex.EncodeToString(defDigest[:])})
 	perGroup := make([]int, len(d.Groups))
 	for i := range n {
 		p := pseudonym(i)
 		perGroup[i%2]++
-		add(audit.KindBallotCast, audit.Cast{Voter: hex.EncodeToString(p[:]), Group: group(i), TrackingCode: ballot.TrackingCode(sha256.Sum256(contents[i]))})
+		add(entry.KindBallotCast, entry.Cast{Voter: hex.EncodeToString(p[:]), Group: group(i), TrackingCode: ballot.TrackingCode(sha256.Sum256(contents[i]))})
 	}
-	add(audit.KindElectionClose, audit.Closed{From: "open", To: "closed", Ballots: n})
+	add(entry.KindElectionClose, entry.Closed{From: "open", To: "closed", Ballots: n})
 	digest := sha256.Sum256(sumsBytes)
-	add(audit.KindTallySums, audit.Summed{Ballots: n, PerGroup: perGroup, SumsSHA256: hex.EncodeToString(digest[:])})
+	add(entry.KindTallySums, entry.Summed{Ballots: n, PerGroup: perGroup, SumsSHA256: hex.EncodeToString(digest[:])})
 	for _, p := range partials {
 		sd := sha256.Sum256(p.EncodeShares())
-		add(audit.KindPartialDecryption, audit.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(sd[:]), Proof: hex.EncodeToString(p.Proof)})
+		add(entry.KindPartialDecryption, entry.PartialDecrypted{Trustee: p.Trustee, SharesSHA256: hex.EncodeToString(sd[:]), Proof: hex.EncodeToString(p.Proof)})
 	}
-	add(audit.KindElectionTallied, audit.Tallied{From: "closed", To: "tallied", Trustees: []int{1, 2}, Refused: []audit.Refusal{}, Results: results})
-	var hashes audit.MemoryHashes
+	add(entry.KindElectionTallied, entry.Tallied{From: "closed", To: "tallied", Trustees: []int{1, 2}, Refused: []entry.Refusal{}, Results: results})
+	var hashes record.MemoryHashes
 	var chain tlog.Hash
 	var checkpoints []string
 	for i, body := range bodies {
-		rec := audit.Frame(int64(i), chain, body)
+		rec := record.Frame(int64(i), chain, body)
 		hs, err := tlog.StoredHashes(int64(i), rec, hashes)
 		if err != nil {
 			b.Fatal(err)
 		}
 		hashes = append(hashes, hs...)
-		chain = audit.ChainHash(rec)
+		chain = record.ChainHash(rec)
 		pos := int64(i)
 		put(line{Type: "record", Position: &pos, Record: rec})
 		if size := int64(i + 1); size%2000 == 0 || i == len(bodies)-1 {
 			root, _ := tlog.TreeHash(size, hashes)
-			signed, err := signer.Sign(audit.Checkpoint{Origin: signer.Origin(), Size: size, Root: root, Chain: chain})
+			signed, err := signer.Sign(record.Checkpoint{Origin: signer.Origin(), Size: size, Root: root, Chain: chain})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -15,6 +15,8 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
@@ -25,7 +27,7 @@ import (
 type world struct {
 	env    *fixture.Env
 	el     *fixture.Election
-	signer *audit.Signer
+	signer *record.Signer
 	seq    *audit.Sequencer
 	// midway is the checkpoint an observer saved after the votes were cast.
 	midway []byte
@@ -97,7 +99,7 @@ func (w *world) drain(t *testing.T) {
 func (w *world) export(t *testing.T) []string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := bundle.Export(context.Background(), w.env.DB.Pool, "e1", w.signer.VerifierKey(), &buf); err != nil {
+	if err := w.env.Elections.Export(context.Background(), "e1", &buf); err != nil {
 		t.Fatal(err)
 	}
 	return strings.SplitAfter(strings.TrimSuffix(buf.String(), "\n"), "\n")
@@ -226,7 +228,7 @@ func TestTamperedBundlesFail(t *testing.T) {
 		}, "cut off"},
 		{"another log key", func(l []string) []string {
 			m := decode(t, l[0])
-			other, _ := audit.LoadSigner(t.TempDir(), "primaryvote.test/log")
+			other, _ := record.LoadSigner(t.TempDir(), "primaryvote.test/log")
 			m["log_key"] = other.VerifierKey()
 			l[0] = encode(m)
 			return l
@@ -256,7 +258,7 @@ func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
 	// Drop the last record (the publication) and re-sign with the stolen key.
 	cut := append([]string{}, lines[:records[n-1]]...)
 	var (
-		hashes audit.MemoryHashes
+		hashes record.MemoryHashes
 		chain  tlog.Hash
 	)
 	for k, i := range records[:n-1] {
@@ -264,13 +266,13 @@ func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
 		hs, err := tlog.StoredHashes(int64(k), rec, hashes)
 		must(t, err)
 		hashes = append(hashes, hs...)
-		chain = audit.ChainHash(rec)
+		chain = record.ChainHash(rec)
 	}
 	root, _ := tlog.TreeHash(n-1, hashes)
-	forged, err := w.signer.Sign(audit.Checkpoint{Origin: w.signer.Origin(), Size: n - 1, Root: root, Chain: chain})
+	forged, err := w.signer.Sign(record.Checkpoint{Origin: w.signer.Origin(), Size: n - 1, Root: root, Chain: chain})
 	must(t, err)
 	for _, i := range find(lines, "checkpoint") {
-		c, _ := audit.OpenCheckpoint([]byte(decode(t, lines[i])["signed"].(string)), w.signer.VerifierKey())
+		c, _ := record.OpenCheckpoint([]byte(decode(t, lines[i])["signed"].(string)), w.signer.VerifierKey())
 		if c.Size < n {
 			cut = append(cut, lines[i])
 		}
@@ -333,8 +335,8 @@ func TestForgedCastsCaught(t *testing.T) {
 			code := ballot.TrackingCode(sum)
 			_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, $3, $2)`, sum[:], raw, group)
 			must(t, err)
-			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: audit.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,
-				Data: audit.Cast{Voter: tc.voter(w), Group: group, TrackingCode: code}}))
+			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,
+				Data: entry.Cast{Voter: tc.voter(w), Group: group, TrackingCode: code}}))
 			w.drain(t)
 			if _, err := verify(w.export(t), bundle.Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Verify = %v; want %q", err, tc.want)
@@ -356,7 +358,7 @@ ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only`)
 		return err
 	}())
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(bundle.Export(ctx, w.env.DB.Pool, "e1", w.signer.VerifierKey(), pw)) }()
+	go func() { pw.CloseWithError(w.env.Elections.Export(ctx, "e1", pw)) }()
 	_, err := bundle.Verify(pr, bundle.Options{LogKey: w.signer.VerifierKey()})
 	if err == nil || !strings.Contains(err.Error(), "record 2") {
 		t.Errorf("Verify(tampered database) = %v; want record 2 named", err)

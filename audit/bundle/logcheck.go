@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"primaryvote/audit"
+	"primaryvote/audit/entry"
 	"primaryvote/ballot"
 )
 
@@ -24,13 +24,13 @@ type electionLog struct {
 	// led to.
 	steps map[ballot.Status]int64
 
-	trustees     *logged[audit.TrusteesSet]
+	trustees     *logged[entry.TrusteesSet]
 	casts        int
 	perGroup     map[string]int
-	sums         *logged[audit.Summed]
+	sums         *logged[entry.Summed]
 	partials     map[int]*loggedPartial
 	partialOrder []int
-	tally        *logged[audit.Tallied]
+	tally        *logged[entry.Tallied]
 }
 
 // logged is an entry's data and its position in the log.
@@ -40,7 +40,7 @@ type logged[T any] struct {
 }
 
 type loggedPartial struct {
-	logged[audit.PartialDecrypted]
+	logged[entry.PartialDecrypted]
 	inBundle bool
 }
 
@@ -49,12 +49,12 @@ func newElectionLog(v *verifier) *electionLog {
 }
 
 // stepOf is the status each lifecycle kind leads to.
-var stepOf = map[audit.Kind]ballot.Status{
-	audit.KindElectionCreate:    ballot.Draft,
-	audit.KindElectionOpen:      ballot.Open,
-	audit.KindElectionClose:     ballot.Closed,
-	audit.KindElectionTallied:   ballot.Tallied,
-	audit.KindElectionPublished: ballot.Published,
+var stepOf = map[entry.Kind]ballot.Status{
+	entry.KindElectionCreate:    ballot.Draft,
+	entry.KindElectionOpen:      ballot.Open,
+	entry.KindElectionClose:     ballot.Closed,
+	entry.KindElectionTallied:   ballot.Tallied,
+	entry.KindElectionPublished: ballot.Published,
 }
 
 // previous is the status each step leaves.
@@ -63,11 +63,11 @@ var previous = map[ballot.Status]ballot.Status{
 }
 
 // onEntry checks record n's entry, if it is about the bundle's election.
-func (g *electionLog) onEntry(n int64, e *audit.Parsed) error {
+func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 	if e.Election != g.id {
 		return nil // the log covers every election; this entry is another's or none's
 	}
-	if g.status == "" && e.Kind != audit.KindElectionCreate {
+	if g.status == "" && e.Kind != entry.KindElectionCreate {
 		return fmt.Errorf("a %s entry about election %s before its election.create", e.Kind, g.id)
 	}
 	data, err := e.Decode()
@@ -80,34 +80,34 @@ func (g *electionLog) onEntry(n int64, e *audit.Parsed) error {
 		}
 	}
 	switch d := data.(type) {
-	case *audit.Created:
+	case *entry.Created:
 		if !bytes.Equal(d.Definition, g.v.definition) {
 			return fmt.Errorf("the bundle's definition is not the one logged when election %s was created", g.id)
 		}
-	case *audit.RollImported:
-		return g.require(audit.KindRollImport, ballot.Draft)
-	case *audit.CredentialsIssued:
+	case *entry.RollImported:
+		return g.require(entry.KindRollImport, ballot.Draft)
+	case *entry.CredentialsIssued:
 		return g.require(e.Kind, ballot.Draft)
-	case *audit.CredentialReissued:
+	case *entry.CredentialReissued:
 		if _, ok := g.v.roll[d.Voter]; !ok {
 			return fmt.Errorf("a credential is re-issued to pseudonym %s, who is not on the roll", d.Voter)
 		}
 		return g.require(e.Kind, ballot.Draft, ballot.Open)
-	case *audit.TrusteesSet:
+	case *entry.TrusteesSet:
 		return g.onTrustees(n, d)
-	case *audit.Opened:
+	case *entry.Opened:
 		return g.onOpen(d)
-	case *audit.Cast:
+	case *entry.Cast:
 		return g.onCast(n, e.At, d)
-	case *audit.Closed:
+	case *entry.Closed:
 		if d.Ballots != g.casts {
 			return fmt.Errorf("the close records %d ballots, but %d were cast before it", d.Ballots, g.casts)
 		}
-	case *audit.Summed:
+	case *entry.Summed:
 		return g.onSums(n, d)
-	case *audit.PartialDecrypted:
+	case *entry.PartialDecrypted:
 		return g.onPartial(n, d)
-	case *audit.Tallied:
+	case *entry.Tallied:
 		return g.onTally(n, d)
 	}
 	return nil
@@ -115,7 +115,7 @@ func (g *electionLog) onEntry(n int64, e *audit.Parsed) error {
 
 // onStep checks a lifecycle entry: one step forward, each step once, its
 // from and to the statuses it leaves and reaches.
-func (g *electionLog) onStep(n int64, kind audit.Kind, to ballot.Status, data any) error {
+func (g *electionLog) onStep(n int64, kind entry.Kind, to ballot.Status, data any) error {
 	if first, twice := g.steps[to]; twice {
 		return fmt.Errorf("a second %s entry (the first is record %d)", kind, first)
 	}
@@ -126,13 +126,13 @@ func (g *electionLog) onStep(n int64, kind audit.Kind, to ballot.Status, data an
 	if to != ballot.Draft {
 		var gotFrom, gotTo string
 		switch d := data.(type) {
-		case *audit.Opened:
+		case *entry.Opened:
 			gotFrom, gotTo = d.From, d.To
-		case *audit.Closed:
+		case *entry.Closed:
 			gotFrom, gotTo = d.From, d.To
-		case *audit.Tallied:
+		case *entry.Tallied:
 			gotFrom, gotTo = d.From, d.To
-		case *audit.Published:
+		case *entry.Published:
 			gotFrom, gotTo = d.From, d.To
 		}
 		if gotFrom != string(from) || gotTo != string(to) {
@@ -145,21 +145,21 @@ func (g *electionLog) onStep(n int64, kind audit.Kind, to ballot.Status, data an
 
 // require checks that an entry of kind comes while the election is in one
 // of the statuses.
-func (g *electionLog) require(kind audit.Kind, statuses ...ballot.Status) error {
+func (g *electionLog) require(kind entry.Kind, statuses ...ballot.Status) error {
 	if !slices.Contains(statuses, g.status) {
 		return fmt.Errorf("%s while the election is %s", kind, g.status)
 	}
 	return nil
 }
 
-func (g *electionLog) onTrustees(n int64, d *audit.TrusteesSet) error {
-	if err := g.require(audit.KindTrusteesSetup, ballot.Draft); err != nil {
+func (g *electionLog) onTrustees(n int64, d *entry.TrusteesSet) error {
+	if err := g.require(entry.KindTrusteesSetup, ballot.Draft); err != nil {
 		return err
 	}
 	if g.trustees != nil {
 		return fmt.Errorf("a second trustees.setup entry (the first is record %d)", g.trustees.at)
 	}
-	g.trustees = &logged[audit.TrusteesSet]{n, d}
+	g.trustees = &logged[entry.TrusteesSet]{n, d}
 	t := g.v.trustees
 	if t == nil {
 		return fmt.Errorf("the log records the trustees' keys, but the bundle has no trustees line")
@@ -182,7 +182,7 @@ func (g *electionLog) onTrustees(n int64, d *audit.TrusteesSet) error {
 	return nil
 }
 
-func (g *electionLog) onOpen(d *audit.Opened) error {
+func (g *electionLog) onOpen(d *entry.Opened) error {
 	if g.trustees == nil {
 		return fmt.Errorf("the election opens before its trustees are set up")
 	}
@@ -201,7 +201,7 @@ func (g *electionLog) onOpen(d *audit.Opened) error {
 	return nil
 }
 
-func (g *electionLog) onCast(n int64, at time.Time, d *audit.Cast) error {
+func (g *electionLog) onCast(n int64, at time.Time, d *entry.Cast) error {
 	switch g.status {
 	case ballot.Open:
 	case ballot.Draft:
@@ -234,8 +234,8 @@ func (g *electionLog) onCast(n int64, at time.Time, d *audit.Cast) error {
 	return nil
 }
 
-func (g *electionLog) onSums(n int64, d *audit.Summed) error {
-	if err := g.require(audit.KindTallySums, ballot.Closed); err != nil {
+func (g *electionLog) onSums(n int64, d *entry.Summed) error {
+	if err := g.require(entry.KindTallySums, ballot.Closed); err != nil {
 		return err
 	}
 	if g.sums != nil {
@@ -253,12 +253,12 @@ func (g *electionLog) onSums(n int64, d *audit.Summed) error {
 			return fmt.Errorf("the tally counts %d ballots in group %s, but %d were cast", d.PerGroup[i], gr.ID, g.perGroup[gr.ID])
 		}
 	}
-	g.sums = &logged[audit.Summed]{n, d}
+	g.sums = &logged[entry.Summed]{n, d}
 	return nil
 }
 
-func (g *electionLog) onPartial(n int64, d *audit.PartialDecrypted) error {
-	if err := g.require(audit.KindPartialDecryption, ballot.Closed); err != nil {
+func (g *electionLog) onPartial(n int64, d *entry.PartialDecrypted) error {
+	if err := g.require(entry.KindPartialDecryption, ballot.Closed); err != nil {
 		return err
 	}
 	if g.sums == nil {
@@ -270,12 +270,12 @@ func (g *electionLog) onPartial(n int64, d *audit.PartialDecrypted) error {
 	if first, twice := g.partials[d.Trustee]; twice {
 		return fmt.Errorf("trustee %d's second partial decryption (the first is record %d)", d.Trustee, first.at)
 	}
-	g.partials[d.Trustee] = &loggedPartial{logged: logged[audit.PartialDecrypted]{n, d}}
+	g.partials[d.Trustee] = &loggedPartial{logged: logged[entry.PartialDecrypted]{n, d}}
 	g.partialOrder = append(g.partialOrder, d.Trustee)
 	return nil
 }
 
-func (g *electionLog) onTally(n int64, d *audit.Tallied) error {
+func (g *electionLog) onTally(n int64, d *entry.Tallied) error {
 	if g.sums == nil || g.trustees == nil {
 		return fmt.Errorf("the election is tallied without sums")
 	}
@@ -295,7 +295,7 @@ func (g *electionLog) onTally(n int64, d *audit.Tallied) error {
 		}
 		used[r.Trustee] = true
 	}
-	g.tally = &logged[audit.Tallied]{n, d}
+	g.tally = &logged[entry.Tallied]{n, d}
 	return nil
 }
 

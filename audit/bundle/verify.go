@@ -15,7 +15,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"primaryvote/audit"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"primaryvote/ballot"
 )
 
@@ -49,9 +50,9 @@ func CheckOptions(opts Options) error {
 	for name, signed := range opts.Checkpoints {
 		var err error
 		if opts.LogKey != "" {
-			_, err = audit.OpenCheckpoint(signed, opts.LogKey)
+			_, err = record.OpenCheckpoint(signed, opts.LogKey)
 		} else {
-			_, err = audit.ParseSignedCheckpoint(signed)
+			_, err = record.ParseSignedCheckpoint(signed)
 		}
 		if err != nil {
 			return fmt.Errorf("checkpoint %s: %v", name, err)
@@ -153,7 +154,7 @@ type verifier struct {
 
 	records int64
 	chains  []tlog.Hash
-	hashes  audit.MemoryHashes
+	hashes  record.MemoryHashes
 	newest  int64 // the size of the newest checkpoint
 
 	log    *electionLog
@@ -482,7 +483,7 @@ func (v *verifier) onRecord(l line) error {
 		return v.fail("record at position %v; expected position %d (a record is missing, added or out of order)", posString(l.Position), v.records)
 	}
 	n := v.records
-	idx, prev, body, err := audit.ParseRecord(l.Record)
+	idx, prev, body, err := record.Parse(l.Record)
 	if err != nil || idx != n {
 		return v.fail("record %d is malformed or claims index %d", n, idx)
 	}
@@ -498,11 +499,11 @@ func (v *verifier) onRecord(l line) error {
 		return v.fail("record %d: %v", n, err)
 	}
 	v.hashes = append(v.hashes, hs...)
-	v.chains = append(v.chains, audit.ChainHash(l.Record))
+	v.chains = append(v.chains, record.ChainHash(l.Record))
 	v.records++
 	v.step("log records")
 
-	e, err := audit.ParseEntry(body)
+	e, err := entry.Parse(body)
 	if err != nil {
 		return v.fail("record %d: %v", n, err)
 	}
@@ -513,7 +514,7 @@ func (v *verifier) onRecord(l line) error {
 }
 
 func (v *verifier) onCheckpoint(l line) error {
-	c, err := audit.OpenCheckpoint([]byte(l.Signed), v.logKey)
+	c, err := record.OpenCheckpoint([]byte(l.Signed), v.logKey)
 	if err != nil {
 		return v.fail("checkpoint %d: %v", v.checkpoints+1, err)
 	}
@@ -527,7 +528,7 @@ func (v *verifier) onCheckpoint(l line) error {
 }
 
 // checkCheckpoint checks that c describes a prefix of the bundle's log.
-func (v *verifier) checkCheckpoint(c audit.Checkpoint) error {
+func (v *verifier) checkCheckpoint(c record.Checkpoint) error {
 	if c.Size > v.records {
 		return fmt.Errorf("it covers %d records but the log has only %d: the log was truncated", c.Size, v.records)
 	}
@@ -558,7 +559,7 @@ func (v *verifier) finishLog() error {
 		return fmt.Errorf("records %d to %d are not covered by any signed checkpoint (the newest covers %d records): they are not trusted", v.newest, v.records-1, v.newest)
 	}
 	for name, signed := range v.opts.Checkpoints {
-		c, err := audit.OpenCheckpoint(signed, v.logKey)
+		c, err := record.OpenCheckpoint(signed, v.logKey)
 		if err != nil {
 			return fmt.Errorf("checkpoint %s: %v", name, err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"primaryvote/audit"
+	"primaryvote/audit/record"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -102,6 +103,8 @@ func (t *tool) dispatch(ctx context.Context, cmd string, rest []string) error {
 		return t.lifecycle(ctx, rest, t.elections.Publish, "published")
 	case "audit export":
 		return t.auditExport(ctx, rest)
+	case "audit verify":
+		return t.auditVerify(ctx, rest)
 	}
 	return errUsage
 }
@@ -114,7 +117,7 @@ type tool struct {
 	credentials *auth.Credentials
 	officials   *auth.Officials
 	// signer signs the log's checkpoints when the tool sequences the log.
-	signer *audit.Signer
+	signer *record.Signer
 	actor  string
 }
 
@@ -148,7 +151,7 @@ func connect(ctx context.Context, env *Env) (*tool, error) {
 		pool.Close()
 		return nil, fmt.Errorf("couldn't load secrets: %w", err)
 	}
-	signer, err := audit.LoadSigner(env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
+	signer, err := record.LoadSigner(env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
 	if err != nil {
 		pool.Close()
 		return nil, err

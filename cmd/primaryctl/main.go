@@ -47,6 +47,8 @@ const usage = `usage: primaryctl COMMAND [ARGS]
   tally finish ID                         combine the trustees' decryptions into the results
   publish ID                              make the results public
   audit export ID --out FILE              write the election's audit bundle (for auditverify)
+  audit verify ID                         verify the election straight from the database, against
+                                          this server's own log key
   bench [--url U] [--election ID]         play the voters of a credentials file through a server:
         [--voters FILE] [--concurrency N] sign in, ballot, cast, receipt; report latency percentiles,
         [--rate R] [--surge X] [--limit N] throughput and errors (--out JSON), and the ledger of

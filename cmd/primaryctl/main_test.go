@@ -174,6 +174,27 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	if report, err := bundle.Verify(f, bundle.Options{}); err != nil || report.Status != "published" {
 		t.Errorf("Verify(exported bundle) = %+v, %v", report, err)
 	}
+	if out := c.must("audit verify demo"); !strings.Contains(out, "published") {
+		t.Errorf("audit verify: %s", out)
+	}
+	if _, err := c.run("", "audit verify nosuch"); err == nil {
+		t.Error("audit verify of an unknown election succeeded")
+	}
+	// An insider with the owner's role adds a voter after the fact: the
+	// roll no longer matches the one committed at opening.
+	owner, err := pgxpool.New(context.Background(), c.env.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	if _, err := owner.Exec(context.Background(),
+		`INSERT INTO voters (election_id, voter_id, group_id, region, pseudonym) VALUES ('demo', 'Z9', 'members', 'x', $1)`,
+		bytes.Repeat([]byte{7}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.run("", "audit verify demo"); err == nil || !strings.Contains(out, "the roll committed when the election opened") {
+		t.Errorf("audit verify after adding a voter: %v\n%s", err, out)
+	}
 	if _, err := c.run("", "election frobnicate demo"); !errors.Is(err, errUsage) {
 		t.Errorf("unknown command: %v", err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
+	"primaryvote/audit/record"
 	"primaryvote/ballot"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
@@ -200,7 +201,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 func verifiedBundle(t *testing.T, pool *pgxpool.Pool, secrets, election string) *bytes.Buffer {
 	t.Helper()
 	ctx := context.Background()
-	signer, err := audit.LoadSigner(secrets, "primaryvote.test/log")
+	signer, err := record.LoadSigner(secrets, "primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func verifiedBundle(t *testing.T, pool *pgxpool.Pool, secrets, election string) 
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := bundle.Export(ctx, pool, election, signer.VerifierKey(), &buf); err != nil {
+	if err := elections.New(pool, time.Now, nil, signer.VerifierKey()).Export(ctx, election, &buf); err != nil {
 		t.Fatal(err)
 	}
 	if report, err := bundle.Verify(bytes.NewReader(buf.Bytes()), bundle.Options{LogKey: signer.VerifierKey()}); err != nil {

@@ -27,6 +27,7 @@ import (
 
 	"primaryvote/api"
 	"primaryvote/audit"
+	"primaryvote/audit/record"
 	"primaryvote/auth"
 	"primaryvote/elections"
 	"primaryvote/migrations"
@@ -113,7 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("couldn't open database pool: %w", err)
 	}
-	signer, err := audit.LoadSigner(m.Config.SecretsDir, m.Config.LogOrigin)
+	signer, err := record.LoadSigner(m.Config.SecretsDir, m.Config.LogOrigin)
 	if err != nil {
 		m.pool.Close()
 		return err

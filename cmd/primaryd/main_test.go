@@ -23,7 +23,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/api"
-	"primaryvote/audit"
+	"primaryvote/audit/record"
 	"primaryvote/auth"
 	"primaryvote/internal/fixture"
 )
@@ -191,7 +191,7 @@ func TestVoteEndToEnd(t *testing.T) {
 		queued := env.Count(t, `SELECT count(*) FROM audit_entries`)
 		st, signed := c.call("GET", "/api/v1/elections/demo/checkpoint", "", "", "")
 		if st == 200 && queued == 0 {
-			cp, err := audit.OpenCheckpoint([]byte(signed), strings.TrimSpace(key))
+			cp, err := record.OpenCheckpoint([]byte(signed), strings.TrimSpace(key))
 			logged := env.Count(t, `SELECT count(*) FROM audit_log`)
 			if err != nil || cp.Size != int64(logged) {
 				t.Errorf("checkpoint = %+v, %v; want the whole log of %d records", cp, err, logged)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"primaryvote/audit"
+	"primaryvote/audit/record"
 	"primaryvote/auth"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
@@ -83,7 +84,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	addr := freeAddr(t)
 	proc := startProcess(t, bin, addr, url, secretsDir)
 	clock := fixture.NewClock()
-	signer, err := audit.LoadSigner(secretsDir, fixture.LogOrigin)
+	signer, err := record.LoadSigner(secretsDir, fixture.LogOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,8 @@
-package audit
+package record
 
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -50,9 +49,9 @@ func TestRecordsChain(t *testing.T) {
 	}
 	prev := tlog.Hash{}
 	for i, rec := range m.records {
-		idx, p, body, err := ParseRecord(rec)
+		idx, p, body, err := Parse(rec)
 		if err != nil || idx != int64(i) || p != prev || string(body) != fmt.Sprintf(`{"kind":"k%d"}`, i) {
-			t.Fatalf("ParseRecord(%d) = %d, %v, %q, %v", i, idx, p, body, err)
+			t.Fatalf("Parse(%d) = %d, %v, %q, %v", i, idx, p, body, err)
 		}
 		prev = ChainHash(rec)
 	}
@@ -60,8 +59,8 @@ func TestRecordsChain(t *testing.T) {
 		t.Error("chain head differs")
 	}
 	for _, bad := range [][]byte{nil, []byte("PVL1"), append([]byte("XXXX"), m.records[0][4:]...)} {
-		if _, _, _, err := ParseRecord(bad); err == nil {
-			t.Errorf("ParseRecord(%q) accepted", bad)
+		if _, _, _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
 		}
 	}
 }
@@ -156,40 +155,4 @@ func FuzzParseCheckpoint(f *testing.F) {
 			t.Fatalf("ParseCheckpoint(%q) accepted a non-canonical body", body)
 		}
 	})
-}
-
-// LOG.md documents every entry kind with every member of its data, so that
-// the schema and its document cannot drift apart.
-func TestLogDocumentsEveryKind(t *testing.T) {
-	doc, err := os.ReadFile("LOG.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := map[Kind]string{}
-	for _, line := range strings.Split(string(doc), "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) < 4 {
-			continue
-		}
-		for _, k := range strings.Split(cells[1], ",") {
-			rows[Kind(strings.Trim(strings.TrimSpace(k), "`"))] = line
-		}
-	}
-	for _, k := range Kinds() {
-		row, ok := rows[k]
-		if !ok {
-			t.Errorf("LOG.md has no row for kind %s", k)
-			continue
-		}
-		data := schema[k].data
-		for i := range data.NumField() {
-			name, _, _ := cutTag(data.Field(i).Tag.Get("json"))
-			if !strings.Contains(row, "`"+name+"`") {
-				t.Errorf("LOG.md's row for %s does not name the member %q", k, name)
-			}
-		}
-		if about := strings.Contains(strings.Split(row, "|")[2], "yes"); about != schema[k].election {
-			t.Errorf("LOG.md says %s is about an election: %v; the schema says %v", k, about, schema[k].election)
-		}
-	}
 }

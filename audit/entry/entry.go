@@ -1,4 +1,8 @@
-package audit
+// Package entry is the audit log's schema: the kinds of entry, the data
+// each carries, and how an entry is encoded and read back. Writers (package
+// audit) and the verifier (package bundle) share it, so the two cannot drift
+// apart; ../LOG.md documents it for other implementations.
+package entry
 
 import (
 	"encoding/json"
@@ -227,19 +231,48 @@ func Kinds() []Kind {
 	return out
 }
 
-// checkEntry reports whether e's kind is known, its data is of the kind's
-// type and its election is set exactly when the kind is about one.
-func checkEntry(e Entry) error {
-	info, ok := schema[e.Kind]
+// Header says which action an entry records.
+type Header struct {
+	// Election is the election the action concerns, or "" for a kind about
+	// none (an official's sign-in).
+	Election string
+	Kind     Kind
+	// Actor is who did it: "official:NAME", "cli:USER", "voter", "official"
+	// or "system".
+	Actor string
+	// At is when, by the acting server's clock.
+	At time.Time
+}
+
+// body is the stored form of an entry. The election is part of the hashed
+// bytes, so a verifier knows which election every record concerns.
+type body struct {
+	Election string    `json:"election,omitempty"`
+	Kind     Kind      `json:"kind"`
+	Actor    string    `json:"actor"`
+	At       time.Time `json:"at"`
+	Data     any       `json:"data"`
+}
+
+// Encode returns the bytes stored for an entry: a JSON object with the
+// members election (omitted when ""), kind, actor, at (RFC 3339, UTC) and
+// data (LOG.md). It refuses data that is not of the kind's type, and an
+// election set for a kind about none or missing for one about an election.
+func Encode(h Header, data any) ([]byte, error) {
+	info, ok := schema[h.Kind]
 	switch {
 	case !ok:
-		return fmt.Errorf("audit: unknown entry kind %q", e.Kind)
-	case reflect.TypeOf(e.Data) != info.data:
-		return fmt.Errorf("audit: a %s entry carries %v data, not %T", e.Kind, info.data, e.Data)
-	case info.election != (e.ElectionID != ""):
-		return fmt.Errorf("audit: a %s entry has election %q", e.Kind, e.ElectionID)
+		return nil, fmt.Errorf("entry: unknown entry kind %q", h.Kind)
+	case reflect.TypeOf(data) != info.data:
+		return nil, fmt.Errorf("entry: a %s entry carries %v data, not %T", h.Kind, info.data, data)
+	case info.election != (h.Election != ""):
+		return nil, fmt.Errorf("entry: a %s entry has election %q", h.Kind, h.Election)
 	}
-	return nil
+	b, err := json.Marshal(body{Election: h.Election, Kind: h.Kind, Actor: h.Actor, At: h.At.UTC(), Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't encode entry %s: %w", h.Kind, err)
+	}
+	return b, nil
 }
 
 // Parsed is an entry read back from its stored body. Data is still encoded;
@@ -254,7 +287,7 @@ type Parsed struct {
 
 // ParseEntry parses a stored entry body strictly. The kind must be known,
 // with an election exactly when it is about one, and the data present.
-func ParseEntry(body []byte) (*Parsed, error) {
+func Parse(body []byte) (*Parsed, error) {
 	var p Parsed
 	if err := strictjson.Unmarshal(body, &p); err != nil {
 		return nil, fmt.Errorf("malformed entry: %v", err)

@@ -1,4 +1,4 @@
-package audit
+package record
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ func (c Checkpoint) Body() []byte {
 // Body writes, with a canonical size and well-formed hashes.
 func ParseCheckpoint(body []byte) (Checkpoint, error) {
 	bad := func(why string) (Checkpoint, error) {
-		return Checkpoint{}, fmt.Errorf("audit: malformed checkpoint: %s", why)
+		return Checkpoint{}, fmt.Errorf("record: malformed checkpoint: %s", why)
 	}
 	if len(body) > 1024 || !bytes.HasSuffix(body, []byte("\n")) {
 		return bad("not newline-terminated text of at most 1 KiB")
@@ -98,7 +98,7 @@ type Signer struct {
 // signature lines.
 func (s *Signer) Sign(c Checkpoint) ([]byte, error) {
 	if c.Origin != s.signer.Name() {
-		return nil, fmt.Errorf("audit: checkpoint origin %q is not the key's name %q", c.Origin, s.signer.Name())
+		return nil, fmt.Errorf("record: checkpoint origin %q is not the key's name %q", c.Origin, s.signer.Name())
 	}
 	return note.Sign(&note.Note{Text: string(c.Body())}, s.signer)
 }
@@ -115,18 +115,18 @@ func (s *Signer) VerifierKey() string { return s.verifier }
 func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
 	v, err := note.NewVerifier(verifierKey)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("audit: bad verifier key: %w", err)
+		return Checkpoint{}, fmt.Errorf("record: bad verifier key: %w", err)
 	}
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("audit: checkpoint signature: %w", err)
+		return Checkpoint{}, fmt.Errorf("record: checkpoint signature: %w", err)
 	}
 	c, err := ParseCheckpoint([]byte(n.Text))
 	if err != nil {
 		return Checkpoint{}, err
 	}
 	if c.Origin != v.Name() {
-		return Checkpoint{}, fmt.Errorf("audit: checkpoint origin %q signed by key %q", c.Origin, v.Name())
+		return Checkpoint{}, fmt.Errorf("record: checkpoint origin %q signed by key %q", c.Origin, v.Name())
 	}
 	return c, nil
 }
@@ -137,7 +137,7 @@ func ParseSignedCheckpoint(signed []byte) (Checkpoint, error) {
 	_, err := note.Open(signed, note.VerifierList())
 	var unverified *note.UnverifiedNoteError
 	if !errors.As(err, &unverified) {
-		return Checkpoint{}, fmt.Errorf("audit: not a signed note: %v", err)
+		return Checkpoint{}, fmt.Errorf("record: not a signed note: %v", err)
 	}
 	return ParseCheckpoint([]byte(unverified.Note.Text))
 }

@@ -1,4 +1,4 @@
-package audit
+package record
 
 import (
 	"bytes"
@@ -22,33 +22,34 @@ import (
 // re-encoded.
 const recordMagic = "PVL1"
 
-const recordHeader = len(recordMagic) + 8 + tlog.HashSize
+// HeaderSize is the length of a record's header: the body starts there.
+const HeaderSize = len(recordMagic) + 8 + tlog.HashSize
 
 // Frame returns the record for the entry body at index, after the entry
 // whose chain hash is prev.
 func Frame(index int64, prev tlog.Hash, body []byte) []byte {
-	r := make([]byte, 0, recordHeader+len(body))
+	r := make([]byte, 0, HeaderSize+len(body))
 	r = append(r, recordMagic...)
 	r = binary.BigEndian.AppendUint64(r, uint64(index))
 	r = append(r, prev[:]...)
 	return append(r, body...)
 }
 
-// ErrMalformedRecord is returned for bytes that are not a record.
-var ErrMalformedRecord = errors.New("audit: malformed record")
+// ErrMalformed is returned for bytes that are not a record.
+var ErrMalformed = errors.New("record: malformed record")
 
 // ParseRecord splits a record into its index, the previous chain hash and
 // the entry body. The body aliases rec.
-func ParseRecord(rec []byte) (index int64, prev tlog.Hash, body []byte, err error) {
-	if len(rec) < recordHeader || !bytes.HasPrefix(rec, []byte(recordMagic)) {
-		return 0, prev, nil, ErrMalformedRecord
+func Parse(rec []byte) (index int64, prev tlog.Hash, body []byte, err error) {
+	if len(rec) < HeaderSize || !bytes.HasPrefix(rec, []byte(recordMagic)) {
+		return 0, prev, nil, ErrMalformed
 	}
 	i := binary.BigEndian.Uint64(rec[len(recordMagic):])
 	if i > 1<<62 {
-		return 0, prev, nil, ErrMalformedRecord
+		return 0, prev, nil, ErrMalformed
 	}
-	copy(prev[:], rec[len(recordMagic)+8:recordHeader])
-	return int64(i), prev, rec[recordHeader:], nil
+	copy(prev[:], rec[len(recordMagic)+8:HeaderSize])
+	return int64(i), prev, rec[HeaderSize:], nil
 }
 
 // ChainHash returns chain_i for record_i.
@@ -63,7 +64,7 @@ func (m MemoryHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
 		if x < 0 || x >= int64(len(m)) {
-			return nil, fmt.Errorf("audit: no stored hash %d", x)
+			return nil, fmt.Errorf("record: no stored hash %d", x)
 		}
 		out[i] = m[x]
 	}

@@ -1,0 +1,52 @@
+package bundle
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// unpinned is what a report without a pinned key says in its first and last
+// lines.
+const unpinned = "NO LOG KEY GIVEN: this shows only that the bundle agrees with itself, not that it is the service's log (pass --log-key with the key the service published)"
+
+// WriteText writes the report for a person: what was checked, with counts
+// and times, any refused partial decryption, and the verdict. Without a
+// pinned key, its first and last lines say that only self-consistency was
+// shown.
+func (r *Report) WriteText(w io.Writer) {
+	election := "bundle"
+	if r.Election != "" {
+		election = fmt.Sprintf("election %s (%s)", r.Election, r.Status)
+	}
+	if r.LogKeyPinned {
+		fmt.Fprintf(w, "%s, log key pinned: %s\n", election, keyName(r.LogKey))
+	} else {
+		fmt.Fprintf(w, "%s: %s\n", election, unpinned)
+	}
+	for _, s := range r.Steps {
+		fmt.Fprintf(w, "  ✓ %-24s %9d  %8.2fs\n", s.Name, s.Count, s.Duration.Seconds())
+	}
+	for _, refused := range r.Refused {
+		fmt.Fprintf(w, "  refused partial decryption (not counted): %s\n", refused)
+	}
+	switch {
+	case r.Failure != "":
+		fmt.Fprintf(w, "FAILED: %s\n", r.Failure)
+	case r.LogKeyPinned:
+		saved := ""
+		if r.SavedCheckpoints > 0 {
+			saved = fmt.Sprintf(", extending the %d saved checkpoints given", r.SavedCheckpoints)
+		}
+		fmt.Fprintf(w, "all checks passed in %.2fs: the election follows from the log signed by %s%s\n", r.Elapsed.Seconds(), keyName(r.LogKey), saved)
+	default:
+		fmt.Fprintf(w, "consistent in %.2fs, but %s\n", r.Elapsed.Seconds(), unpinned)
+	}
+}
+
+// keyName is a note verifier key's name and key hash, without the key.
+func keyName(key string) string {
+	name, rest, _ := strings.Cut(key, "+")
+	hash, _, _ := strings.Cut(rest, "+")
+	return name + "+" + hash
+}
