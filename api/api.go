@@ -30,8 +30,7 @@ import (
 	"primaryvote/web"
 )
 
-// Config tunes the API. The zero value is usable: no trusted proxies and the
-// default throttles.
+// Config tunes the API. A zero field takes its value from DefaultConfig.
 type Config struct {
 	// TrustedProxies are the networks of the reverse proxies in front of the
 	// server. Only requests from them have X-Forwarded-For and
@@ -39,56 +38,62 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SignInsPerIP is how many voter sign-ins one client address may attempt
 	// per minute. Mobile carriers put many voters behind one address, so it is
-	// generous. Default 600.
+	// generous.
 	SignInsPerIP int
 	// SignInsPerVoter is how many sign-ins one client address may attempt
 	// for one voter id per minute. It is never a limit on the voter id
-	// alone, which anyone could exhaust to lock its owner out. Default 10.
+	// alone, which anyone could exhaust to lock its owner out.
 	SignInsPerVoter int
 	// OfficialSignInsPerIP limits officials' sign-in attempts per client
 	// address, and per address and username, per minute. After three failed
 	// passwords an address also waits 1 s, 2 s, 4 s, … (up to 15 minutes)
 	// before each further attempt is heard; other addresses are unaffected.
-	// Default 10.
 	OfficialSignInsPerIP int
 	// MaxInFlight bounds the API requests served at once; more are refused
 	// with 503 and Retry-After. Size it to the database pool and the cores.
-	// Default 64.
 	MaxInFlight int
 	// MaxInFlightPerClient bounds the API requests one client address may
 	// have in progress, from the first byte of their bodies on; more are
-	// refused with 429 and Retry-After. Default 32.
+	// refused with 429 and Retry-After.
 	MaxInFlightPerClient int
 	// BodyTimeout is how long a request body may take to arrive. Bodies are
 	// read whole before a request takes a work slot, so a client sending
-	// slowly holds none. Default 5 s.
+	// slowly holds none.
 	BodyTimeout time.Duration
 	// RetryAfter is the Retry-After, in seconds, of an overload refusal.
-	// Default 1.
 	RetryAfter int
 }
 
+// DefaultConfig is the API's tuning unless the operator says otherwise: the
+// one place each default is written.
+func DefaultConfig() Config {
+	return Config{
+		SignInsPerIP:         600,
+		SignInsPerVoter:      10,
+		OfficialSignInsPerIP: 10,
+		MaxInFlight:          64,
+		MaxInFlightPerClient: 32,
+		BodyTimeout:          5 * time.Second,
+		RetryAfter:           1,
+	}
+}
+
 func (c *Config) setDefaults() {
-	if c.SignInsPerIP == 0 {
-		c.SignInsPerIP = 600
-	}
-	if c.SignInsPerVoter == 0 {
-		c.SignInsPerVoter = 10
-	}
-	if c.OfficialSignInsPerIP == 0 {
-		c.OfficialSignInsPerIP = 10
-	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 64
-	}
-	if c.MaxInFlightPerClient == 0 {
-		c.MaxInFlightPerClient = 32
+	d := DefaultConfig()
+	for _, f := range []struct{ v, def *int }{
+		{&c.SignInsPerIP, &d.SignInsPerIP},
+		{&c.SignInsPerVoter, &d.SignInsPerVoter},
+		{&c.OfficialSignInsPerIP, &d.OfficialSignInsPerIP},
+		{&c.MaxInFlight, &d.MaxInFlight},
+		{&c.MaxInFlightPerClient, &d.MaxInFlightPerClient},
+		{&c.RetryAfter, &d.RetryAfter},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
 	}
 	if c.BodyTimeout == 0 {
-		c.BodyTimeout = 5 * time.Second
-	}
-	if c.RetryAfter == 0 {
-		c.RetryAfter = 1
+		c.BodyTimeout = d.BodyTimeout
 	}
 }
 

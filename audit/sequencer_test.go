@@ -20,7 +20,7 @@ import (
 
 func newSequencer(t *testing.T, db *dbtest.DB) (*audit.Sequencer, *record.Signer) {
 	t.Helper()
-	signer, err := record.LoadSigner(t.TempDir(), "primaryvote.test/log")
+	signer, err := record.GenerateSigner("primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestSequencedLogIsAppendOnly(t *testing.T) {
 // the queue into the log, checkpoint included, in batches of 2,000.
 func BenchmarkSequencer(b *testing.B) {
 	db := dbtest.New(b)
-	signer, _ := record.LoadSigner(b.TempDir(), "primaryvote.test/log")
+	signer, _ := record.GenerateSigner("primaryvote.test/log")
 	seq := audit.NewSequencer(db.Pool, signer, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	const perOp = 2000

@@ -8,6 +8,8 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -259,7 +261,7 @@ func TestRoles(t *testing.T) {
 
 func TestTokens(t *testing.T) {
 	clock := fixture.NewClock()
-	secrets, err := auth.LoadSecrets(t.TempDir())
+	secrets, err := auth.LoadSecrets(t.TempDir(), "primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,18 +346,28 @@ func TestTokens(t *testing.T) {
 
 func TestLoadSecretsIsStable(t *testing.T) {
 	dir := t.TempDir()
-	a, err := auth.LoadSecrets(dir)
+	a, err := auth.LoadSecrets(dir, "primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := auth.LoadSecrets(dir)
+	b, err := auth.LoadSecrets(dir, "primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(a.Pepper, b.Pepper) || !a.SigningKey.Equal(b.SigningKey) {
+	if !bytes.Equal(a.Pepper, b.Pepper) || !a.SigningKey.Equal(b.SigningKey) || a.Log.VerifierKey() != b.Log.VerifierKey() {
 		t.Error("LoadSecrets made new secrets on the second load")
 	}
 	if bytes.Equal(a.Pepper, make([]byte, 32)) {
 		t.Error("pepper is all zero")
+	}
+	if _, err := auth.LoadSecrets(dir, "another/log"); err == nil || !strings.Contains(err.Error(), "not \"another/log\"") {
+		t.Errorf("LoadSecrets with another log's name: %v", err)
+	}
+	for _, name := range []string{"pepper", "checkpoint.key"} {
+		corrupt := t.TempDir()
+		os.WriteFile(filepath.Join(corrupt, name), []byte("not a key\n"), 0o600)
+		if _, err := auth.LoadSecrets(corrupt, "primaryvote.test/log"); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("LoadSecrets with a corrupt %s: %v", name, err)
+		}
 	}
 }

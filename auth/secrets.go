@@ -15,38 +15,56 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/hkdf"
+
+	"primaryvote/audit/record"
 )
 
-// Secrets are the server's long-lived secrets. Every primaryd replica and
-// primaryctl must load the same directory.
+// Secrets are the server's long-lived secrets, all in one directory that
+// this package alone reads and writes. Every primaryd replica and primaryctl
+// must load the same directory.
 type Secrets struct {
 	// Pepper keys the HMAC under which voter codes are stored.
 	Pepper []byte
 	// SigningKey signs voter and official tokens (EdDSA).
 	SigningKey ed25519.PrivateKey
+	// Log signs the audit log's checkpoints.
+	Log *record.Signer
 }
 
+// DefaultSecretsDir is where the secrets live unless the operator says
+// otherwise.
+const DefaultSecretsDir = ".data/secrets"
+
+// The files in the secrets directory.
 const (
 	pepperFile     = "pepper"
 	signingKeyFile = "token-ed25519.seed"
+	// checkpointKeyFile holds the note signer key and, on its second
+	// line, the matching verifier key.
+	checkpointKeyFile = "checkpoint.key"
 )
 
 // LoadSecrets reads the secrets in dir, creating the directory and any missing
-// secret with crypto/rand. Creation is atomic: when two processes race, both
-// end up with the one that was written first.
-func LoadSecrets(dir string) (*Secrets, error) {
+// secret with crypto/rand; logOrigin names the audit log, and its key. Creation
+// is atomic: when two processes race, both end up with the one that was
+// written first.
+func LoadSecrets(dir, logOrigin string) (*Secrets, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("couldn't create secrets directory: %w", err)
 	}
-	pepper, err := loadOrCreate(filepath.Join(dir, pepperFile), 32)
+	pepper, err := loadOrCreateHex(filepath.Join(dir, pepperFile), 32)
 	if err != nil {
 		return nil, err
 	}
-	seed, err := loadOrCreate(filepath.Join(dir, signingKeyFile), ed25519.SeedSize)
+	seed, err := loadOrCreateHex(filepath.Join(dir, signingKeyFile), ed25519.SeedSize)
 	if err != nil {
 		return nil, err
 	}
-	return &Secrets{Pepper: pepper, SigningKey: ed25519.NewKeyFromSeed(seed)}, nil
+	log, err := loadCheckpointKey(filepath.Join(dir, checkpointKeyFile), logOrigin)
+	if err != nil {
+		return nil, err
+	}
+	return &Secrets{Pepper: pepper, SigningKey: ed25519.NewKeyFromSeed(seed), Log: log}, nil
 }
 
 // Pseudonym is a voter's name in the audit log: HMAC-SHA256 under the
@@ -70,19 +88,58 @@ func (s *Secrets) KeyID() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-func loadOrCreate(path string, size int) ([]byte, error) {
-	b, err := readSecret(path, size)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return b, err
+func loadOrCreateHex(path string, size int) ([]byte, error) {
+	raw, err := loadOrCreate(path, func() (string, error) {
+		secret := make([]byte, size)
+		rand.Read(secret)
+		return hex.EncodeToString(secret) + "\n", nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	secret := make([]byte, size)
-	rand.Read(secret)
+	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(b) != size {
+		return nil, fmt.Errorf("secret file %s is corrupt: want %d hex-encoded bytes", path, size)
+	}
+	return b, nil
+}
+
+func loadCheckpointKey(path, origin string) (*record.Signer, error) {
+	raw, err := loadOrCreate(path, func() (string, error) {
+		skey, vkey, err := record.GenerateKey(origin)
+		return skey + "\n" + vkey + "\n", err
+	})
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Fields(string(raw))
+	if len(lines) != 2 {
+		return nil, fmt.Errorf("checkpoint key %s: want a signer key and a verifier key", path)
+	}
+	s, err := record.NewSigner(lines[0], lines[1], origin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// loadOrCreate reads the file at path, first writing what generate returns
+// if it does not exist.
+func loadOrCreate(path string, generate func() (string, error)) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return raw, err
+	}
+	content, err := generate()
+	if err != nil {
+		return nil, err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".new-secret-*")
 	if err != nil {
 		return nil, fmt.Errorf("couldn't create secret: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(hex.EncodeToString(secret) + "\n"); err != nil {
+	if _, err := tmp.WriteString(content); err != nil {
 		tmp.Close()
 		return nil, fmt.Errorf("couldn't write secret: %w", err)
 	}
@@ -97,17 +154,5 @@ func loadOrCreate(path string, size int) ([]byte, error) {
 	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("couldn't install secret: %w", err)
 	}
-	return readSecret(path, size)
-}
-
-func readSecret(path string, size int) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil || len(b) != size {
-		return nil, fmt.Errorf("secret file %s is corrupt: want %d hex-encoded bytes", path, size)
-	}
-	return b, nil
+	return os.ReadFile(path)
 }

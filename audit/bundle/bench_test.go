@@ -63,7 +63,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		b.Fatal(err)
 	}
 	e := &ballot.Election{ID: d.ID, Title: d.Title, Status: ballot.Tallied, Groups: d.Groups, Questions: d.Questions, Key: tr.Key}
-	signer, err := record.LoadSigner(b.TempDir(), "primaryvote.bench/log")
+	signer, err := record.GenerateSigner("primaryvote.bench/log")
 	if err != nil {
 		b.Fatal(err)
 	}

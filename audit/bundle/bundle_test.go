@@ -228,7 +228,7 @@ func TestTamperedBundlesFail(t *testing.T) {
 		}, "cut off"},
 		{"another log key", func(l []string) []string {
 			m := decode(t, l[0])
-			other, _ := record.LoadSigner(t.TempDir(), "primaryvote.test/log")
+			other, _ := record.GenerateSigner("primaryvote.test/log")
 			m["log_key"] = other.VerifierKey()
 			l[0] = encode(m)
 			return l

@@ -6,9 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -142,51 +139,43 @@ func ParseSignedCheckpoint(signed []byte) (Checkpoint, error) {
 	return ParseCheckpoint([]byte(unverified.Note.Text))
 }
 
-const signerFile = "checkpoint.key"
+// DefaultOrigin is the log's name unless the operator chooses another.
+const DefaultOrigin = "primaryvote/log"
 
-// LoadSigner reads the log's signing key from dir, creating it (named
-// origin) with crypto/rand on first use. The file holds the note signer key
-// and, on its second line, the matching verifier key.
-func LoadSigner(dir, origin string) (*Signer, error) {
-	path := filepath.Join(dir, signerFile)
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		skey, vkey, gerr := note.GenerateKey(rand.Reader, origin)
-		if gerr != nil {
-			return nil, fmt.Errorf("couldn't make the checkpoint key: %w", gerr)
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if ferr == nil {
-			_, ferr = f.WriteString(skey + "\n" + vkey + "\n")
-			if cerr := f.Close(); ferr == nil {
-				ferr = cerr
-			}
-		}
-		if ferr != nil && !errors.Is(ferr, fs.ErrExist) {
-			return nil, fmt.Errorf("couldn't store the checkpoint key: %w", ferr)
-		}
-		raw, err = os.ReadFile(path)
-	}
+// GenerateKey makes a new checkpoint key for the log named origin, with
+// crypto/rand: the note signer key and its verifier key.
+func GenerateKey(origin string) (signerKey, verifierKey string, err error) {
+	signerKey, verifierKey, err = note.GenerateKey(rand.Reader, origin)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the checkpoint key: %w", err)
+		return "", "", fmt.Errorf("couldn't make the checkpoint key: %w", err)
 	}
-	lines := strings.Fields(string(raw))
-	if len(lines) != 2 {
-		return nil, fmt.Errorf("checkpoint key %s: want a signer key and a verifier key", path)
-	}
-	signer, err := note.NewSigner(lines[0])
+	return signerKey, verifierKey, nil
+}
+
+// NewSigner returns the signer for the log named origin, from a note signer
+// key and its verifier key. It refuses a pair that does not match or a key
+// named for another log.
+func NewSigner(signerKey, verifierKey, origin string) (*Signer, error) {
+	signer, err := note.NewSigner(signerKey)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint key %s: %w", path, err)
+		return nil, fmt.Errorf("checkpoint key: %w", err)
 	}
-	verifier, err := note.NewVerifier(lines[1])
+	verifier, err := note.NewVerifier(verifierKey)
 	if err != nil || verifier.Name() != signer.Name() || verifier.KeyHash() != signer.KeyHash() {
-		return nil, fmt.Errorf("checkpoint key %s: the verifier key does not match the signer key", path)
+		return nil, errors.New("checkpoint key: the verifier key does not match the signer key")
 	}
 	if signer.Name() != origin {
-		return nil, fmt.Errorf("checkpoint key %s is for log %q, not %q", path, signer.Name(), origin)
+		return nil, fmt.Errorf("checkpoint key is for log %q, not %q", signer.Name(), origin)
 	}
-	return &Signer{signer: signer, verifier: lines[1]}, nil
+	return &Signer{signer: signer, verifier: verifierKey}, nil
+}
+
+// GenerateSigner returns a signer with a new key that is kept nowhere: for
+// tests and benchmarks.
+func GenerateSigner(origin string) (*Signer, error) {
+	skey, vkey, err := GenerateKey(origin)
+	if err != nil {
+		return nil, err
+	}
+	return NewSigner(skey, vkey, origin)
 }

@@ -99,17 +99,20 @@ func TestMerkleProofs(t *testing.T) {
 }
 
 func TestCheckpoints(t *testing.T) {
-	dir := t.TempDir()
-	s, err := LoadSigner(dir, "primaryvote.test/log")
+	s, err := GenerateSigner("primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := LoadSigner(dir, "primaryvote.test/log")
-	if err != nil || again.VerifierKey() != s.VerifierKey() {
-		t.Fatalf("second LoadSigner = %v, %v", again, err)
+	skey, vkey, _ := GenerateKey("primaryvote.test/log")
+	if _, err := NewSigner(skey, vkey, "another/log"); err == nil {
+		t.Error("NewSigner accepted a key for another origin")
 	}
-	if _, err := LoadSigner(dir, "another/log"); err == nil {
-		t.Error("LoadSigner accepted a key for another origin")
+	_, otherV, _ := GenerateKey("primaryvote.test/log")
+	if _, err := NewSigner(skey, otherV, "primaryvote.test/log"); err == nil {
+		t.Error("NewSigner accepted a verifier key of another signer")
+	}
+	if _, err := NewSigner("garbage", vkey, "primaryvote.test/log"); err == nil {
+		t.Error("NewSigner accepted a malformed signer key")
 	}
 
 	var m memLog
@@ -140,7 +143,7 @@ func TestCheckpoints(t *testing.T) {
 	if _, err := OpenCheckpoint(tampered, s.VerifierKey()); err == nil {
 		t.Error("a checkpoint with an altered size verified")
 	}
-	other, _ := LoadSigner(t.TempDir(), "primaryvote.test/log")
+	other, _ := GenerateSigner("primaryvote.test/log")
 	if _, err := OpenCheckpoint(signed, other.VerifierKey()); err == nil {
 		t.Error("a checkpoint verified under another key")
 	}

@@ -63,7 +63,7 @@ func TestAuditverifyCommand(t *testing.T) {
 	if code, out := runCmd(tampered); code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "expected position 2") {
 		t.Errorf("auditverify(tampered) = %d\n%s", code, out)
 	}
-	other, err := record.LoadSigner(t.TempDir(), "primaryvote.test/log")
+	other, err := record.GenerateSigner("primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}

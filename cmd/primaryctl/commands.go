@@ -146,16 +146,16 @@ func connect(ctx context.Context, env *Env) (*tool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't connect: %w", err)
 	}
-	secrets, err := auth.LoadSecrets(env.SecretsDir)
+	origin := env.LogOrigin
+	if origin == "" {
+		origin = record.DefaultOrigin
+	}
+	secrets, err := auth.LoadSecrets(env.SecretsDir, origin)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("couldn't load secrets: %w", err)
 	}
-	signer, err := record.LoadSigner(env.SecretsDir, envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"))
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
+	signer := secrets.Log
 	actor := "cli"
 	if u, err := user.Current(); err == nil {
 		actor = "cli:" + u.Username

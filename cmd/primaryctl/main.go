@@ -16,6 +16,7 @@ import (
 	"os/signal"
 
 	pv "primaryvote"
+	"primaryvote/auth"
 )
 
 const usage = `usage: primaryctl COMMAND [ARGS]
@@ -55,7 +56,8 @@ const usage = `usage: primaryctl COMMAND [ARGS]
         [--out FILE] [--ledger FILE]       acknowledged receipts (--ledger)
 
 Environment: DATABASE_URL (required: the application's role), DATABASE_OWNER_URL
-(migrate only: the schema's owner), PRIMARYVOTE_SECRETS (default .data/secrets).
+(migrate only: the schema's owner), PRIMARYVOTE_SECRETS (default .data/secrets),
+PRIMARYVOTE_LOG_ORIGIN (default primaryvote/log), both as primaryd has them.
 `
 
 func main() {
@@ -65,7 +67,8 @@ func main() {
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		DatabaseURL: os.Getenv("DATABASE_URL"),
 		OwnerURL:    os.Getenv("DATABASE_OWNER_URL"),
-		SecretsDir:  envOr("PRIMARYVOTE_SECRETS", ".data/secrets"),
+		SecretsDir:  envOr("PRIMARYVOTE_SECRETS", auth.DefaultSecretsDir),
+		LogOrigin:   os.Getenv("PRIMARYVOTE_LOG_ORIGIN"),
 	}
 	if err := Run(ctx, env, os.Args[1:]); err != nil {
 		if errors.Is(err, errUsage) {
@@ -102,4 +105,7 @@ type Env struct {
 	// OwnerURL connects as the schema's owner, for migrate alone.
 	OwnerURL   string
 	SecretsDir string
+	// LogOrigin names the audit log, as the server does; empty means
+	// record.DefaultOrigin.
+	LogOrigin string
 }

@@ -23,7 +23,7 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
-	"primaryvote/audit/record"
+	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
@@ -201,10 +201,11 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 func verifiedBundle(t *testing.T, pool *pgxpool.Pool, secrets, election string) *bytes.Buffer {
 	t.Helper()
 	ctx := context.Background()
-	signer, err := record.LoadSigner(secrets, "primaryvote.test/log")
+	s, err := auth.LoadSecrets(secrets, "primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}
+	signer := s.Log
 	if _, err := audit.NewSequencer(pool, signer, slog.New(slog.DiscardHandler)).Drain(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := migrations.Check(ctx, m.Config.DatabaseURL); err != nil {
 		return err
 	}
-	secrets, err := auth.LoadSecrets(m.Config.SecretsDir)
+	origin := m.Config.LogOrigin
+	if origin == "" {
+		origin = record.DefaultOrigin
+	}
+	secrets, err := auth.LoadSecrets(m.Config.SecretsDir, origin)
 	if err != nil {
 		return fmt.Errorf("couldn't load secrets: %w", err)
 	}
@@ -114,11 +118,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("couldn't open database pool: %w", err)
 	}
-	signer, err := record.LoadSigner(m.Config.SecretsDir, m.Config.LogOrigin)
-	if err != nil {
-		m.pool.Close()
-		return err
-	}
+	signer := secrets.Log
 	m.sequencer = audit.NewSequencer(m.pool, signer, m.Logger)
 	interval := m.Config.SequenceInterval
 	if interval == 0 {
@@ -244,16 +244,17 @@ func (m *Main) Close() error {
 
 func main() {
 	cfg := Config{ShutdownTimeout: 20 * time.Second}
-	flag.StringVar(&cfg.LogOrigin, "log-origin", envOr("PRIMARYVOTE_LOG_ORIGIN", "primaryvote/log"), "the audit log's name in its checkpoints (PRIMARYVOTE_LOG_ORIGIN)")
+	flag.StringVar(&cfg.LogOrigin, "log-origin", envOr("PRIMARYVOTE_LOG_ORIGIN", record.DefaultOrigin), "the audit log's name in its checkpoints (PRIMARYVOTE_LOG_ORIGIN)")
 	var trusted, level string
 	flag.StringVar(&cfg.Addr, "addr", envOr("PRIMARYVOTE_ADDR", "127.0.0.1:8080"), "listen address (PRIMARYVOTE_ADDR)")
-	flag.StringVar(&cfg.SecretsDir, "secrets", envOr("PRIMARYVOTE_SECRETS", ".data/secrets"), "secrets directory (PRIMARYVOTE_SECRETS)")
+	flag.StringVar(&cfg.SecretsDir, "secrets", envOr("PRIMARYVOTE_SECRETS", auth.DefaultSecretsDir), "secrets directory (PRIMARYVOTE_SECRETS)")
 	flag.StringVar(&trusted, "trusted-proxies", os.Getenv("PRIMARYVOTE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (PRIMARYVOTE_TRUSTED_PROXIES)")
-	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", envInt("PRIMARYVOTE_SIGNINS_PER_IP", 600), "voter sign-in attempts per client address per minute (PRIMARYVOTE_SIGNINS_PER_IP)")
-	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", 10, "sign-in attempts per voter id from one client address per minute")
+	defaults := api.DefaultConfig()
+	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", envInt("PRIMARYVOTE_SIGNINS_PER_IP", defaults.SignInsPerIP), "voter sign-in attempts per client address per minute (PRIMARYVOTE_SIGNINS_PER_IP)")
+	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", defaults.SignInsPerVoter, "sign-in attempts per voter id from one client address per minute")
 	var maxConns int
 	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
-	flag.IntVar(&cfg.API.MaxInFlight, "max-inflight", 64, "API requests served at once; more get 503 with Retry-After")
+	flag.IntVar(&cfg.API.MaxInFlight, "max-inflight", defaults.MaxInFlight, "API requests served at once; more get 503 with Retry-After")
 	flag.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve the profiler (/debug/pprof/) here, such as 127.0.0.1:6060; off by default")
 	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", envOr("PRIMARYVOTE_METRICS_ADDR", "127.0.0.1:9464"), "serve the Prometheus metrics (/metrics) here, never publicly; empty for none (PRIMARYVOTE_METRICS_ADDR)")
 	flag.StringVar(&level, "log-level", envOr("PRIMARYVOTE_LOG_LEVEL", "info"), "debug, info, warn or error (PRIMARYVOTE_LOG_LEVEL)")

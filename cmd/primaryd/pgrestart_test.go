@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"primaryvote/audit"
-	"primaryvote/audit/record"
 	"primaryvote/auth"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
@@ -76,7 +75,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	}
 	defer pool.Close()
 	secretsDir := t.TempDir()
-	secrets, err := auth.LoadSecrets(secretsDir)
+	secrets, err := auth.LoadSecrets(secretsDir, fixture.LogOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,10 +83,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	addr := freeAddr(t)
 	proc := startProcess(t, bin, addr, url, secretsDir)
 	clock := fixture.NewClock()
-	signer, err := record.LoadSigner(secretsDir, fixture.LogOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := secrets.Log
 	env := &fixture.Env{Clock: clock, SecretsDir: secretsDir, Secrets: secrets, Signer: signer,
 		Sequencer:   audit.NewSequencer(pool, signer, slog.New(slog.DiscardHandler)),
 		Elections:   elections.New(pool, clock.Now, secrets, signer.VerifierKey()),
