@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"strconv"
+
+	"primaryvote/internal/problem"
 )
 
 // admission bounds the requests the API works on at once. A request over
@@ -31,7 +33,7 @@ func (s *Server) admit(next http.Handler) http.Handler {
 		default:
 			s.metrics.shed.Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(s.admission.retryAfter))
-			writeProblem(w, http.StatusServiceUnavailable, "overloaded", "The service is busy: please retry in a moment.", nil)
+			problem.Write(w, problem.Overloaded, "The service is busy: please retry in a moment.", nil)
 		}
 	})
 }

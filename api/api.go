@@ -27,6 +27,7 @@ import (
 	"primaryvote/audit"
 	"primaryvote/auth"
 	"primaryvote/elections"
+	"primaryvote/internal/problem"
 	"primaryvote/web"
 )
 
@@ -160,10 +161,10 @@ func (s *Server) routes() http.Handler {
 			s.svc.Pages.NotFound(w, r)
 			return
 		}
-		writeProblem(w, http.StatusNotFound, pv.ENotFound, "There is nothing at this address.", nil)
+		problem.Write(w, pv.ENotFound, "There is nothing at this address.", nil)
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "This method is not allowed here.", nil)
+		problem.Write(w, problem.MethodNotAllowed, "This method is not allowed here.", nil)
 	})
 
 	r.Get("/healthz", s.healthz)
@@ -205,13 +206,13 @@ func (s *Server) routes() http.Handler {
 	// Browsers' cross-origin POSTs are refused before any handler runs.
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, http.StatusForbidden, pv.EForbidden, "Cross-origin requests may not change anything.", nil)
+		problem.Write(w, pv.EForbidden, "Cross-origin requests may not change anything.", nil)
 	}))
 	return cop.Handler(r)
 }
 
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request) {
-	writeProblem(w, http.StatusTooManyRequests, pv.ETooMany, "Too many attempts: wait a moment and try again.", nil)
+	problem.Write(w, pv.ETooMany, "Too many attempts: wait a moment and try again.", nil)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -221,14 +222,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.admission.full() {
 		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
-		writeProblem(w, http.StatusServiceUnavailable, "overloaded", "Every request slot is busy.", nil)
+		problem.Write(w, problem.Overloaded, "Every request slot is busy.", nil)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.svc.Pool.Ping(ctx); err != nil {
 		s.logger.WarnContext(ctx, "not ready: database unreachable", "err", err)
-		writeProblem(w, http.StatusServiceUnavailable, "unavailable", "The database is not reachable.", nil)
+		problem.Write(w, problem.Unavailable, "The database is not reachable.", nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

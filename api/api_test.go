@@ -159,7 +159,7 @@ func TestCastRejectsBadInput(t *testing.T) {
 		{"wrong type", `{"selections":{"leader":"a","council":["p"]}}`, nil, 400, `"selections" must be an array`},
 		{"wrong type at the top", `{"selections":["a"]}`, nil, 400, `"selections" must be an object`},
 		{"unknown candidate", `{"selections":{"leader":["z"],"council":["p"]}}`, nil, 400, "no candidate"},
-		{"unknown question", `{"selections":{"leader":["a"],"council":["p"],"mayor":["a"]}}`, nil, 400, "unknown question"},
+		{"unknown question", `{"selections":{"leader":["a"],"council":["p"],"mayor":["a"]}}`, nil, 400, "Unknown question"},
 		{"too many", `{"selections":{"leader":["a","b"],"council":["p"]}}`, nil, 400, "exactly 1"},
 		{"too few", `{"selections":{"leader":[],"council":["p"]}}`, nil, 400, "exactly 1"},
 		{"repeated candidate", `{"selections":{"leader":["a"],"council":["p","p"]}}`, nil, 400, "chosen twice"},
@@ -540,7 +540,7 @@ func TestCastEncryptedBallot(t *testing.T) {
 	for name, tc := range map[string]struct {
 		body, detail string
 	}{
-		"tampered proof":  {enc(tampered), "encrypted ballot"},
+		"tampered proof":  {enc(tampered), "Encrypted ballot"},
 		"wrong length":    {enc(wrongLength), "bytes"},
 		"not base64":      {`{"encrypted":"!!"}`, "base64"},
 		"both forms":      {fmt.Sprintf(`{"selections":{"leader":["a"]},"encrypted":%q}`, base64.StdEncoding.EncodeToString(raw)), "either"},

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	pv "primaryvote"
+	"primaryvote/internal/problem"
 )
 
 // Body size limits.
@@ -28,12 +29,12 @@ const (
 func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) ([]byte, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
-		return nil, &errorHTTP{http.StatusUnsupportedMediaType, "unsupported_media_type", "The request body must be application/json."}
+		return nil, pv.Errorf(problem.UnsupportedMediaType, "The request body must be application/json.")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, &errorHTTP{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The request body is larger than %d bytes.", limit)}
+		return nil, pv.Errorf(problem.TooLarge, "The request body is larger than %d bytes.", limit)
 	}
 	if err != nil {
 		return nil, pv.Errorf(pv.EInvalid, "The request body could not be read.")

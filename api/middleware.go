@@ -11,6 +11,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	pv "primaryvote"
+	"primaryvote/internal/problem"
 )
 
 type ctxKey int
@@ -162,7 +165,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.logger.ErrorContext(r.Context(), "panic serving request", "route", routePattern(r), "panic", v)
-				writeProblem(w, http.StatusInternalServerError, "internal", "Internal error.", nil)
+				problem.Write(w, pv.EInternal, pv.InternalMessage, nil)
 			}
 		}()
 		next.ServeHTTP(w, r)

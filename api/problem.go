@@ -14,79 +14,30 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	pv "primaryvote"
+	"primaryvote/internal/problem"
 )
 
-// statusOf maps each domain error code to its HTTP status. This is the only
-// place where domain errors meet HTTP.
-var statusOf = map[string]int{
-	pv.EInvalid:      http.StatusBadRequest,
-	pv.EUnauthorized: http.StatusUnauthorized,
-	pv.EForbidden:    http.StatusForbidden,
-	pv.ENotFound:     http.StatusNotFound,
-	pv.EConflict:     http.StatusConflict,
-	pv.EMismatch:     http.StatusUnprocessableEntity,
-	pv.ETooMany:      http.StatusTooManyRequests,
-	pv.EInternal:     http.StatusInternalServerError,
-}
-
-// errorHTTP is an error raised by the HTTP layer itself, for statuses the
-// domain has no code for (413, 415, 405).
-type errorHTTP struct {
-	status  int
-	code    string
-	message string
-}
-
-func (e *errorHTTP) Error() string { return e.message }
-
-// writeError answers with an RFC 9457 problem document. Internal errors are
-// logged with their cause and shown to the user only as "Internal error.".
+// writeError answers with err as a problem document (internal/problem).
+// Internal errors are logged with their cause and shown to the user only as
+// "Internal error.".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, detail := http.StatusInternalServerError, pv.EInternal, "Internal error."
-	var extra any
-	var he *errorHTTP
-	var de *pv.Error
-	switch {
-	case errors.As(err, &he):
-		status, code, detail = he.status, he.code, he.message
-	case errors.As(err, &de) && de.Code != pv.EInternal:
-		status, code, detail, extra = statusOf[de.Code], de.Code, de.Message, de.Detail
-	case databaseUnavailable(err):
+	if code, _ := problem.Of(err); code == pv.EInternal && databaseUnavailable(err) {
 		// The database is restarting or unreachable: not an internal error
 		// but a moment to wait, and a retry with the same key is safe.
 		s.logger.WarnContext(r.Context(), "database unavailable", "route", routePattern(r), "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
-		writeProblem(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable: please retry in a moment.", nil)
+		problem.Write(w, problem.Unavailable, "The service is briefly unavailable: please retry in a moment.", nil)
 		return
-	default:
+	}
+	code, detail := problem.Of(err)
+	var extra any
+	if de := (*pv.Error)(nil); errors.As(err, &de) && code != pv.EInternal {
+		extra = de.Detail
+	}
+	if code == pv.EInternal {
 		s.logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routePattern(r), "err", err)
 	}
-	writeProblem(w, status, code, detail, extra)
-}
-
-// writeProblem writes a problem+json document whose type names code. The
-// members of extra, a struct or map that encodes as a JSON object, are added
-// to it.
-func writeProblem(w http.ResponseWriter, status int, code, detail string, extra any) {
-	// Extra members keep their exact bytes: a receipt in a 409 is the
-	// receipt as first sent.
-	doc := map[string]any{}
-	if extra != nil {
-		var members map[string]json.RawMessage
-		if b, err := json.Marshal(extra); err == nil && json.Unmarshal(b, &members) == nil {
-			for k, v := range members {
-				doc[k] = v
-			}
-		}
-	}
-	doc["type"] = "urn:primaryvote:problem:" + code
-	doc["title"] = http.StatusText(status)
-	doc["status"] = status
-	doc["detail"] = detail
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(doc)
+	problem.Write(w, code, detail, extra)
 }
 
 // writeJSON answers with v as JSON.

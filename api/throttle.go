@@ -12,6 +12,7 @@ import (
 	"time"
 
 	pv "primaryvote"
+	"primaryvote/internal/problem"
 )
 
 // What one client can hold, and how an attack on one account is slowed
@@ -46,7 +47,7 @@ func (s *Server) perClient(next http.Handler) http.Handler {
 			// would first wait for the body it was never going to read.
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
-			writeProblem(w, http.StatusTooManyRequests, pv.ETooMany, "Too many requests from your address at once: please retry in a moment.", nil)
+			problem.Write(w, pv.ETooMany, "Too many requests from your address at once: please retry in a moment.", nil)
 			return
 		}
 		defer func() {
@@ -77,14 +78,14 @@ func (s *Server) readBody(next http.Handler) http.Handler {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeProblem(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The request body is larger than %d bytes.", maxBody), nil)
+			problem.Write(w, problem.TooLarge, fmt.Sprintf("The request body is larger than %d bytes.", maxBody), nil)
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			w.Header().Set("Connection", "close")
-			writeProblem(w, http.StatusRequestTimeout, "request_timeout", "The request body did not arrive in time.", nil)
+			problem.Write(w, problem.RequestTimeout, "The request body did not arrive in time.", nil)
 			return
 		case err != nil:
-			writeProblem(w, http.StatusBadRequest, pv.EInvalid, "The request body could not be read.", nil)
+			problem.Write(w, pv.EInvalid, "The request body could not be read.", nil)
 			return
 		}
 		if deadline {
@@ -168,5 +169,5 @@ func (f *failures) prune(now time.Time) {
 // tooManyFor refuses a request that must wait d.
 func (s *Server) tooManyFor(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
-	writeProblem(w, http.StatusTooManyRequests, pv.ETooMany, "Too many failed attempts from your address: wait a moment and try again.", nil)
+	problem.Write(w, pv.ETooMany, "Too many failed attempts from your address: wait a moment and try again.", nil)
 }

@@ -150,16 +150,16 @@ func TestImportRollIsAllOrNothing(t *testing.T) {
 	tests := []struct {
 		name, file, wantMsg string
 	}{
-		{"unknown group", head + "A3,delegates,north\n", "line 4: unknown group"},
-		{"duplicate voter", head + "A1,public,north\n", "line 4: duplicate voter_id"},
-		{"invalid UTF-8", head + "A3,members,\xff\xfe\n", "line 4: invalid UTF-8"},
-		{"too many columns", head + "A3,members,north,extra\n", "line 4: want 3 columns"},
-		{"too few columns", head + "A3,members\n", "line 4: want 3 columns"},
-		{"empty id", head + ",members,north\n", "line 4: empty voter_id"},
-		{"bad id", head + "A 3,members,north\n", "line 4: voter_id"},
-		{"empty region", head + "A3,members,\n", "line 4: region is empty"},
-		{"bad quote", head + "A3,\"members,north\n", "line 4"},
-		{"bad header", "id,group,region\nA1,members,north\n", "line 1: header"},
+		{"unknown group", head + "A3,delegates,north\n", "Line 4: unknown group"},
+		{"duplicate voter", head + "A1,public,north\n", "Line 4: duplicate voter_id"},
+		{"invalid UTF-8", head + "A3,members,\xff\xfe\n", "Line 4: invalid UTF-8"},
+		{"too many columns", head + "A3,members,north,extra\n", "Line 4: want 3 columns"},
+		{"too few columns", head + "A3,members\n", "Line 4: want 3 columns"},
+		{"empty id", head + ",members,north\n", "Line 4: empty voter_id"},
+		{"bad id", head + "A 3,members,north\n", "Line 4: voter_id"},
+		{"empty region", head + "A3,members,\n", "Line 4: Region is empty"},
+		{"bad quote", head + "A3,\"members,north\n", "Line 4"},
+		{"bad header", "id,group,region\nA1,members,north\n", "Line 1: header"},
 		{"empty file", "", "empty"},
 		{"header only", "voter_id,group,region\n", "no voters"},
 	}

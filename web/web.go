@@ -31,6 +31,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/ballot"
+	"primaryvote/internal/problem"
 )
 
 //go:embed templates/*.html
@@ -206,15 +207,20 @@ func (p *Pages) renderStatus(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // fail answers a page that cannot be shown with a page in the reader's
-// language: not found, or something went wrong (whose cause is logged, never
-// shown).
+// language and the status the API would answer (internal/problem): not
+// found, or the page could not be shown (an internal error's cause is
+// logged, never shown).
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if pv.ErrorCode(err) == pv.ENotFound {
+	code, _ := problem.Of(err)
+	status := problem.Status(code)
+	switch {
+	case status == http.StatusNotFound:
 		p.NotFound(w, r)
 		return
+	case code == pv.EInternal:
+		p.logger.ErrorContext(r.Context(), "page failed", "err", err)
 	}
-	p.logger.ErrorContext(r.Context(), "page failed", "err", err)
-	p.renderStatus(w, r, http.StatusInternalServerError, "failed.html", nil)
+	p.renderStatus(w, r, status, "failed.html", nil)
 }
 
 // NotFound answers an address with nothing at it, in the reader's language.

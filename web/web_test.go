@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +177,107 @@ func TestPagesSayWhereElectionsStand(t *testing.T) {
 				t.Errorf("%s in %s = %d %.60q; want a 404 page saying %q", path, lang, st, body, heading)
 			}
 		}
+	}
+}
+
+// failing is a store whose every lookup fails with err.
+type failing struct{ err error }
+
+func (f failing) Public(context.Context) ([]ballot.Election, error)           { return nil, f.err }
+func (f failing) GetPublic(context.Context, string) (*ballot.Election, error) { return nil, f.err }
+func (f failing) Results(context.Context, string) (json.RawMessage, error)    { return nil, f.err }
+
+// TestEveryPageRendersInBothLanguages renders each template in templates/
+// in Korean and English: the status the API would give, the language, and
+// no message key left untranslated.
+func TestEveryPageRendersInBothLanguages(t *testing.T) {
+	s := &store{elections: map[string]*ballot.Election{
+		"e1": {ID: "e1", Title: "Election e1", Status: ballot.Published,
+			Groups:    []ballot.Group{{ID: "g", Name: "G", Weight: 1}},
+			Questions: []ballot.Question{{ID: "q", Title: "Q", MinSelections: 1, MaxSelections: 1, Candidates: []ballot.Candidate{{ID: "c", Number: 1, Name: "C"}}}}},
+	}, results: map[string]*ballot.Results{"e1": {Election: "e1", Groups: []ballot.GroupResult{{ID: "g", Name: "G", Weight: 1}}}}}
+	serveWith := func(es Elections) *httptest.Server {
+		r := chi.NewRouter()
+		pages := New(es, slog.New(slog.DiscardHandler))
+		pages.Routes(r)
+		r.NotFound(pages.NotFound)
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	ok := serveWith(s)
+	broken := serveWith(failing{errors.New("the database is on fire")})
+	conflict := serveWith(failing{pv.Errorf(pv.EConflict, "busy")})
+
+	pages := map[string]struct {
+		srv    *httptest.Server
+		path   string
+		status int
+		// heading is the page's catalog key that must show, translated.
+		heading string
+	}{
+		"home.html":     {ok, "/", 200, "home.heading"},
+		"election.html": {ok, "/e/e1", 200, ""},
+		"results.html":  {ok, "/results/e1", 200, ""},
+		"verify.html":   {ok, "/verify", 200, "verify.heading"},
+		"admin.html":    {ok, "/admin", 200, ""},
+		"notfound.html": {ok, "/no/such/page", 404, "notfound.heading"},
+		"failed.html":   {broken, "/e/e1", 500, "failed.heading"},
+	}
+	entries, err := templateFS.ReadDir("templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, tested := pages[e.Name()]; !tested && e.Name() != "layout.html" {
+			t.Errorf("template %s is not rendered by this test", e.Name())
+		}
+	}
+	// Every key a template asks for is in both catalogs.
+	for _, e := range entries {
+		src, _ := templateFS.ReadFile("templates/" + e.Name())
+		for _, m := range regexp.MustCompile(`\.T "([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+			for lang, c := range catalogs {
+				if _, ok := c[m[1]]; !ok {
+					t.Errorf("%s asks for %q, which the %s catalog lacks", e.Name(), m[1], lang)
+				}
+			}
+		}
+	}
+	keys := map[string]bool{}
+	for _, c := range catalogs {
+		for k := range c {
+			keys[k] = true
+		}
+	}
+	for name, pg := range pages {
+		for _, lang := range []string{"ko", "en"} {
+			st, body := get(t, pg.srv.URL+pg.path+"?lang="+lang)
+			if st != pg.status || !strings.Contains(body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s in %s: %d; want %d in that language", name, lang, st, pg.status)
+			}
+			if pg.heading != "" && !strings.Contains(body, catalogs[lang][pg.heading]) {
+				t.Errorf("%s in %s lacks %q", name, lang, catalogs[lang][pg.heading])
+			}
+			// Outside the catalog handed to the scripts, no key shows.
+			visible := body
+			if i := strings.Index(visible, `<script type="application/json" id="messages">`); i >= 0 {
+				if j := strings.Index(visible[i:], "</script>"); j >= 0 {
+					visible = visible[:i] + visible[i+j:]
+				}
+			}
+			for k := range keys {
+				if strings.Contains(visible, ">"+k+"<") || strings.Contains(visible, `"`+k+`"`) {
+					t.Errorf("%s in %s shows the untranslated key %q", name, lang, k)
+				}
+			}
+			if strings.Contains(body, "on fire") {
+				t.Errorf("%s in %s shows an internal error's cause", name, lang)
+			}
+		}
+	}
+	// Other errors keep the status the API gives them.
+	if st, body := get(t, conflict.URL+"/e/e1?lang=en"); st != 409 || !strings.Contains(body, catalogs["en"]["failed.heading"]) {
+		t.Errorf("a conflict on a page: %d", st)
 	}
 }

@@ -315,7 +315,7 @@ func TestForgedCastsCaught(t *testing.T) {
 		}, "not on the roll", nil},
 		// The response z of the first candidate's first branch is off by
 		// one: every challenge still holds, one equation does not.
-		{"a ballot whose proof does not verify", voter(5), `: invalid: encrypted ballot: question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`, func(raw []byte) []byte {
+		{"a ballot whose proof does not verify", voter(5), `: invalid: Encrypted ballot: question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`, func(raw []byte) []byte {
 			z := len("PVB1") + 1 + len("e1") + 64 + 96
 			raw[z] ^= 1
 			return raw

@@ -74,7 +74,7 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("voter_id,group,region\nB1,members,x\nB2,nobody,x\n"), 0o600)
-	if _, err := c.run("", "roll import demo "+bad); err == nil || !strings.Contains(userMessage(err), "line 3: unknown group") {
+	if _, err := c.run("", "roll import demo "+bad); err == nil || !strings.Contains(userMessage(err), "Line 3: unknown group") {
 		t.Errorf("bad roll: %v", err)
 	}
 	c.must("credentials issue demo --out " + codes)
@@ -110,7 +110,7 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	if out, err := c.run("another long password\n", "official passwd clerk --password-stdin"); err != nil || !strings.Contains(out, "new password") || strings.Contains(out, "shown once") {
 		t.Errorf("official passwd: %q, %v", out, err)
 	}
-	if _, err := c.run("", "official disable nobody"); err == nil || !strings.Contains(userMessage(err), "no official") {
+	if _, err := c.run("", "official disable nobody"); err == nil || !strings.Contains(userMessage(err), "No official") {
 		t.Errorf("official disable of an unknown name: %v", err)
 	}
 	if _, err := c.run("", "official disable"); !errors.Is(err, errUsage) {
