@@ -148,7 +148,7 @@ func (s *Store) StoredSums(ctx context.Context, e *ballot.Election) (*ballot.Sum
 	var enc []byte
 	err := s.pool.QueryRow(ctx, `SELECT sums FROM tallies WHERE election_id = $1`, e.ID).Scan(&enc)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, pv.Errorf(pv.EConflict, "election %q has not been tallied: run primaryctl tally first", e.ID)
+		return nil, pv.Errorf(pv.EConflict, "election %q has not been tallied: run primaryctl tally start first", e.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the tally: %w", err)

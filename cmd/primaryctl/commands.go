@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,85 +29,205 @@ import (
 
 var errUsage = errors.New("usage")
 
+// command is one primaryctl command: the words that name it, its arguments
+// and what it does (the usage is made from these), and how it runs. Exactly
+// one of run, which gets the database and the services, and runEnv, which
+// gets only the environment, is set.
+type command struct {
+	name string
+	// args are the arguments after the name; each further string is a
+	// continuation line, shown under the first.
+	args   []string
+	help   string
+	run    func(t *tool, ctx context.Context, args []string) error
+	runEnv func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands is every command, in the order the usage lists them. No name is
+// the start of another, so a command line names at most one.
+var commands = []command{
+	{name: "migrate", runEnv: migrate,
+		help: "apply database migrations as the schema's owner (DATABASE_OWNER_URL) and grant DATABASE_URL's role exactly the application's privileges"},
+	{name: "demo", args: []string{"[--dir DIR]"}, run: (*tool).demo,
+		help: "seed the demo election (idempotent)"},
+	{name: "election create", args: []string{"--file FILE"}, run: (*tool).electionCreate,
+		help: "create an election from a definition"},
+	{name: "election show", args: []string{"ID"}, run: (*tool).electionShow,
+		help: "print an election as JSON"},
+	{name: "election list", run: (*tool).electionList,
+		help: "list elections"},
+	{name: "election open", args: []string{"ID"}, help: "open an election for voting",
+		run: func(t *tool, ctx context.Context, args []string) error {
+			return t.lifecycle(ctx, args, t.elections.Open, "opened")
+		}},
+	{name: "election close", args: []string{"ID"}, help: "close an election",
+		run: func(t *tool, ctx context.Context, args []string) error {
+			return t.lifecycle(ctx, args, t.elections.Close, "closed")
+		}},
+	{name: "roll import", args: []string{"ID FILE"}, run: (*tool).rollImport,
+		help: "replace a draft election's roll (CSV voter_id,group,region)"},
+	{name: "credentials issue", args: []string{"ID --out FILE", "| ID --voter VID"}, run: (*tool).credentialsIssue,
+		help: "issue every voter a new code and write voter_id,code to FILE; or re-issue one voter's code, printed on stdout"},
+	{name: "official add", args: []string{"--username U --role R", "[--password-stdin]"}, run: (*tool).officialAdd,
+		help: "add an official (admin, official or auditor); the password is read from stdin or generated and printed once"},
+	{name: "official list", run: (*tool).officialList,
+		help: "list officials: role, enabled or disabled"},
+	{name: "official disable", args: []string{"U"}, help: "disable an account, ending its sessions within seconds",
+		run: func(t *tool, ctx context.Context, args []string) error { return t.officialSetDisabled(ctx, args, true) }},
+	{name: "official enable", args: []string{"U"}, help: "enable a disabled account again",
+		run: func(t *tool, ctx context.Context, args []string) error {
+			return t.officialSetDisabled(ctx, args, false)
+		}},
+	{name: "official passwd", args: []string{"U [--password-stdin]"}, run: (*tool).officialPasswd,
+		help: "give an official a new password (read or generated)"},
+	{name: "trustees setup", args: []string{"ID --threshold K", "--trustees N --out DIR", "[--passphrases FILE]"}, run: (*tool).trusteesSetup,
+		help: "make the election key and split it among N trustees, any K of whom can decrypt; one share file per trustee in DIR, encrypted under their passphrases (N lines, FILE or stdin)"},
+	{name: "tally start", args: []string{"ID"}, run: (*tool).tally,
+		help: "add up a closed election's encrypted ballots"},
+	{name: "trustees decrypt", args: []string{"ID --share FILE", "[--passphrase-file FILE]"}, run: (*tool).trusteesDecrypt,
+		help: "a trustee's partial decryption of the sums (passphrase from FILE or the first line of stdin)"},
+	{name: "tally finish", args: []string{"ID"}, run: (*tool).tallyFinish,
+		help: "combine the trustees' decryptions into the results"},
+	{name: "publish", args: []string{"ID"}, help: "make the results public",
+		run: func(t *tool, ctx context.Context, args []string) error {
+			return t.lifecycle(ctx, args, t.elections.Publish, "published")
+		}},
+	{name: "audit export", args: []string{"ID --out FILE"}, run: (*tool).auditExport,
+		help: "write the election's audit bundle (for auditverify)"},
+	{name: "audit verify", args: []string{"ID"}, run: (*tool).auditVerify,
+		help: "verify the election straight from the database, against this server's own log key"},
+	{name: "bench", args: []string{"[--url U] [--election ID]", "[--voters FILE] [--concurrency N]", "[--rate R] [--surge X] [--limit N]", "[--out FILE] [--ledger FILE]"}, runEnv: bench,
+		help: "play the voters of a credentials file through a server: sign in, ballot, cast, receipt; report latency percentiles, throughput and errors (--out JSON), and the ledger of acknowledged receipts (--ledger)"},
+}
+
+// lookup finds the command args name and returns it with the arguments
+// after its name.
+func lookup(args []string) (*command, []string) {
+	for i := range commands {
+		words := strings.Fields(commands[i].name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			return &commands[i], args[len(words):]
+		}
+	}
+	return nil, nil
+}
+
+// usageError is a command line that does not fit its command; it reads as
+// errUsage, and says what was wrong, if more than that, and the command's
+// usage.
+type usageError struct {
+	cmd   *command
+	cause error
+}
+
+func (e usageError) Error() string {
+	msg := "usage: primaryctl " + e.cmd.synopsis()
+	if e.cause != errUsage {
+		msg = strings.TrimPrefix(e.cause.Error(), "usage: ") + "\n" + msg
+	}
+	return msg
+}
+
+func (e usageError) Is(target error) bool { return target == errUsage }
+
+func (c *command) synopsis() string {
+	return strings.TrimSpace(c.name + " " + strings.Join(c.args, " "))
+}
+
 // Run executes one primaryctl command.
 func Run(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 {
+	cmd, rest := lookup(args)
+	if cmd == nil {
 		return errUsage
 	}
-	if args[0] == "bench" { // talks to a server, not the database
-		return bench(ctx, env, args[1:])
+	err := cmd.exec(ctx, env, rest)
+	if errors.Is(err, errUsage) {
+		return usageError{cmd, err}
+	}
+	return err
+}
+
+func (c *command) exec(ctx context.Context, env *Env, args []string) error {
+	if c.runEnv != nil {
+		return c.runEnv(ctx, env, args)
 	}
 	if env.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (make run prints it)")
-	}
-	cmd, rest := args[0], args[1:]
-	if cmd == "officials" {
-		cmd = "official"
-	}
-	switch {
-	case cmd == "tally" && len(rest) > 0 && rest[0] == "finish",
-		cmd != "tally" && cmd != "publish" && cmd != "demo" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-"):
-		cmd, rest = cmd+" "+rest[0], rest[1:]
-	}
-	if cmd == "migrate" {
-		return migrate(ctx, env)
 	}
 	t, err := connect(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer t.close()
-	if err := t.dispatch(ctx, cmd, rest); err != nil {
+	if err := c.run(t, ctx, args); err != nil {
 		return err
 	}
 	// Every step is checkpointed at once, whether or not a server is running.
 	return t.sequence(ctx)
 }
 
-func (t *tool) dispatch(ctx context.Context, cmd string, rest []string) error {
-	switch cmd {
-	case "demo":
-		return t.demo(ctx, rest)
-	case "election create":
-		return t.electionCreate(ctx, rest)
-	case "election show":
-		return t.electionShow(ctx, rest)
-	case "election list":
-		return t.electionList(ctx, rest)
-	case "election open":
-		return t.lifecycle(ctx, rest, t.elections.Open, "opened")
-	case "election close":
-		return t.lifecycle(ctx, rest, t.elections.Close, "closed")
-	case "roll import":
-		return t.rollImport(ctx, rest)
-	case "credentials issue":
-		return t.credentialsIssue(ctx, rest)
-	case "official add":
-		return t.officialAdd(ctx, rest)
-	case "official list":
-		return t.officialList(ctx, rest)
-	case "official disable":
-		return t.officialSetDisabled(ctx, rest, true)
-	case "official enable":
-		return t.officialSetDisabled(ctx, rest, false)
-	case "official passwd":
-		return t.officialPasswd(ctx, rest)
-	case "trustees setup":
-		return t.trusteesSetup(ctx, rest)
-	case "trustees decrypt":
-		return t.trusteesDecrypt(ctx, rest)
-	case "tally":
-		return t.tally(ctx, rest)
-	case "tally finish":
-		return t.tallyFinish(ctx, rest)
-	case "publish":
-		return t.lifecycle(ctx, rest, t.elections.Publish, "published")
-	case "audit export":
-		return t.auditExport(ctx, rest)
-	case "audit verify":
-		return t.auditVerify(ctx, rest)
+// usage is the whole usage text, made from commands.
+func usage() string {
+	const width = 100
+	left := 0
+	for _, c := range commands {
+		for i, a := range c.args {
+			if i == 0 {
+				a = c.name + " " + a
+			} else {
+				a = strings.Repeat(" ", len(c.name)+1) + a
+			}
+			left = max(left, len(a)+4)
+		}
 	}
-	return errUsage
+	var b strings.Builder
+	b.WriteString("usage: primaryctl COMMAND [ARGS]\n\n")
+	for _, c := range commands {
+		var lhs []string
+		for i, a := range c.args {
+			if i == 0 {
+				lhs = append(lhs, c.name+" "+a)
+			} else {
+				lhs = append(lhs, strings.Repeat(" ", len(c.name)+1)+a)
+			}
+		}
+		if len(lhs) == 0 {
+			lhs = []string{c.name}
+		}
+		rhs := wrap(c.help, width-left-2)
+		for i := range max(len(lhs), len(rhs)) {
+			l, r := "", ""
+			if i < len(lhs) {
+				l = lhs[i]
+			}
+			if i < len(rhs) {
+				r = rhs[i]
+			}
+			fmt.Fprintf(&b, "  %-*s%s\n", left-2, l, r)
+		}
+	}
+	b.WriteString(envHelp)
+	return strings.ReplaceAll(b.String(), " \n", "\n")
+}
+
+// wrap breaks s into lines of at most n bytes, at spaces.
+func wrap(s string, n int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(w) > n {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // tool holds a command's connections and services.
@@ -123,7 +244,13 @@ type tool struct {
 
 // migrate applies the migrations as the schema's owner and grants the
 // application's role (DATABASE_URL's user) its privileges.
-func migrate(ctx context.Context, env *Env) error {
+func migrate(ctx context.Context, env *Env, args []string) error {
+	if len(args) != 0 {
+		return errUsage
+	}
+	if env.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set (make run prints it)")
+	}
 	if env.OwnerURL == "" {
 		return errors.New("DATABASE_OWNER_URL is not set: migrations run as the schema's owner (make run prints its URL)")
 	}

@@ -16,48 +16,15 @@ import (
 	"os/signal"
 
 	pv "primaryvote"
+	"primaryvote/audit/record"
 	"primaryvote/auth"
 )
 
-const usage = `usage: primaryctl COMMAND [ARGS]
-
-  migrate                                 apply database migrations as the schema's owner
-                                          (DATABASE_OWNER_URL) and grant DATABASE_URL's role
-                                          exactly the application's privileges
-  demo [--dir DIR]                        seed the demo election (idempotent)
-  election create --file FILE             create an election from a definition
-  election show ID                        print an election as JSON
-  election list                           list elections
-  election open ID                        open an election for voting
-  election close ID                       close an election
-  roll import ID FILE                     replace a draft election's roll (CSV voter_id,group,region)
-  credentials issue ID --out FILE         issue every voter a new code; write voter_id,code to FILE
-  credentials issue ID --voter VID        re-issue one voter's code, printed on stdout
-  official add --username U --role R      add an official (admin, official or auditor); the
-               [--password-stdin]         password is read from stdin or generated and printed once
-  official list                           list officials: role, enabled or disabled
-  official disable U                      disable an account, ending its sessions within seconds
-  official enable U                       enable a disabled account again
-  official passwd U [--password-stdin]    give an official a new password (read or generated)
-  trustees setup ID --threshold K         make the election key and split it among N trustees, any K
-               --trustees N --out DIR     of whom can decrypt; one share file per trustee in DIR,
-               [--passphrases FILE]       encrypted under their passphrases (N lines, FILE or stdin)
-  tally ID                                add up a closed election's encrypted ballots
-  trustees decrypt ID --share FILE        a trustee's partial decryption of the sums (passphrase
-               [--passphrase-file FILE]   from FILE or the first line of stdin)
-  tally finish ID                         combine the trustees' decryptions into the results
-  publish ID                              make the results public
-  audit export ID --out FILE              write the election's audit bundle (for auditverify)
-  audit verify ID                         verify the election straight from the database, against
-                                          this server's own log key
-  bench [--url U] [--election ID]         play the voters of a credentials file through a server:
-        [--voters FILE] [--concurrency N] sign in, ballot, cast, receipt; report latency percentiles,
-        [--rate R] [--surge X] [--limit N] throughput and errors (--out JSON), and the ledger of
-        [--out FILE] [--ledger FILE]       acknowledged receipts (--ledger)
-
+// envHelp ends the usage.
+const envHelp = `
 Environment: DATABASE_URL (required: the application's role), DATABASE_OWNER_URL
-(migrate only: the schema's owner), PRIMARYVOTE_SECRETS (default .data/secrets),
-PRIMARYVOTE_LOG_ORIGIN (default primaryvote/log), both as primaryd has them.
+(migrate only: the schema's owner), PRIMARYVOTE_SECRETS (default ` + auth.DefaultSecretsDir + `),
+PRIMARYVOTE_LOG_ORIGIN (default ` + record.DefaultOrigin + `), both as primaryd has them.
 `
 
 func main() {
@@ -71,8 +38,13 @@ func main() {
 		LogOrigin:   os.Getenv("PRIMARYVOTE_LOG_ORIGIN"),
 	}
 	if err := Run(ctx, env, os.Args[1:]); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, ue)
+			os.Exit(2)
+		}
 		if errors.Is(err, errUsage) {
-			fmt.Fprint(os.Stderr, usage)
+			fmt.Fprint(os.Stderr, usage())
 			os.Exit(2)
 		}
 		fmt.Fprintln(os.Stderr, "primaryctl:", userMessage(err))

@@ -103,7 +103,7 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	if out := c.must("official disable clerk"); !strings.Contains(out, "clerk disabled") {
 		t.Errorf("official disable: %q", out)
 	}
-	if out := c.must("officials list"); !strings.Contains(out, "chair") || !regexp.MustCompile(`clerk\s+official\s+disabled`).MatchString(out) {
+	if out := c.must("official list"); !strings.Contains(out, "chair") || !regexp.MustCompile(`clerk\s+official\s+disabled`).MatchString(out) {
 		t.Errorf("officials list: %q", out)
 	}
 	c.must("official enable clerk")
@@ -140,7 +140,7 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	}
 
 	// Tally with trustees 1 and 3; trustee 2 is away.
-	c.must("tally demo")
+	c.must("tally start demo")
 	share := func(i int) string { return filepath.Join(shares, fmt.Sprintf("demo-trustee-%d.share", i)) }
 	if _, err := c.run("wrong passphrase!!\n", "trustees decrypt demo --share "+share(1)); err == nil {
 		t.Error("decrypt with a wrong passphrase succeeded")
@@ -282,5 +282,48 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "election primary-2026 published") {
 		t.Errorf("the walkthrough did not publish:\n%s", out)
+	}
+}
+
+// No command's name is the start of another's, so that a command line names
+// at most one: "tally finish" is never the tally of an election "finish".
+func TestCommandNamesAreUnambiguous(t *testing.T) {
+	for i, a := range commands {
+		if (a.run == nil) == (a.runEnv == nil) {
+			t.Errorf("%s: exactly one of run and runEnv must be set", a.name)
+		}
+		for j, b := range commands {
+			if i != j && (a.name == b.name || strings.HasPrefix(b.name, a.name+" ")) {
+				t.Errorf("%q is the start of %q", a.name, b.name)
+			}
+		}
+		if !strings.Contains(usage(), "  "+a.synopsis()[:len(a.name)]) {
+			t.Errorf("the usage lacks %s", a.name)
+		}
+	}
+}
+
+func TestCommandLinesThatFitNoCommand(t *testing.T) {
+	c := newCLI(t)
+	c.must("migrate")
+	for line, want := range map[string]string{
+		"":                         "",
+		"frobnicate":               "",
+		"election frobnicate demo": "",
+		"election":                 "",
+		"tally finish":             "usage: primaryctl tally finish ID",
+		"tally start a b":          "usage: primaryctl tally start ID",
+		"migrate now":              "usage: primaryctl migrate",
+		"bench --nope":             "flag provided but not defined: -nope\nusage: primaryctl bench",
+	} {
+		_, err := c.run("", line)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v; want a usage error", line, err)
+			continue
+		}
+		var ue usageError
+		if errors.As(err, &ue) != (want != "") || want != "" && !strings.HasPrefix(ue.Error(), want) {
+			t.Errorf("%q: %q; want %q", line, err, want)
+		}
 	}
 }
