@@ -15,6 +15,7 @@ import (
 // A request over the bound is refused at once with 503 and Retry-After,
 // readiness says the server is overloaded, and a freed slot admits again.
 func TestAdmissionControl(t *testing.T) {
+	t.Parallel()
 	s := &Server{cfg: Config{MaxInFlight: 2, RetryAfter: 3}, metrics: newMetrics(), admission: newAdmission(2, 3), logger: discard}
 	release := make(chan struct{})
 	entered := make(chan struct{}, 2)
@@ -60,6 +61,7 @@ func TestAdmissionControl(t *testing.T) {
 }
 
 func TestDatabaseUnavailable(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		err  error
 		want bool

@@ -128,6 +128,7 @@ func idemKey(name string) string {
 const goodBallot = `{"selections":{"leader":["a"],"council":["p","q"]}}`
 
 func TestCastRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	tok := h.voterToken("V00001")
 	other := h.env.Setup(t, "e2", 1, true)
@@ -193,6 +194,7 @@ func TestCastRejectsBadInput(t *testing.T) {
 }
 
 func TestCastIdempotencyOverHTTP(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	tok := h.voterToken("V00001")
 	auth := []string{"Authorization", "Bearer " + tok, "Idempotency-Key", idemKey("k1")}
@@ -242,6 +244,7 @@ func TestCastIdempotencyOverHTTP(t *testing.T) {
 }
 
 func TestCastRefusedWhenClosed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	tok := h.voterToken("V00001")
 	if err := h.env.Elections.Close(context.Background(), "e1", "test"); err != nil {
@@ -254,6 +257,7 @@ func TestCastRefusedWhenClosed(t *testing.T) {
 }
 
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	path := "/api/v1/elections/e1/sessions"
 	wrong := h.do("POST", path, `{"voter_id":"V00001","code":"`+h.el.Codes["V00002"]+`"}`)
@@ -306,6 +310,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestSignInThrottling(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{SignInsPerVoter: 3, SignInsPerIP: 8, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	path := "/api/v1/elections/e1/sessions"
 	guess := `{"voter_id":"V00001","code":"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}`
@@ -345,6 +350,7 @@ func TestSignInThrottling(t *testing.T) {
 }
 
 func TestSpoofedForwardedForGetsNoExtraQuota(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{SignInsPerIP: 3}) // no trusted proxies
 	path := "/api/v1/elections/e1/sessions"
 	for i := 1; i <= 4; i++ {
@@ -357,6 +363,7 @@ func TestSpoofedForwardedForGetsNoExtraQuota(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	admin := h.officialToken(auth.Admin)
 	official := h.officialToken(auth.Official)
@@ -402,6 +409,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestCrossOriginStateChangesRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	tok := h.voterToken("V00001")
 	for name, hdr := range map[string][]string{
@@ -422,6 +430,7 @@ func TestCrossOriginStateChangesRefused(t *testing.T) {
 }
 
 func TestSecurityHeadersEverywhere(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	for _, tt := range []struct{ method, path string }{
 		{"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"GET", "/api/v1/elections/e1"},
@@ -455,6 +464,7 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 }
 
 func TestTurnoutAndElection(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	official := h.officialToken(auth.Official)
 	for _, v := range []string{"V00001", "V00002"} {
@@ -482,6 +492,7 @@ func TestTurnoutAndElection(t *testing.T) {
 }
 
 func TestForgedTokensOverHTTP(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	good := h.voterToken("V00001")
 	now := h.env.Clock.Now()
@@ -517,6 +528,7 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 }
 
 func TestCastEncryptedBallot(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	ctx := context.Background()
 	e, err := h.env.Elections.Get(ctx, "e1")
@@ -571,6 +583,7 @@ func TestCastEncryptedBallot(t *testing.T) {
 }
 
 func TestReceiptOfAQueuedBallot(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{}) // no sequencer runs here
 	tok := h.voterToken("V00001")
 	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
@@ -588,6 +601,7 @@ func TestReceiptOfAQueuedBallot(t *testing.T) {
 }
 
 func TestDashboardEndpoints(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	official := h.officialToken(auth.Official)
 	auditor := h.officialToken(auth.Auditor)
@@ -627,6 +641,7 @@ func TestDashboardEndpoints(t *testing.T) {
 
 // A token outlives neither its account nor a change of role.
 func TestOfficialRevokedMidSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, api.Config{})
 	admin := h.officialToken(auth.Admin)
 	turnout := func() int {

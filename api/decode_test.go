@@ -43,6 +43,7 @@ func FuzzDecodeStrict(f *testing.F) {
 }
 
 func TestCheckDuplicateKeys(t *testing.T) {
+	t.Parallel()
 	for body, dup := range map[string]bool{
 		`{"a":1,"b":{"a":2}}`:        false,
 		`{"a":1,"a":2}`:              true,

@@ -6,6 +6,7 @@ import (
 )
 
 func TestFailuresGrowForOneAddressOnly(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	f := newFailures(3, 15*time.Minute, 10*time.Second, func() time.Time { return now })
 	for range 3 {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAppendAndRead(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.FixedZone("KST", 9*3600))
@@ -53,6 +54,7 @@ func TestAppendAndRead(t *testing.T) {
 }
 
 func TestLogIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	ctx := context.Background()
 	if err := audit.Append(ctx, db.Pool, audit.Entry{Kind: entry.KindOfficialSignInFailed, Actor: "test", At: time.Now(), Data: entry.OfficialSignIn{}}); err != nil {
@@ -78,6 +80,7 @@ func TestLogIsAppendOnly(t *testing.T) {
 // Writers cannot drift from the schema: an entry's data must be of its
 // kind's type, and its election set exactly when the kind is about one.
 func TestEncodeRefusesEntriesOffTheSchema(t *testing.T) {
+	t.Parallel()
 	at := time.Unix(0, 0)
 	for _, e := range []audit.Entry{
 		{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: at, Data: map[string]string{"voter": "00"}},
@@ -96,6 +99,7 @@ func TestEncodeRefusesEntriesOffTheSchema(t *testing.T) {
 
 // Every entry a writer can make parses back, strictly, into the same data.
 func TestParseEntryRoundTrip(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	e := audit.Entry{ElectionID: "e1", Kind: entry.KindTallySums, Actor: "cli:root", At: at,
 		Data: entry.Summed{Ballots: 3, PerGroup: []int{1, 2}, SumsSHA256: "ab"}}

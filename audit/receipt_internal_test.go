@@ -14,6 +14,7 @@ import (
 // election's whole log. A plan made while the log was small once did, and
 // cost 2 ms a receipt after 10,000 ballots.
 func TestEntryLookupUsesItsIndex(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	ctx := context.Background()
 	conn, err := db.Pool.Acquire(ctx)

@@ -85,6 +85,7 @@ func checkLog(t *testing.T, db *dbtest.DB, signer *record.Signer, want int) reco
 }
 
 func TestSequencerBuildsAVerifiableLog(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	seq, signer := newSequencer(t, db)
 	ctx := context.Background()
@@ -135,6 +136,7 @@ func TestSequencerBuildsAVerifiableLog(t *testing.T) {
 // An entry whose transaction commits after a newer one was sequenced is
 // sequenced in a later batch, not skipped.
 func TestSequencerPicksUpLateCommits(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	seq, signer := newSequencer(t, db)
 	ctx := context.Background()
@@ -159,6 +161,7 @@ func TestSequencerPicksUpLateCommits(t *testing.T) {
 }
 
 func TestConcurrentSequencersAndAppenders(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	seqA, signer := newSequencer(t, db)
 	seqB := audit.NewSequencer(db.Pool, signer, slog.New(slog.DiscardHandler))
@@ -193,6 +196,7 @@ func TestConcurrentSequencersAndAppenders(t *testing.T) {
 }
 
 func TestSequencedLogIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	seq, _ := newSequencer(t, db)
 	ctx := context.Background()

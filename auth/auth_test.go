@@ -22,6 +22,7 @@ import (
 )
 
 func TestNewCodeEntropyAndFormat(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for range 1000 {
 		c := auth.NewCode()
@@ -36,6 +37,7 @@ func TestNewCodeEntropyAndFormat(t *testing.T) {
 }
 
 func TestCredentials(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 3, true)
 	ctx := context.Background()
@@ -114,6 +116,7 @@ func TestCredentials(t *testing.T) {
 }
 
 func TestIssueAllWritesEveryVoter(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 25, false)
 	var out bytes.Buffer
@@ -139,6 +142,7 @@ func TestIssueAllWritesEveryVoter(t *testing.T) {
 }
 
 func TestOfficials(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
 	o := env.Officials
@@ -184,6 +188,7 @@ func TestOfficials(t *testing.T) {
 // enabling it again restores both; a new password replaces the old. Every
 // change is logged, never a password.
 func TestOfficialAccounts(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
 	o := env.Officials
@@ -244,6 +249,7 @@ func TestOfficialAccounts(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		have, want auth.Role
 		ok         bool
@@ -260,6 +266,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	clock := fixture.NewClock()
 	secrets, err := auth.LoadSecrets(t.TempDir(), "primaryvote.test/log")
 	if err != nil {
@@ -345,6 +352,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestLoadSecretsIsStable(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, err := auth.LoadSecrets(dir, "primaryvote.test/log")
 	if err != nil {

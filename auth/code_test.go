@@ -30,6 +30,7 @@ func FuzzNormalizeCode(f *testing.F) {
 }
 
 func TestNewCodeRoundTrips(t *testing.T) {
+	t.Parallel()
 	for range 100 {
 		c := NewCode()
 		norm, ok := normalizeCode(c)

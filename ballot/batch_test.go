@@ -9,6 +9,7 @@ import (
 )
 
 func TestMultiScalarMulMatchesMul(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 1, 2, 3, 17, 300} {
 		for _, short := range []bool{false, true} {
 			scalars := make([][scalarSize]byte, n)
@@ -44,6 +45,7 @@ func TestMultiScalarMulMatchesMul(t *testing.T) {
 // TestProofsRejectTampering among valid ones: the batch refuses it, at Add
 // when its challenge no longer holds or else at Verify, and names it.
 func TestBatchNamesTheBadBallot(t *testing.T) {
+	t.Parallel()
 	e, _ := testElection(t, "e1")
 	var valid [][]byte
 	for _, sel := range []Selections{{"leader": {"a"}}, {"leader": {"c"}, "council": {"p", "r"}}, {"leader": {"e"}, "council": {"q"}}} {

@@ -70,6 +70,7 @@ var rfc9496Invalid = []string{
 }
 
 func TestRFC9496Vectors(t *testing.T) {
+	t.Parallel()
 	p := g.Identity()
 	for i, want := range rfc9496Multiples {
 		if got := hex.EncodeToString(encodeElement(p)); got != want {
@@ -141,6 +142,7 @@ func decryptWith(x group.Scalar, ct ciphertext) int {
 }
 
 func TestEncryptVerifyDecrypt(t *testing.T) {
+	t.Parallel()
 	e, x := testElection(t, "e1")
 	for _, sel := range []Selections{
 		{"leader": {"c"}, "council": {"p", "r"}},
@@ -181,6 +183,7 @@ func TestEncryptVerifyDecrypt(t *testing.T) {
 }
 
 func TestEncryptionIsRandomised(t *testing.T) {
+	t.Parallel()
 	e, _ := testElection(t, "e1")
 	sel := Selections{"leader": {"a"}}
 	r1, _ := e.Encrypt(sel)
@@ -202,6 +205,7 @@ func tamper(t *testing.T, e *Election, raw []byte, f func(b *EncryptedBallot)) [
 }
 
 func TestProofsRejectTampering(t *testing.T) {
+	t.Parallel()
 	e, x := testElection(t, "e1")
 	raw, err := e.Encrypt(Selections{"leader": {"b"}, "council": {"q"}})
 	if err != nil {
@@ -284,6 +288,7 @@ func TestProofsRejectTampering(t *testing.T) {
 }
 
 func TestParseBallotIsStrict(t *testing.T) {
+	t.Parallel()
 	e, _ := testElection(t, "e1")
 	raw, _ := e.Encrypt(Selections{"leader": {"a"}})
 	nonCanonical, _ := hex.DecodeString("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
@@ -350,6 +355,7 @@ func BenchmarkVerify(b *testing.B) {
 // constant and in variable time, against a plain multiplication, at scalars
 // whose signed digits reach the table's edges.
 func TestKeyMulMatchesMul(t *testing.T) {
+	t.Parallel()
 	x := randomScalar()
 	k := newElectionKey(g.NewElement().MulGen(x))
 	minusOne := g.NewScalar().Neg(scalarOf(1))

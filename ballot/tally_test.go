@@ -28,6 +28,7 @@ func electionWithTrustees(t testing.TB, k, n int) (*Election, *Trustees, []Trust
 }
 
 func TestThresholdTallyRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, kn := range [][2]int{{1, 1}, {2, 3}, {3, 5}, {4, 4}} {
 		k, n := kn[0], kn[1]
 		t.Run(fmt.Sprintf("%d-of-%d", k, n), func(t *testing.T) {
@@ -101,6 +102,7 @@ func TestThresholdTallyRoundTrip(t *testing.T) {
 }
 
 func TestCheatingTrusteeIsCaught(t *testing.T) {
+	t.Parallel()
 	e, tr, shares := electionWithTrustees(t, 2, 3)
 	sums := e.NewSums()
 	raw, _ := e.Encrypt(Selections{"leader": {"a"}})
@@ -136,6 +138,7 @@ func TestCheatingTrusteeIsCaught(t *testing.T) {
 }
 
 func TestShareFiles(t *testing.T) {
+	t.Parallel()
 	_, tr, shares := electionWithTrustees(t, 2, 3)
 	var buf bytes.Buffer
 	if err := WriteShare(&buf, tr, shares[1], "correct horse battery staple"); err != nil {
@@ -167,6 +170,7 @@ func TestShareFiles(t *testing.T) {
 }
 
 func TestMakeResultsWeighsGroups(t *testing.T) {
+	t.Parallel()
 	e := &Election{ID: "e1",
 		Groups: []Group{{ID: "members", Name: "M", Weight: 0.5}, {ID: "public", Name: "P", Weight: 0.5}},
 		Questions: []Question{{ID: "leader", MinSelections: 1, MaxSelections: 1,
@@ -213,6 +217,7 @@ func BenchmarkTally(b *testing.B) {
 }
 
 func TestCheckResults(t *testing.T) {
+	t.Parallel()
 	e, tr, shares := electionWithTrustees(t, 2, 3)
 	sums := e.NewSums()
 	for i, sel := range []Selections{{"leader": {"a"}}, {"leader": {"b"}, "council": {"p"}}, {"leader": {"a"}}} {

@@ -32,6 +32,7 @@ func idemKey(name string) string {
 }
 
 func TestCastOneBallotPerVoterUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 3, true)
 	ctx := context.Background()
@@ -80,6 +81,7 @@ func TestCastOneBallotPerVoterUnderConcurrency(t *testing.T) {
 }
 
 func TestCastSameKeyConcurrentlyGivesOneResponse(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 1, true)
 	var wg sync.WaitGroup
@@ -104,6 +106,7 @@ func TestCastSameKeyConcurrentlyGivesOneResponse(t *testing.T) {
 }
 
 func TestCastIdempotency(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 2, true)
 	ctx := context.Background()
@@ -144,6 +147,7 @@ func TestCastIdempotency(t *testing.T) {
 }
 
 func TestCastRejectsInvalidBallots(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 1, true)
 	tests := []struct {
@@ -174,6 +178,7 @@ func TestCastRejectsInvalidBallots(t *testing.T) {
 }
 
 func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
 
@@ -228,6 +233,7 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 // election while this one still holds it as open: the cast finds out under
 // the election lock, is refused as closed, and stores nothing.
 func TestCastSeesACloseByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 2, true)
 	ctx := context.Background()
@@ -252,6 +258,7 @@ func TestCastSeesACloseByAnotherProcess(t *testing.T) {
 // and the count Close logs in its own transaction equals the ballots stored,
 // so no ballot committed after the close did.
 func TestCloseWaitsForCastsInFlight(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 60, true)
 	ctx := context.Background()
@@ -292,6 +299,7 @@ func TestCloseWaitsForCastsInFlight(t *testing.T) {
 }
 
 func TestBallotsCannotBeLinkedToVoters(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 2, true)
 	ctx := context.Background()
@@ -344,6 +352,7 @@ FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_po
 }
 
 func TestTurnout(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 6, true)
 	ctx := context.Background()

@@ -16,6 +16,7 @@ import (
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func TestParseDefinition(t *testing.T) {
+	t.Parallel()
 	good := `{"id":"e1","title":"T","groups":[{"id":"g","name":"G","weight":1}],
 "questions":[{"id":"q","title":"Q","min_selections":1,"max_selections":1,"candidates":[{"id":"c","number":1,"name":"C","statement":""}]}]}`
 	if _, err := ballot.ParseDefinition(strings.NewReader(good)); err != nil {
@@ -57,6 +58,7 @@ func TestParseDefinition(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
 	e := env.Elections
@@ -137,6 +139,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestImportRollIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
 	if err := env.Elections.Create(ctx, fixture.Definition("e1"), "test"); err != nil {
@@ -195,6 +198,7 @@ func TestImportRollIsAllOrNothing(t *testing.T) {
 // An election whose window has ended cannot be opened; one whose window is
 // ahead can, and waits for it.
 func TestOpenRefusesAnEndedWindow(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
 	now := env.Clock.Now()

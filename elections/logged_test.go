@@ -31,6 +31,7 @@ func entries(t *testing.T, env *fixture.Env, kind string) []map[string]any {
 }
 
 func TestVotersAppearInTheLogByPseudonym(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 4, true)
 	ctx := context.Background()

@@ -40,6 +40,7 @@ func castKnown(t *testing.T, env *fixture.Env, el *fixture.Election) map[string]
 }
 
 func TestTallyDecryptPublish(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 8, true)
 	ctx := context.Background()

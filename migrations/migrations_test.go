@@ -14,6 +14,7 @@ import (
 // cannot change the log, truncate anything, create databases or grant
 // itself more.
 func TestApplicationRoleHoldsOnlyItsPrivileges(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	ctx := context.Background()
 	q := func(sql string, args ...any) bool {
@@ -66,6 +67,7 @@ func TestApplicationRoleHoldsOnlyItsPrivileges(t *testing.T) {
 }
 
 func TestUpRefusesAnApplicationThatOwnsTheSchema(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	owner, err := migrations.Role(db.OwnerURL)
 	if err != nil {
@@ -78,6 +80,7 @@ func TestUpRefusesAnApplicationThatOwnsTheSchema(t *testing.T) {
 }
 
 func TestCheckRefusesAnUnmigratedDatabase(t *testing.T) {
+	t.Parallel()
 	db := dbtest.New(t)
 	if _, err := db.OwnerPool.Exec(context.Background(), `DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)`); err != nil {
 		t.Fatal(err)

@@ -76,6 +76,7 @@ func get(t *testing.T, url string) (int, string) {
 // A candidate named like a formula stays text in a spreadsheet, and Korean
 // opens as Korean in Excel.
 func TestResultsCSVIsSafeInSpreadsheets(t *testing.T) {
+	t.Parallel()
 	names := []string{`=HYPERLINK("http://evil.example","click")`, "@SUM(A1:A9)", "+cmd|' /C calc'!A0", "-2+3", "\tTAB", "\rCR", "김하늘"}
 	var cands []ballot.CandidateResult
 	for i, n := range names {
@@ -108,6 +109,7 @@ func TestResultsCSVIsSafeInSpreadsheets(t *testing.T) {
 }
 
 func TestStaticFilesAreNotListed(t *testing.T) {
+	t.Parallel()
 	srv := serve(t, &store{})
 	if st, body := get(t, srv.URL+"/static/"); st != 404 || strings.Contains(body, `<a href="app.js">`) {
 		t.Errorf("GET /static/ = %d %.80q; want 404 without a listing", st, body)
@@ -120,6 +122,7 @@ func TestStaticFilesAreNotListed(t *testing.T) {
 // Every page renders in both languages, and says where each election
 // stands: before its window, voting, ended, published.
 func TestPagesSayWhereElectionsStand(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.FixedZone("", 9*3600))
 	at := func(h int) *time.Time { x := now.Add(time.Duration(h) * time.Hour); return &x }
 	def := func(id string, status ballot.Status, opens, closes *time.Time) *ballot.Election {
@@ -191,6 +194,7 @@ func (f failing) Results(context.Context, string) (json.RawMessage, error)    { 
 // in Korean and English: the status the API would give, the language, and
 // no message key left untranslated.
 func TestEveryPageRendersInBothLanguages(t *testing.T) {
+	t.Parallel()
 	s := &store{elections: map[string]*ballot.Election{
 		"e1": {ID: "e1", Title: "Election e1", Status: ballot.Published,
 			Groups:    []ballot.Group{{ID: "g", Name: "G", Weight: 1}},

@@ -22,6 +22,7 @@ import (
 
 // Untampered bundles verify at every step of an election's life.
 func TestEveryStatusVerifies(t *testing.T) {
+	t.Parallel()
 	for _, status := range []ballot.Status{ballot.Open, ballot.Closed, ballot.Tallied, ballot.Published} {
 		t.Run(string(status), func(t *testing.T) {
 			w := newWorldAt(t, status)
@@ -47,6 +48,7 @@ func TestEveryStatusVerifies(t *testing.T) {
 
 // Everything the bundle states must be what the log recorded.
 func TestBundleDisagreeingWithItsLogFails(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, true)
 	clean := w.export(t)
 	key := w.signer.VerifierKey()
@@ -178,6 +180,7 @@ func trusteesLine(tr *ballot.Trustees) string {
 // candidates' names) before the tally. The tally refuses to use it, and the
 // verifier names the record.
 func TestDefinitionRewrittenInTheDatabase(t *testing.T) {
+	t.Parallel()
 	w := newWorldAt(t, ballot.Closed)
 	ctx := context.Background()
 	var (
@@ -219,6 +222,7 @@ func TestDefinitionRewrittenInTheDatabase(t *testing.T) {
 // The listing copy of an election's title and window never changes, and
 // the status only moves one step forward, even for the application's role.
 func TestElectionRowOnlyMovesForward(t *testing.T) {
+	t.Parallel()
 	w := newWorldAt(t, ballot.Closed)
 	for _, stmt := range []string{
 		`UPDATE elections SET title = 'Another' WHERE id = 'e1'`,
@@ -258,6 +262,7 @@ func (w *world) forgeCast(t *testing.T, i int) string {
 }
 
 func TestLifecycleInTheLog(t *testing.T) {
+	t.Parallel()
 	t.Run("a ballot cast after the close", func(t *testing.T) {
 		w := newWorldAt(t, ballot.Closed)
 		code := w.forgeCast(t, 4)
@@ -325,6 +330,7 @@ func TestLifecycleInTheLog(t *testing.T) {
 // be continued by anyone. Two forged, correctly proven ballots for voters
 // who had not voted, appended that way, are not trusted.
 func TestRecordsAfterTheNewestCheckpointFail(t *testing.T) {
+	t.Parallel()
 	w := newWorldAt(t, ballot.Open)
 	lines := w.export(t)
 	records := find(lines, "record")
@@ -407,6 +413,7 @@ func (w *world) lie(t *testing.T, tally entry.Tallied) {
 }
 
 func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// Trustee 3 posts trustee 1's shares and proof as its own.
 	bogus := func(t *testing.T, e *ballot.Election, tr *ballot.Trustees, sums *ballot.Sums, w *world) *ballot.PartialDecryption {

@@ -140,6 +140,7 @@ func fixEnd(lines []string) []string {
 }
 
 func TestUntamperedBundleVerifies(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, true)
 	lines := w.export(t)
 	report, err := verify(lines, bundle.Options{LogKey: w.signer.VerifierKey(), Checkpoints: map[string][]byte{"midway": w.midway}})
@@ -164,6 +165,7 @@ func TestUntamperedBundleVerifies(t *testing.T) {
 }
 
 func TestTamperedBundlesFail(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, true)
 	clean := w.export(t)
 	records := find(clean, "record")
@@ -249,6 +251,7 @@ func TestTamperedBundlesFail(t *testing.T) {
 // for what is left: the bundle is then consistent in itself, but a checkpoint
 // an observer saved earlier exposes it.
 func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, true)
 	saved, _ := audit.LatestCheckpoint(context.Background(), w.env.DB.Pool)
 	lines := w.export(t)
@@ -295,6 +298,7 @@ func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
 // A server that bypasses the one-ballot rule, or casts for someone not on
 // the roll, writes log entries the verifier refuses.
 func TestForgedCastsCaught(t *testing.T) {
+	t.Parallel()
 	voter := func(i int) func(w *world) string {
 		return func(w *world) string {
 			p := w.env.Secrets.Pseudonym("e1", w.el.Voters[i])
@@ -348,6 +352,7 @@ func TestForgedCastsCaught(t *testing.T) {
 // Someone with the database owner's powers grants themselves the right,
 // disables the trigger and rewrites a record in place; the chain breaks.
 func TestDatabaseTamperingCaught(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, false)
 	ctx := context.Background()
 	must(t, func() error {

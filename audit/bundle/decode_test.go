@@ -10,6 +10,7 @@ import (
 // and voter lines decodes exactly what the JSON decoder does, and leaves
 // every other shape to it.
 func TestDecodeLineAgreesWithJSON(t *testing.T) {
+	t.Parallel()
 	fast := []string{
 		`{"type":"ballot","group":"members","content":"UFZCMQ=="}`,
 		`{"type":"ballot","group":"","content":""}`,
@@ -67,6 +68,7 @@ func TestDecodeLineAgreesWithJSON(t *testing.T) {
 // TestDecodeLineIsStrict: every line is exactly its type's members, each
 // once, named exactly.
 func TestDecodeLineIsStrict(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{`{"type":"results","results":{"a":1},"results":{"a":2}}`, `duplicate object member name "results"`},
 		{`{"type":"results","results":{"a":1,"a":2}}`, `duplicate object member name "a"`},

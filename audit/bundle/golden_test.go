@@ -74,6 +74,7 @@ type vectors struct {
 // must reproduce the committed vectors. go test -run GoldenBundle -update
 // makes them anew.
 func TestGoldenBundle(t *testing.T) {
+	t.Parallel()
 	dir := "testdata"
 	if *updateGolden {
 		w := newWorldAt(t, ballot.Published)

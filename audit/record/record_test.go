@@ -43,6 +43,7 @@ func (m *memLog) append(t *testing.T, body string) {
 }
 
 func TestRecordsChain(t *testing.T) {
+	t.Parallel()
 	var m memLog
 	for i := range 5 {
 		m.append(t, fmt.Sprintf(`{"kind":"k%d"}`, i))
@@ -68,6 +69,7 @@ func TestRecordsChain(t *testing.T) {
 // The tree over the records is RFC 6962's, as tlog computes it: inclusion
 // proofs verify with tlog.CheckRecord and consistency proofs with tlog.CheckTree.
 func TestMerkleProofs(t *testing.T) {
+	t.Parallel()
 	var m memLog
 	for i := range 13 {
 		m.append(t, fmt.Sprintf("entry %d", i))
@@ -99,6 +101,7 @@ func TestMerkleProofs(t *testing.T) {
 }
 
 func TestCheckpoints(t *testing.T) {
+	t.Parallel()
 	s, err := GenerateSigner("primaryvote.test/log")
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,7 @@ func (c *cli) mustIn(stdin, line string) string {
 }
 
 func TestElectionFromTheCommandLine(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	dir := t.TempDir()
 	def := filepath.Join(dir, "election.json")
@@ -201,6 +202,7 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 }
 
 func TestDemoIsIdempotent(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	dir := t.TempDir()
 	first := c.must("demo --dir " + dir)
@@ -249,6 +251,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 // The README's primaryctl walkthrough runs as written, with the example
 // files it names, against a fresh database.
 func TestReadmeWalkthrough(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -288,6 +291,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 // No command's name is the start of another's, so that a command line names
 // at most one: "tally finish" is never the tally of an election "finish".
 func TestCommandNamesAreUnambiguous(t *testing.T) {
+	t.Parallel()
 	for i, a := range commands {
 		if (a.run == nil) == (a.runEnv == nil) {
 			t.Errorf("%s: exactly one of run and runEnv must be set", a.name)
@@ -304,6 +308,7 @@ func TestCommandNamesAreUnambiguous(t *testing.T) {
 }
 
 func TestCommandLinesThatFitNoCommand(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.must("migrate")
 	for line, want := range map[string]string{

@@ -151,6 +151,7 @@ func browserWorld(t *testing.T) (*fixture.Env, *fixture.Election, string) {
 }
 
 func TestVoterVotesInTheBrowser(t *testing.T) {
+	t.Parallel()
 	env, el, base := browserWorld(t)
 	ctx := browser(t)
 	code := voteThroughPage(t, ctx, base, el, "V00001", "")
@@ -202,6 +203,7 @@ func TestVoterVotesInTheBrowser(t *testing.T) {
 // taken the first cast but before the page hears back: the page retries with
 // the same Idempotency-Key and shows the receipt, and there is one ballot.
 func TestCastSurvivesALostResponse(t *testing.T) {
+	t.Parallel()
 	env, el, backend := browserWorld(t)
 	target, _ := url.Parse(backend)
 	proxy := httputil.NewSingleHostReverseProxy(target)
@@ -233,6 +235,7 @@ func TestCastSurvivesALostResponse(t *testing.T) {
 // TestPublicResultsPage publishes a counted election and reads its results
 // page and CSV as the public would.
 func TestPublicResultsPage(t *testing.T) {
+	t.Parallel()
 	env, el, base := browserWorld(t)
 	ctx := context.Background()
 	for i, sel := range []ballot.Selections{{"leader": {"a"}, "council": {"p"}}, {"leader": {"a"}, "council": {"q", "r"}}, {"leader": {"b"}, "council": {"p"}}} {
@@ -290,6 +293,7 @@ func TestPublicResultsPage(t *testing.T) {
 // TestOfficialSeesTurnoutRise signs an official in on the dashboard and
 // watches turnout go up when a ballot is cast, without reloading.
 func TestOfficialSeesTurnoutRise(t *testing.T) {
+	t.Parallel()
 	env, el, base := browserWorld(t)
 	ctx := context.Background()
 	if err := env.Officials.Add(ctx, "clerk", auth.Official, "clerk password 123", "test"); err != nil {
@@ -378,6 +382,7 @@ func axeViolations(t *testing.T, b context.Context) []string {
 // TestVoterPagesAreAccessible checks every step of the voter pages, in both
 // languages, with axe-core: labels, roles, names, contrast, structure.
 func TestVoterPagesAreAccessible(t *testing.T) {
+	t.Parallel()
 	_, el, base := browserWorld(t)
 	b := browser(t)
 	check := func(step string) {
@@ -448,6 +453,7 @@ func TestVoterPagesAreAccessible(t *testing.T) {
 // TestBallotPageWeight measures what a voter's phone downloads for the
 // ballot page, compressed as served: the HTML and every asset it links.
 func TestBallotPageWeight(t *testing.T) {
+	t.Parallel()
 	_, _, base := browserWorld(t)
 	fetch := func(path string) (int, string) {
 		req, _ := http.NewRequest("GET", base+path, nil)
@@ -487,6 +493,7 @@ func TestBallotPageWeight(t *testing.T) {
 // and the ballot page of a finished election says so instead of asking for
 // a sign-in.
 func TestEveryPageFitsAPhone(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	d := fixture.Definition("demo")
 	names := []string{"김하늘", "이바다", "박서준", "최민지", "정우성", "강소라", "윤도현", "장나라", "한지민"}

@@ -19,6 +19,7 @@ import (
 // once, the log both instances sequenced verifies, and the tally equals
 // what the clients were acknowledged.
 func TestTwoInstancesAndARollingRestart(t *testing.T) {
+	t.Parallel()
 	bin := buildPrimaryd(t)
 	env := fixture.New(t)
 	secrets := env.SecretsDir

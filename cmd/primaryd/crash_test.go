@@ -89,6 +89,7 @@ func freeAddr(t *testing.T) string {
 // Idempotency-Keys, and then checks the audit log: it verifies, and every
 // acknowledged ballot is in it exactly once.
 func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
+	t.Parallel()
 	bin := buildPrimaryd(t)
 	env := fixture.New(t)
 	secrets := env.SecretsDir

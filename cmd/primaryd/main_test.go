@@ -107,6 +107,7 @@ func field(t testing.TB, body, name string) string {
 // ballot, casts, replays the request, tries another key, and an official
 // reads turnout.
 func TestVoteEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	secrets := env.SecretsDir // the server shares the fixture's secrets
 	el := env.Setup(t, "demo", 10, true)
@@ -299,6 +300,7 @@ func checkReceipt(t *testing.T, c client, key, code string) {
 
 // The metrics are served on their own listener, not the public one.
 func TestMetricsOnTheirOwnListener(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	metrics := freeAddr(t)
 	m := &Main{Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: env.SecretsDir, MaxConns: 5,
@@ -329,6 +331,7 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 
 // The failed sign-ins a server counted are logged when it shuts down.
 func TestSignInFailuresLoggedAtShutdown(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	env.Setup(t, "e1", 2, true)
 	m := &Main{Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: env.SecretsDir, MaxConns: 5,

@@ -67,6 +67,7 @@ func pgcluster(t *testing.T, args ...string) {
 // fail while it is down and are retried with their keys; afterwards every
 // acknowledged ballot is stored once and the log verifies.
 func TestPostgresRestartMidLoad(t *testing.T) {
+	t.Parallel()
 	bin := buildPrimaryd(t)
 	dir, url := ownCluster(t)
 	pool, err := pgxpool.New(context.Background(), url)

@@ -34,6 +34,7 @@ var councilIDs = []string{"jungwoosung", "kangsora", "yoondohyun", "jangnara", "
 // for any trace of a choice, and finally tallies with two of three trustees
 // and checks the published results against the known votes.
 func TestNoPlaintextChoiceAnywhere(t *testing.T) {
+	t.Parallel()
 	env := fixture.New(t)
 	secrets := env.SecretsDir
 	def := fixture.Definition("secret")

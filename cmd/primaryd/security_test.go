@@ -63,6 +63,7 @@ func TestSlowClientsDoNotStarveOthers(t *testing.T) {
 }
 
 func TestOversizedHeadersRefused(t *testing.T) {
+	t.Parallel()
 	_, _, base := securityWorld(t)
 	req, _ := http.NewRequest("GET", base+"/api/v1/elections/demo", nil)
 	req.Header.Set("X-Filler", strings.Repeat("a", 64<<10))
@@ -79,6 +80,7 @@ func TestOversizedHeadersRefused(t *testing.T) {
 // Input shaped like SQL injection is only ever data: it gets the ordinary
 // errors and changes nothing.
 func TestInjectionAttemptsChangeNothing(t *testing.T) {
+	t.Parallel()
 	env, el, base := securityWorld(t)
 	c := client{t, base}
 	count := func() string {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	for code, want := range map[pv.Code]int{
 		pv.EInvalid: 400, pv.EUnauthorized: 401, pv.EForbidden: 403, pv.ENotFound: 404,
 		pv.EConflict: 409, pv.EMismatch: 422, pv.ETooMany: 429, pv.EInternal: 500,
@@ -28,6 +29,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestOf(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		err    error
 		code   pv.Code
@@ -47,6 +49,7 @@ func TestOf(t *testing.T) {
 }
 
 func TestWrite(t *testing.T) {
+	t.Parallel()
 	w := httptest.NewRecorder()
 	Write(w, pv.EConflict, "You have already voted.", map[string]string{"tracking_code": "ABC", "status": "ignored"})
 	var doc map[string]any
@@ -68,6 +71,7 @@ func TestWrite(t *testing.T) {
 
 // TestTypesAreDocumented keeps README.md's list of problem types whole.
 func TestTypesAreDocumented(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
