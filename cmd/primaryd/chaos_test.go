@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,7 +59,7 @@ func TestTwoInstancesAndARollingRestart(t *testing.T) {
 	a = startProcess(t, bin, addrA, env.DB.URL, secrets)
 	wg.Wait()
 
-	acked := map[string]bool{}
+	ledger := map[string]string{}
 	chosen := map[string]map[string]int{}
 	for i, rep := range reports {
 		if rep == nil || rep.Failed != 0 || rep.Acknowledged != len(halves[i]) {
@@ -69,15 +70,11 @@ func TestTwoInstancesAndARollingRestart(t *testing.T) {
 				t.Errorf("instance %d answered %d × %s", i, n, class)
 			}
 		}
-		for _, code := range rep.Ledger {
-			acked[code] = true
-		}
-		addChosen(chosen, rep.Chosen)
+		maps.Copy(ledger, rep.Ledger)
+		loadtest.AddChosen(chosen, rep.Chosen)
 	}
-	if n := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id = 'chaos'`); n != len(el.Voters) || len(acked) != len(el.Voters) {
-		t.Errorf("%d ballots and %d distinct receipts; want %d of each", n, len(acked), len(el.Voters))
+	if n := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id = 'chaos'`); n != len(el.Voters) || len(ledger) != len(el.Voters) {
+		t.Errorf("%d ballots and %d receipts; want %d of each", n, len(ledger), len(el.Voters))
 	}
-
-	verifiedBundle(t, env.DB.Pool, secrets, "chaos")
-	tallyEqualsLedger(t, env, el, len(acked), chosen)
+	reconciles(t, env, el, verifiedBundle(t, env.DB.Pool, secrets, "chaos"), ledger, chosen)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,9 +23,9 @@ import (
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
 	"primaryvote/auth"
-	"primaryvote/ballot"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
+	"primaryvote/internal/loadtest"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -178,23 +177,20 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 	}
 
 	buf := verifiedBundle(t, env.DB.Pool, secrets, "crash")
-	logged := bundleCodes(buf)
-	n := 0
+	ledger := map[string]string{}
 	acked.Range(func(voter, code any) bool {
-		n++
-		if !logged[code.(string)] {
-			t.Errorf("acknowledged ballot %s of %s is not in the log", code, voter)
-		}
+		ledger[voter.(string)] = code.(string)
 		return true
 	})
-	if n != len(el.Voters) {
-		t.Errorf("%d of %d voters got a receipt", n, len(el.Voters))
+	if len(ledger) != len(el.Voters) {
+		t.Errorf("%d of %d voters got a receipt", len(ledger), len(el.Voters))
 	}
 	if got := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id = 'crash'`); got != len(el.Voters) {
 		t.Errorf("ballots = %d; want %d (no loss, no duplicate)", got, len(el.Voters))
 	}
 	<-restarted
-	tallyEqualsLedger(t, env, el, n, map[string]map[string]int{"leader": {"a": n}, "council": {"p": n}})
+	n := len(ledger)
+	reconciles(t, env, el, buf, ledger, map[string]map[string]int{"leader": {"a": n}, "council": {"p": n}})
 }
 
 // verifiedBundle sequences whatever the servers left queued, exports the
@@ -218,22 +214,6 @@ func verifiedBundle(t *testing.T, pool *pgxpool.Pool, secrets, election string) 
 		t.Fatalf("the log of %s does not verify: %v\n%+v", election, err, report)
 	}
 	return &buf
-}
-
-// bundleCodes returns the tracking codes of a verified bundle's ballots,
-// which are exactly the logged ones.
-func bundleCodes(buf *bytes.Buffer) map[string]bool {
-	codes := map[string]bool{}
-	for _, l := range strings.Split(buf.String(), "\n") {
-		var b struct {
-			Type    string
-			Content []byte
-		}
-		if json.Unmarshal([]byte(l), &b) == nil && b.Type == "ballot" {
-			codes[ballot.TrackingCode(sha256.Sum256(b.Content))] = true
-		}
-	}
-	return codes
 }
 
 // postJSON posts a JSON body, with a voter's token and an Idempotency-Key
@@ -268,36 +248,18 @@ func chaosVoters(t *testing.T, def int) int {
 	return n
 }
 
-// tallyEqualsLedger closes and tallies the election and checks the result
-// against what the clients were acknowledged: as many ballots, and for every
-// candidate exactly the selections of the acknowledged ballots.
-func tallyEqualsLedger(t *testing.T, env *fixture.Env, el *fixture.Election, acknowledged int, chosen map[string]map[string]int) {
+// reconciles tallies the election and checks, with the reconciliation
+// make bench uses, that the verified bundle logs every acknowledged ballot
+// once and nothing else, and that the tally counts exactly those ballots and
+// the choices behind them.
+func reconciles(t *testing.T, env *fixture.Env, el *fixture.Election, bundle *bytes.Buffer, acknowledged map[string]string, chosen map[string]map[string]int) {
 	t.Helper()
-	res := env.Tally(t, el)
-	if res.Ballots != acknowledged {
-		t.Errorf("the tally counts %d ballots; %d were acknowledged", res.Ballots, acknowledged)
+	logged, err := loadtest.ReadBundle(bytes.NewReader(bundle.Bytes()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, q := range res.Questions {
-		for _, c := range q.Candidates {
-			votes := 0
-			for _, v := range c.Votes {
-				votes += v
-			}
-			if votes != chosen[q.ID][c.ID] {
-				t.Errorf("%s/%s: the tally counts %d votes; the acknowledged ballots chose it %d times", q.ID, c.ID, votes, chosen[q.ID][c.ID])
-			}
-		}
-	}
-}
-
-// addChosen adds the counts of b to a.
-func addChosen(a, b map[string]map[string]int) {
-	for q, cands := range b {
-		if a[q] == nil {
-			a[q] = map[string]int{}
-		}
-		for c, n := range cands {
-			a[q][c] += n
-		}
+	logged.Results = env.Tally(t, el)
+	if err := loadtest.Reconcile(acknowledged, chosen, logged).Err(); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,0 +1,434 @@
+// Command primarybench plays a whole primary at full scale on one machine,
+// end to end, as make bench does: create the election, import the roll,
+// issue credentials, run the key ceremony, open, play every voter through
+// the HTTP API with the load tester, close, tally, decrypt with two of three
+// trustees, publish, export the audit bundle and verify it, and reconcile
+// (acknowledged = in the log = counted, choice by choice). It prints one
+// summary, with the server's CPU per vote (primaryd and PostgreSQL, from
+// /proc over the voting window), and writes it as JSON with --out.
+//
+// It drives bin/primaryctl, bin/primaryd and bin/auditverify as an operator
+// would, against the database in DATABASE_URL and DATABASE_OWNER_URL; the
+// cluster's data directory (--pgdata) names PostgreSQL's processes.
+// scripts/bench starts and stops the cluster around it.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"primaryvote/internal/loadtest"
+)
+
+// config is a bench run.
+type config struct {
+	voters      int
+	concurrency int
+	rate, surge float64
+	ballot      string // "primary" or "demo"
+	work        string // a private directory for the run's files
+	bin         string // where primaryctl, primaryd and auditverify are
+	pgdata      string
+	profile     string // a directory for CPU profiles, or ""
+	keepBundle  string // a file to keep the audit bundle in, or ""
+	out         string // a file for the JSON summary, or ""
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.voters, "voters", 224556, "voters on the roll, every one of whom votes")
+	flag.IntVar(&c.concurrency, "concurrency", 64, "voters in progress at once")
+	flag.Float64Var(&c.rate, "rate", 0, "voters arriving per second (0: as fast as the concurrency allows)")
+	flag.Float64Var(&c.surge, "surge", 1, "rate multiplier for the first fifth of the run")
+	flag.StringVar(&c.ballot, "ballot", "primary", "primary (one race of six) or demo (the demo's two races)")
+	flag.StringVar(&c.work, "work", "", "a private directory for the run's files (required)")
+	flag.StringVar(&c.bin, "bin", "bin", "the directory with primaryctl, primaryd and auditverify")
+	flag.StringVar(&c.pgdata, "pgdata", "", "the PostgreSQL cluster's data directory (required: its processes' CPU is measured)")
+	flag.StringVar(&c.profile, "profile", "", "write CPU profiles of primaryd (20 s, mid-run), the load tester and auditverify here")
+	flag.StringVar(&c.keepBundle, "bundle", "", "keep the audit bundle here (its log key in FILE.key)")
+	flag.StringVar(&c.out, "out", "", "write the summary as JSON here")
+	flag.Parse()
+	if c.work == "" || c.pgdata == "" || flag.NArg() != 0 || (c.ballot != "primary" && c.ballot != "demo") || c.voters < 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := run(ctx, c)
+	if sum != nil {
+		sum.write(os.Stdout)
+		if c.out != "" {
+			b, _ := json.MarshalIndent(sum, "", "  ")
+			if werr := os.WriteFile(c.out, append(b, '\n'), 0o644); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "primarybench:", err)
+		os.Exit(1)
+	}
+}
+
+// summary is what a run measured and found.
+type summary struct {
+	Voters      int     `json:"voters"`
+	Ballot      string  `json:"ballot"`
+	Concurrency int     `json:"concurrency"`
+	Cores       int     `json:"cores"`
+	RollImportS float64 `json:"roll_import_seconds"`
+	CredentialS float64 `json:"credential_issue_seconds"`
+	// Load is the load tester's report of the voting.
+	Load *loadtest.Report `json:"load"`
+	// CPU is the server's CPU over the voting window.
+	CPU         cpuReport                 `json:"cpu"`
+	PeakRSSMiB  float64                   `json:"primaryd_peak_rss_mib"`
+	TallyS      float64                   `json:"tally_decrypt_publish_seconds"`
+	VerifyS     float64                   `json:"auditverify_seconds"`
+	Verified    bool                      `json:"verified"`
+	VerifySteps []string                  `json:"auditverify_steps"`
+	Reconciled  *loadtest.Reconciliation  `json:"reconciliation"`
+	Chosen      map[string]map[string]int `json:"chosen"`
+}
+
+// cpuReport is CPU time over the voting window, per process group, in
+// seconds and in milliseconds per acknowledged vote.
+type cpuReport struct {
+	WindowS           float64 `json:"window_seconds"`
+	PrimarydS         float64 `json:"primaryd_seconds"`
+	PostgresS         float64 `json:"postgres_seconds"`
+	LoadTesterS       float64 `json:"load_tester_seconds"`
+	PrimarydMsPerVote float64 `json:"primaryd_ms_per_vote"`
+	PostgresMsPerVote float64 `json:"postgres_ms_per_vote"`
+	ServerMsPerVote   float64 `json:"server_ms_per_vote"`
+}
+
+func run(ctx context.Context, c config) (*summary, error) {
+	sum := &summary{Voters: c.voters, Ballot: c.ballot, Concurrency: c.concurrency, Cores: runtime.NumCPU()}
+	os.Setenv("PRIMARYVOTE_SECRETS", filepath.Join(c.work, "secrets"))
+	ctl := func(stdin string, args ...string) (string, error) {
+		return command(ctx, filepath.Join(c.bin, "primaryctl"), stdin, args...)
+	}
+	def, err := definition(c.ballot)
+	if err != nil {
+		return nil, err
+	}
+	files := func(name string) string { return filepath.Join(c.work, name) }
+	if err := os.WriteFile(files("election.json"), def, 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeRoll(files("roll.csv"), c.voters); err != nil {
+		return nil, err
+	}
+	passphrases := randomPassphrases(3)
+	if err := os.WriteFile(files("passphrases"), []byte(strings.Join(passphrases, "\n")+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	for _, step := range [][]string{{"migrate"}, {"election", "create", "--file", files("election.json")}} {
+		if _, err := ctl("", step...); err != nil {
+			return nil, err
+		}
+	}
+	if sum.RollImportS, err = timed(func() error { _, err := ctl("", "roll", "import", "bench", files("roll.csv")); return err }); err != nil {
+		return nil, err
+	}
+	if sum.CredentialS, err = timed(func() error {
+		_, err := ctl("", "credentials", "issue", "bench", "--out", files("codes.csv"))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, step := range [][]string{
+		{"trustees", "setup", "bench", "--threshold", "2", "--trustees", "3", "--out", files("shares"), "--passphrases", files("passphrases")},
+		{"election", "open", "bench"},
+	} {
+		if _, err := ctl("", step...); err != nil {
+			return nil, err
+		}
+	}
+
+	rep, err := vote(ctx, c, sum)
+	if err != nil {
+		return sum, err
+	}
+	sum.Load, sum.Chosen = rep, rep.Chosen
+
+	if _, err := ctl("", "election", "close", "bench"); err != nil {
+		return sum, err
+	}
+	if sum.TallyS, err = timed(func() error {
+		if _, err := ctl("", "tally", "start", "bench"); err != nil {
+			return err
+		}
+		for _, i := range []int{1, 3} {
+			share := filepath.Join(files("shares"), fmt.Sprintf("bench-trustee-%d.share", i))
+			if _, err := ctl(passphrases[i-1]+"\n", "trustees", "decrypt", "bench", "--share", share); err != nil {
+				return err
+			}
+		}
+		if _, err := ctl("", "tally", "finish", "bench"); err != nil {
+			return err
+		}
+		_, err := ctl("", "publish", "bench")
+		return err
+	}); err != nil {
+		return sum, err
+	}
+
+	out, err := ctl("", "audit", "export", "bench", "--out", files("bench.bundle"))
+	if err != nil {
+		return sum, err
+	}
+	key := ""
+	for _, l := range strings.Split(out, "\n") {
+		if k, ok := strings.CutPrefix(l, "log key: "); ok {
+			key = k
+		}
+	}
+	if key == "" {
+		return sum, fmt.Errorf("primaryctl audit export printed no log key: %s", out)
+	}
+	verifyArgs := []string{"--log-key", key, files("bench.bundle")}
+	if c.profile != "" {
+		verifyArgs = append([]string{"--cpuprofile", filepath.Join(c.profile, "auditverify.pprof")}, verifyArgs...)
+	}
+	var report string
+	sum.VerifyS, err = timed(func() error {
+		report, err = command(ctx, filepath.Join(c.bin, "auditverify"), "", verifyArgs...)
+		return err
+	})
+	sum.Verified = err == nil
+	for _, l := range strings.Split(report, "\n") {
+		if s, ok := strings.CutPrefix(l, "  ✓"); ok {
+			sum.VerifySteps = append(sum.VerifySteps, strings.TrimSpace(s))
+		}
+	}
+	if c.keepBundle != "" {
+		if err := copyFile(files("bench.bundle"), c.keepBundle); err != nil {
+			return sum, err
+		}
+		if err := os.WriteFile(c.keepBundle+".key", []byte(key+"\n"), 0o644); err != nil {
+			return sum, err
+		}
+	}
+
+	f, err := os.Open(files("bench.bundle"))
+	if err != nil {
+		return sum, err
+	}
+	logged, err := loadtest.ReadBundle(f)
+	f.Close()
+	if err != nil {
+		return sum, err
+	}
+	sum.Reconciled = loadtest.Reconcile(rep.Ledger, rep.Chosen, logged)
+	switch {
+	case !sum.Verified:
+		return sum, errors.New("auditverify refused the bundle:\n" + report)
+	case rep.Failed > 0:
+		return sum, fmt.Errorf("%d voters got no receipt", rep.Failed)
+	}
+	return sum, sum.Reconciled.Err()
+}
+
+// vote runs primaryd, plays every voter through it and measures the
+// server's CPU over the voting window, then stops it.
+func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-addr", addr, "-signins-per-ip", "100000000", "-log-level", "warn", "-metrics-addr", ""}
+	var debugAddr string
+	if c.profile != "" {
+		if err := os.MkdirAll(c.profile, 0o755); err != nil {
+			return nil, err
+		}
+		if debugAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		args = append(args, "-debug-addr", debugAddr)
+	}
+	logFile, err := os.Create(filepath.Join(c.work, "primaryd.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	srv := exec.Command(filepath.Join(c.bin, "primaryd"), args...)
+	srv.Stdout, srv.Stderr = logFile, logFile
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if srv.ProcessState == nil {
+			srv.Process.Kill()
+			srv.Wait()
+		}
+	}()
+	base := "http://" + addr
+	if err := waitReady(ctx, base+"/readyz", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("primaryd did not become ready (see %s): %w", logFile.Name(), err)
+	}
+	codes, err := os.Open(filepath.Join(c.work, "codes.csv"))
+	if err != nil {
+		return nil, err
+	}
+	voters, err := loadtest.ReadVoters(codes)
+	codes.Close()
+	if err != nil {
+		return nil, err
+	}
+
+	var profiled chan error
+	if debugAddr != "" {
+		profiled = make(chan error, 1)
+		go func() {
+			time.Sleep(5 * time.Second)
+			profiled <- fetch(ctx, "http://"+debugAddr+"/debug/pprof/profile?seconds=20", filepath.Join(c.profile, "primaryd.pprof"))
+		}()
+		stopProfile, err := startCPUProfile(filepath.Join(c.profile, "loadtest.pprof"))
+		if err != nil {
+			return nil, err
+		}
+		defer stopProfile()
+	}
+
+	fmt.Fprintf(os.Stderr, "playing %d voters, %d at a time…\n", len(voters), c.concurrency)
+	before, err := sampleCPU(srv.Process.Pid, c.pgdata)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	rep, err := loadtest.Run(ctx, loadtest.Config{BaseURL: base, Election: "bench", Voters: voters,
+		Concurrency: c.concurrency, Rate: c.rate, Surge: c.surge, Progress: os.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	window := time.Since(start)
+	after, err := sampleCPU(srv.Process.Pid, c.pgdata)
+	if err != nil {
+		return nil, err
+	}
+	sum.CPU = after.since(before, window, rep.Acknowledged)
+	if err := rep.WriteLedger(filepath.Join(c.work, "ledger.csv")); err != nil {
+		return nil, err
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return nil, fmt.Errorf("couldn't profile primaryd: %w", err)
+		}
+	}
+	if rss, err := peakRSS(srv.Process.Pid); err == nil {
+		sum.PeakRSSMiB = rss
+	}
+	srv.Process.Signal(syscall.SIGTERM)
+	if err := srv.Wait(); err != nil {
+		return nil, fmt.Errorf("primaryd at shutdown: %w (see %s)", err, logFile.Name())
+	}
+	return rep, nil
+}
+
+// command runs a binary with stdin and returns its standard output; a
+// failure carries its standard error.
+func command(ctx context.Context, bin, stdin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func timed(f func() error) (float64, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start).Seconds(), err
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		res, err := http.Get(url)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("readyz: %s", res.Status)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func fetch(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, res.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"primaryvote/ballot"
+)
+
+func TestProcCPU(t *testing.T) {
+	for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+	}
+	own, _, err := procCPU(os.Getpid())
+	if err != nil || own <= 0 {
+		t.Errorf("procCPU(self) = %v, %v", own, err)
+	}
+	if ppid, err := parentOf(os.Getpid()); err != nil || ppid != os.Getppid() {
+		t.Errorf("parentOf(self) = %d, %v; want %d", ppid, err, os.Getppid())
+	}
+	if rss, err := peakRSS(os.Getpid()); err != nil || rss <= 0 {
+		t.Errorf("peakRSS(self) = %v, %v", rss, err)
+	}
+	if _, _, err := procCPU(-1); err == nil {
+		t.Error("procCPU(-1) succeeded")
+	}
+	before := cpuSample{primaryd: time.Second, postgres: 2 * time.Second}
+	after := cpuSample{primaryd: 4 * time.Second, postgres: 4 * time.Second, self: time.Second}
+	r := after.since(before, 10*time.Second, 1000)
+	if r.PrimarydMsPerVote != 3 || r.PostgresMsPerVote != 2 || r.ServerMsPerVote != 5 || r.LoadTesterS != 1 {
+		t.Errorf("since = %+v", r)
+	}
+}
+
+func TestRollAndDefinitions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roll.csv")
+	if err := writeRoll(path, 20); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(path)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	groups := map[string]int{}
+	lines := 0
+	for sc.Scan() {
+		lines++
+		if lines > 1 {
+			groups[strings.Split(sc.Text(), ",")[1]]++
+		}
+	}
+	if lines != 21 || groups["delegates"] != 2 || groups["members"] != 10 || groups["public"] != 8 {
+		t.Errorf("roll: %d lines, groups %v", lines, groups)
+	}
+	t.Chdir("../..")
+	for _, b := range []string{"primary", "demo"} {
+		raw, err := definition(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d ballot.Definition
+		if err := json.Unmarshal(raw, &d); err != nil || d.ID != "bench" || len(d.Groups) != 3 {
+			t.Errorf("%s definition: %+v, %v", b, d, err)
+		}
+	}
+}
