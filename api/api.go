@@ -1,10 +1,12 @@
-// Package api is primaryvote's HTTP interface: the JSON API of DESIGN.md §6
-// on a chi router, with its middleware (security headers, client address,
-// cross-origin protection, throttling, access log, metrics) and RFC 9457
-// problem+json errors.
+// Package api is primaryvote's HTTP interface: the site's one handler, which
+// composes the site-wide middleware (security headers, client address,
+// cross-origin protection, throttling, access log, metrics), the pages
+// (package web) and the JSON API of DESIGN.md §6, with RFC 9457
+// problem+json errors (internal/problem).
 //
-// Handlers decode and check input, call the domain packages and encode their
-// answers; the rules live in the domain packages. Every request body is read
+// Handlers decode and check input, call the services through the small
+// interfaces in services.go and encode their answers; the rules live in the
+// services, and tests can serve the API over fakes. Every request body is read
 // strictly (see readJSON) and every failure is a problem document with a
 // 4xx status, or a 500 whose cause goes to the log and never to the client.
 package api
@@ -21,14 +23,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/httprate"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	pv "primaryvote"
-	"primaryvote/audit"
 	"primaryvote/auth"
-	"primaryvote/elections"
 	"primaryvote/internal/problem"
-	"primaryvote/web"
 )
 
 // Config tunes the API. A zero field takes its value from DefaultConfig.
@@ -98,22 +96,6 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Services are the domain services the API serves.
-type Services struct {
-	Pool        *pgxpool.Pool
-	Elections   *elections.Store
-	Credentials *auth.Credentials
-	Officials   *auth.Officials
-	Tokens      *auth.Tokens
-	// LogVerifierKey is the note verifier key of the audit log's checkpoints.
-	LogVerifierKey string
-	// Sequencer sequences and signs the log before a bundle is exported, so
-	// that the bundle holds every entry logged until then.
-	Sequencer *audit.Sequencer
-	// Pages serves the web pages; nil serves the API alone.
-	Pages *web.Pages
-}
-
 // Server is the HTTP API.
 type Server struct {
 	cfg     Config
@@ -152,6 +134,10 @@ func (s *Server) Metrics() http.Handler { return s.metrics.handler() }
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// routes composes the site, the one place the parts meet: the site-wide
+// middleware (recovery, security headers, access log and metrics, client
+// address, cross-origin protection), health, the pages and the JSON API,
+// and not-found answers in the form the asker reads.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.recoverer, s.securityHeaders, s.accessLog, s.clientIP)
@@ -166,42 +152,12 @@ func (s *Server) routes() http.Handler {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.MethodNotAllowed, "This method is not allowed here.", nil)
 	})
-
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	if s.svc.Pages != nil {
 		s.svc.Pages.Routes(r)
 	}
-
-	perIP := func(n int) func(http.Handler) http.Handler {
-		return httprate.LimitBy(n, time.Minute,
-			func(r *http.Request) (string, error) { return clientIPFrom(r.Context()), nil },
-			httprate.WithLimitHandler(s.tooMany))
-	}
-
-	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.perClient, s.readBody, s.admit)
-		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
-		r.Get("/log/key", s.getLogKey)
-		r.Get("/elections", s.listElections)
-		r.Route("/elections/{id}", func(r chi.Router) {
-			r.Get("/", s.getElection)
-			r.Get("/results", s.getResults)
-			r.Get("/checkpoint", s.getCheckpoint)
-			r.Get("/receipts/{code}", s.getReceipt)
-			r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
-			r.Group(func(r chi.Router) {
-				r.Use(s.requireVoter)
-				r.Get("/ballot", s.getBallot)
-				r.Post("/ballots", s.castBallot)
-			})
-			r.With(s.requireRole(auth.Official)).Get("/turnout", s.getTurnout)
-			r.With(s.requireRole(auth.Official)).Get("/audit/entries", s.getActivity)
-			r.With(s.requireRole(auth.Auditor, auth.Admin)).Get("/audit/bundle", s.getBundle)
-			r.With(s.requireRole(auth.Admin)).Post("/open", s.openElection)
-			r.With(s.requireRole(auth.Admin)).Post("/close", s.closeElection)
-		})
-	})
+	r.Route("/api/v1", s.apiRoutes)
 
 	// Browsers' cross-origin POSTs are refused before any handler runs.
 	cop := http.NewCrossOriginProtection()
@@ -209,6 +165,37 @@ func (s *Server) routes() http.Handler {
 		problem.Write(w, pv.EForbidden, "Cross-origin requests may not change anything.", nil)
 	}))
 	return cop.Handler(r)
+}
+
+// apiRoutes is the JSON API (DESIGN.md §6): its throttles, and who may call
+// what.
+func (s *Server) apiRoutes(r chi.Router) {
+	perIP := func(n int) func(http.Handler) http.Handler {
+		return httprate.LimitBy(n, time.Minute,
+			func(r *http.Request) (string, error) { return clientIPFrom(r.Context()), nil },
+			httprate.WithLimitHandler(s.tooMany))
+	}
+	r.Use(s.perClient, s.readBody, s.admit)
+	r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/officials/sessions", s.createOfficialSession)
+	r.Get("/log/key", s.getLogKey)
+	r.Get("/elections", s.listElections)
+	r.Route("/elections/{id}", func(r chi.Router) {
+		r.Get("/", s.getElection)
+		r.Get("/results", s.getResults)
+		r.Get("/checkpoint", s.getCheckpoint)
+		r.Get("/receipts/{code}", s.getReceipt)
+		r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireVoter)
+			r.Get("/ballot", s.getBallot)
+			r.Post("/ballots", s.castBallot)
+		})
+		r.With(s.requireRole(auth.Official)).Get("/turnout", s.getTurnout)
+		r.With(s.requireRole(auth.Official)).Get("/audit/entries", s.getActivity)
+		r.With(s.requireRole(auth.Auditor, auth.Admin)).Get("/audit/bundle", s.getBundle)
+		r.With(s.requireRole(auth.Admin)).Post("/open", s.openElection)
+		r.With(s.requireRole(auth.Admin)).Post("/close", s.closeElection)
+	})
 }
 
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +214,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.svc.Pool.Ping(ctx); err != nil {
+	if err := s.svc.Database.Ping(ctx); err != nil {
 		s.logger.WarnContext(ctx, "not ready: database unreachable", "err", err)
 		problem.Write(w, problem.Unavailable, "The database is not reachable.", nil)
 		return

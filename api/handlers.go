@@ -235,7 +235,7 @@ func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	signed, err := audit.LatestCheckpoint(r.Context(), s.svc.Pool)
+	signed, err := s.svc.Log.LatestCheckpoint(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -250,12 +250,12 @@ func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 
 // getLogKey serves the note verifier key that checks the log's checkpoints.
 func (s *Server) getLogKey(w http.ResponseWriter, r *http.Request) {
-	if s.svc.LogVerifierKey == "" {
+	if s.svc.Log == nil || s.svc.Log.VerifierKey() == "" {
 		s.writeError(w, r, pv.Errorf(pv.ENotFound, "This server has no audit log key."))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, s.svc.LogVerifierKey+"\n")
+	io.WriteString(w, s.svc.Log.VerifierKey()+"\n")
 }
 
 // receiptResponse says whether a ballot is in the audit log and proves it.
@@ -278,7 +278,7 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	in, err := audit.Include(r.Context(), s.svc.Pool, id, entry.KindBallotCast, code, s.svc.LogVerifierKey)
+	in, err := s.svc.Log.Include(r.Context(), id, entry.KindBallotCast, code)
 	switch {
 	case errors.Is(err, audit.ErrQueued):
 		writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, Status: "queued"})
@@ -308,7 +308,7 @@ func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	entries, err := audit.RecentActivity(r.Context(), s.svc.Pool, id, 50)
+	entries, err := s.svc.Log.RecentActivity(r.Context(), id, 50)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -324,7 +324,7 @@ func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := s.svc.Sequencer.Drain(r.Context()); err != nil {
+	if err := s.svc.Log.Sequence(r.Context()); err != nil {
 		s.writeError(w, r, fmt.Errorf("couldn't sequence the log: %w", err))
 		return
 	}

@@ -230,7 +230,15 @@ func TestOfficialAccounts(t *testing.T) {
 			t.Errorf("a change to an unknown official = %v; want not found", err)
 		}
 	}
-	// Removed from the database: refused once the cache has lapsed.
+	// Demoted in the database by another server, then removed: each is
+	// seen once the cache has lapsed.
+	if _, err := env.DB.OwnerPool.Exec(ctx, `UPDATE officials SET role = 'auditor' WHERE username = 'alice'`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if role, err := o.Current(ctx, "alice"); err != nil || role != auth.Auditor {
+		t.Errorf("Current(demoted) = %v, %v; want auditor", role, err)
+	}
 	if _, err := env.DB.OwnerPool.Exec(ctx, `DELETE FROM officials WHERE username = 'alice'`); err != nil {
 		t.Fatal(err)
 	}

@@ -147,14 +147,13 @@ func (m *Main) Run(ctx context.Context) error {
 		credentials.RunFailureLog(failureCtx, failureInterval, m.Logger)
 	}()
 	handler := api.New(m.Config.API, api.Services{
-		Pool:           m.pool,
-		Elections:      elections,
-		Pages:          web.New(elections, m.Logger),
-		Credentials:    credentials,
-		Officials:      auth.NewOfficials(m.pool, clock),
-		Tokens:         auth.NewTokens(secrets, clock),
-		LogVerifierKey: signer.VerifierKey(),
-		Sequencer:      m.sequencer,
+		Database:    m.pool,
+		Elections:   elections,
+		Pages:       web.New(elections, m.Logger),
+		Credentials: credentials,
+		Officials:   auth.NewOfficials(m.pool, clock),
+		Tokens:      auth.NewTokens(secrets, clock),
+		Log:         audit.NewLog(m.pool, m.sequencer, signer.VerifierKey()),
 	}, m.Logger)
 
 	m.listener, err = net.Listen("tcp", m.Config.Addr)

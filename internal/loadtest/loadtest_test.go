@@ -19,8 +19,8 @@ func TestLoadRunReconciles(t *testing.T) {
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 60, true)
 	srv := httptest.NewServer(api.New(api.Config{MaxInFlight: 2, SignInsPerIP: 1 << 20}, api.Services{
-		Pool: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials, Officials: env.Officials,
-		Tokens: env.Tokens,
+		Database: env.DB.Pool, Elections: env.Elections, Credentials: env.Credentials, Officials: env.Officials,
+		Tokens: env.Tokens, Log: env.Log,
 	}, nil))
 	defer srv.Close()
 	var voters []loadtest.Voter
