@@ -18,6 +18,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/auth"
+	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
 
@@ -25,7 +26,7 @@ func TestNewCodeEntropyAndFormat(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
 	for range 1000 {
-		c := auth.NewCode()
+		c := ballot.NewCode()
 		if len(c) != 29 || strings.Count(c, "-") != 4 {
 			t.Fatalf("NewCode() = %q; want 5 groups of 5", c)
 		}

@@ -81,8 +81,8 @@ func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writ
 				}
 				id := voters[i]
 				i++
-				code := NewCode()
-				norm, _ := normalizeCode(code)
+				code := ballot.NewCode()
+				norm, _ := ballot.NormalizeCode(code)
 				if err := out.Write([]string{id, code}); err != nil {
 					return nil, fmt.Errorf("couldn't write codes: %w", err)
 				}
@@ -107,8 +107,8 @@ func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writ
 // Reissue gives one voter a new code, invalidating the old one, and returns
 // it. It is refused once the election has closed.
 func (c *Credentials) Reissue(ctx context.Context, electionID, voterID, actor string) (string, error) {
-	code := NewCode()
-	norm, _ := normalizeCode(code)
+	code := ballot.NewCode()
+	norm, _ := ballot.NormalizeCode(code)
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		status, err := elections.LockForChange(ctx, tx, electionID)
 		if err != nil {
@@ -217,7 +217,7 @@ func (c *Credentials) RunFailureLog(ctx context.Context, interval time.Duration,
 // check reports whether the voter is on the roll and whether the code is
 // theirs.
 func (c *Credentials) check(ctx context.Context, electionID, voterID, code string) (known bool, err error) {
-	norm, wellFormed := normalizeCode(code)
+	norm, wellFormed := ballot.NormalizeCode(code)
 	var stored []byte
 	err = c.pool.QueryRow(ctx, `SELECT code_hash FROM voter_credentials WHERE election_id = $1 AND voter_id = $2`,
 		electionID, voterID).Scan(&stored)

@@ -66,6 +66,8 @@ var commands = []command{
 		}},
 	{name: "roll import", args: []string{"ID FILE"}, run: (*tool).rollImport,
 		help: "replace a draft election's roll (CSV voter_id,group,region)"},
+	{name: "credentials generate", args: []string{"--election ID --roll FILE", "--out DIR"}, runEnv: credentialsGenerate,
+		help: "the credential authority, offline: make every voter on the roll a code and its public credential; write the private codes file and the public credentials file, and print the latter's SHA-256 to publish"},
 	{name: "credentials issue", args: []string{"ID --out FILE", "| ID --voter VID"}, run: (*tool).credentialsIssue,
 		help: "issue every voter a new code and write voter_id,code to FILE; or re-issue one voter's code, printed on stdout"},
 	{name: "official add", args: []string{"--username U --role R", "[--password-stdin]"}, run: (*tool).officialAdd,

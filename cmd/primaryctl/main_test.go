@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"primaryvote/audit/bundle"
+	"primaryvote/ballot"
 	"primaryvote/internal/dbtest"
 )
 
@@ -329,6 +332,80 @@ func TestCommandLinesThatFitNoCommand(t *testing.T) {
 		var ue usageError
 		if errors.As(err, &ue) != (want != "") || want != "" && !strings.HasPrefix(ue.Error(), want) {
 			t.Errorf("%q: %q; want %q", line, err, want)
+		}
+	}
+}
+
+// The credential authority runs with no database and no server secrets,
+// and what it writes is what the documents say: every code derives the
+// public credential listed for its voter.
+func TestCredentialAuthority(t *testing.T) {
+	t.Parallel()
+	c := &cli{t: t, env: Env{}} // no DATABASE_URL, no secrets directory
+	dir := t.TempDir()
+	roll := filepath.Join(dir, "roll.csv")
+	os.WriteFile(roll, []byte("voter_id,group,region\nA1,members,서울\nA2,public,부산\nA3,members,제주\n"), 0o600)
+	out := c.must("credentials generate --election e1 --roll " + roll + " --out " + filepath.Join(dir, "auth"))
+
+	codes, err := os.ReadFile(filepath.Join(dir, "auth", "e1-codes.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "auth", "e1-codes.csv")); st.Mode().Perm() != 0o600 {
+		t.Errorf("codes file mode %v; want 0600", st.Mode().Perm())
+	}
+	recs, err := csv.NewReader(bytes.NewReader(codes)).ReadAll()
+	if err != nil || len(recs) != 4 || strings.Join(recs[0], ",") != "voter_id,code" {
+		t.Fatalf("codes file: %v %v", recs, err)
+	}
+	public, err := os.ReadFile(filepath.Join(dir, "auth", "e1-credentials.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(public)
+	if !strings.Contains(out, "sha256 of the public credentials (publish it): "+hex.EncodeToString(sum[:])) {
+		t.Errorf("the printed hash is not the file's: %s", out)
+	}
+	var listed []ballot.PublicCredential
+	if err := ballot.ReadCredentials(bytes.NewReader(public), func(p ballot.PublicCredential) error {
+		listed = append(listed, p)
+		return nil
+	}); err != nil || len(listed) != 3 {
+		t.Fatalf("ReadCredentials = %v (%d lines)", err, len(listed))
+	}
+	for i, rec := range recs[1:] {
+		cred, err := ballot.DeriveCredential("e1", rec[1])
+		if err != nil || rec[0] != listed[i].VoterID || !bytes.Equal(cred.Public(), listed[i].P) {
+			t.Errorf("voter %s: the code does not derive the listed credential (%v)", rec[0], err)
+		}
+	}
+	if listed[1].Group != "public" {
+		t.Errorf("public file: %s", public)
+	}
+	for _, rec := range recs[1:] {
+		norm, _ := ballot.NormalizeCode(rec[1])
+		if bytes.Contains(public, []byte(rec[1])) || bytes.Contains(public, []byte(norm)) {
+			t.Errorf("the public file holds %s's code", rec[0])
+		}
+	}
+
+	// Nothing is replaced, and a bad roll writes nothing.
+	if _, err := c.run("", "credentials generate --election e1 --roll "+roll+" --out "+filepath.Join(dir, "auth")); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("a second run into the same directory: %v", err)
+	}
+	os.WriteFile(roll, []byte("voter_id,group,region\nA1,members,x\nA1,public,y\n"), 0o600)
+	if _, err := c.run("", "credentials generate --election e1 --roll "+roll+" --out "+filepath.Join(dir, "bad")); err == nil || !strings.Contains(userMessage(err), `Line 3: duplicate voter_id "A1"`) {
+		t.Errorf("a roll with a duplicate: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bad")); err == nil {
+		t.Error("a bad roll left a directory behind")
+	}
+	for _, line := range []string{
+		"credentials generate --roll " + roll + " --out x",
+		"credentials generate --election E1! --roll " + roll + " --out x",
+	} {
+		if _, err := c.run("", line); err == nil {
+			t.Errorf("%s: succeeded", line)
 		}
 	}
 }
