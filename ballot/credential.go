@@ -2,7 +2,6 @@ package ballot
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -99,12 +98,7 @@ func DeriveCredential(electionID, code string) (*Credential, error) {
 // credentialMessage is what x hashes: lp(domain) ‖ lp(election id) ‖
 // lp(canonical code).
 func credentialMessage(electionID, canonicalCode string) []byte {
-	var msg []byte
-	for _, part := range []string{credentialDomain, electionID, canonicalCode} {
-		msg = binary.BigEndian.AppendUint32(msg, uint32(len(part)))
-		msg = append(msg, part...)
-	}
-	return msg
+	return lp(lp(lp(nil, credentialDomain), electionID), canonicalCode)
 }
 
 // Public is the public credential P, 32 bytes.

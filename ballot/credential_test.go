@@ -50,7 +50,7 @@ func TestNewCodeRoundTrips(t *testing.T) {
 	}
 }
 
-var updateCredentialVectors = flag.Bool("update-credentials", false, "write testdata/credentials.json anew")
+var updateCredentialVectors = flag.Bool("update-credentials", false, "write testdata/credentials.json and signatures.json anew")
 
 // credentialVector is one derivation, for an independent implementation to
 // reproduce: the code as typed, its canonical form, x and P.
@@ -98,7 +98,6 @@ func TestCredentialVectors(t *testing.T) {
 	if err := json.Unmarshal(raw, &vs); err != nil || len(vs) == 0 {
 		t.Fatalf("%s: %v", path, err)
 	}
-	ell, _ := new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
 	for _, v := range vs {
 		c, err := DeriveCredential(v.Election, v.Code)
 		if err != nil || c.PublicHex() != v.P || hex.EncodeToString(encodeScalar(c.x)) != v.X {
@@ -113,13 +112,7 @@ func TestCredentialVectors(t *testing.T) {
 		if hex.EncodeToString(msg) != v.Message {
 			t.Errorf("%s: the message is %x; the vector says %s", v.Code, msg, v.Message)
 		}
-		u := expander.NewExpanderMD(crypto.SHA512, []byte("primaryvote-v2-credential")).Expand(msg, 64)
-		le := make([]byte, 64)
-		for i := range u {
-			le[63-i] = u[i]
-		}
-		n := new(big.Int).Mod(new(big.Int).SetBytes(le), ell)
-		x := group.Ristretto255.NewScalar().SetBigInt(n)
+		x := specHashToScalar(msg, "primaryvote-v2-credential")
 		xb, _ := x.MarshalBinary()
 		pb, _ := group.Ristretto255.NewElement().MulGen(x).MarshalBinary()
 		if hex.EncodeToString(xb) != v.X || hex.EncodeToString(pb) != v.P {
@@ -203,4 +196,41 @@ func BenchmarkDeriveCredential(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The document's primitives, written apart from the package's, for the
+// vector tests.
+
+func groupOrder() *big.Int {
+	ell, _ := new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
+	return ell
+}
+
+func leBig(b []byte) *big.Int {
+	be := make([]byte, len(b))
+	for i := range b {
+		be[len(b)-1-i] = b[i]
+	}
+	return new(big.Int).SetBytes(be)
+}
+
+func leBytes(n *big.Int, size int) []byte {
+	be := n.FillBytes(make([]byte, size))
+	le := make([]byte, size)
+	for i := range be {
+		le[size-1-i] = be[i]
+	}
+	return le
+}
+
+// specHashToScalar is RFC 9380 expand_message_xmd with SHA-512 to 64 bytes,
+// read little-endian and reduced mod ℓ.
+func specHashToScalar(msg []byte, dst string) group.Scalar {
+	u := expander.NewExpanderMD(crypto.SHA512, []byte(dst)).Expand(msg, 64)
+	return group.Ristretto255.NewScalar().SetBigInt(new(big.Int).Mod(leBig(u), groupOrder()))
+}
+
+func specLP(b []byte, s string) []byte {
+	n := len(s)
+	return append(append(b, byte(n>>24), byte(n>>16), byte(n>>8), byte(n)), s...)
 }
