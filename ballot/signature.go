@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"github.com/cloudflare/circl/group"
 )
@@ -105,4 +106,13 @@ func parseSignature(public []byte, context string, message, sig []byte) (p, r *p
 func lp(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
+}
+
+// SignInContext is the context of a sign-in statement's signature.
+const SignInContext = "sign-in"
+
+// SignInStatement is what a voter's device signs to sign in: lp(election
+// id) ‖ lp(voter id) ‖ u64(milliseconds since the Unix epoch, UTC).
+func SignInStatement(electionID, voterID string, at time.Time) []byte {
+	return binary.BigEndian.AppendUint64(lp(lp(nil, electionID), voterID), uint64(at.UnixMilli()))
 }

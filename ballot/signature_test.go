@@ -8,11 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cloudflare/circl/group"
 )
 
 var updateSignatureVectors = updateCredentialVectors
+
+func TestSignInStatement(t *testing.T) {
+	t.Parallel()
+	got := hex.EncodeToString(SignInStatement("e1", "V1", time.UnixMilli(0x0102030405)))
+	if want := "00000002" + "6531" + "00000002" + "5631" + "0000000102030405"; got != want {
+		t.Errorf("SignInStatement = %s; want %s", got, want)
+	}
+}
 
 func TestSignatures(t *testing.T) {
 	t.Parallel()
@@ -65,6 +74,7 @@ func TestSignatureVectors(t *testing.T) {
 			{"7KQ2M-XD9RT-0VBC4-HN8PW-3EJ5A", "sign-in", "hello"},
 			{"7KQ2M-XD9RT-0VBC4-HN8PW-3EJ5A", "ballot", ""},
 			{"ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ", "ballot", "\x00\x01\x02"},
+			{"7KQ2M-XD9RT-0VBC4-HN8PW-3EJ5A", SignInContext, string(SignInStatement("primary-2026", "M0012345", time.UnixMilli(1796000000123)))},
 		} {
 			c, _ := DeriveCredential("primary-2026", in[0])
 			random := bytes.Repeat([]byte{byte(i + 1)}, 32)

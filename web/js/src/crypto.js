@@ -128,3 +128,31 @@ export function verifySignature(publicKey, context, message, signature) {
   const c = challenge(context, publicKey, signature.subarray(0, 32), message);
   return G.multiplyUnsafe(s).equals(R.add(P.multiplyUnsafe(c)));
 }
+
+/**
+ * signInStatement is what the device signs to sign in: lp(election id) ‖
+ * lp(voter id) ‖ u64(milliseconds since the epoch).
+ */
+export function signInStatement(electionId, voterId, ms) {
+  const t = new Uint8Array(8);
+  new DataView(t.buffer).setBigUint64(0, BigInt(ms));
+  return concat(lp(electionId), lp(voterId), t);
+}
+
+function base64(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/**
+ * signInRequest is the body of a sign-in: the voter id, the time and the
+ * signature of the statement by the code's credential; null if the code is
+ * not a code.
+ */
+export function signInRequest(electionId, voterId, typedCode, ms = Date.now()) {
+  const credential = deriveCredential(electionId, typedCode);
+  if (credential === null) return null;
+  const signature = sign(credential, 'sign-in', signInStatement(electionId, voterId, ms));
+  return { voter_id: voterId, at: ms, signature: base64(signature) };
+}

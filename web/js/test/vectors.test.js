@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
-import { normalizeCode, deriveCredential, sign, verifySignature, scalarBytes } from '../src/crypto.js';
+import { normalizeCode, deriveCredential, sign, verifySignature, scalarBytes, signInStatement, signInRequest } from '../src/crypto.js';
 
 const vectors = (name) =>
   JSON.parse(readFileSync(new URL(`../../../ballot/testdata/${name}`, import.meta.url), 'utf8'));
@@ -54,4 +54,16 @@ test('bad signatures are refused', () => {
   assert.ok(!verifySignature(c.publicKey, 'sign-in', msg, tampered));
   assert.ok(!verifySignature(new Uint8Array(32), 'sign-in', msg, sig));
   assert.ok(!verifySignature(c.publicKey, 'sign-in', msg, sig.subarray(0, 63)));
+});
+
+test('the sign-in statement is the Go one', () => {
+  const v = vectors('signatures.json').filter((v) => v.context === 'sign-in').at(-1);
+  assert.ok(v, 'a sign-in vector');
+  assert.equal(bytesToHex(signInStatement('primary-2026', 'M0012345', 1796000000123)), v.message);
+  const req = signInRequest('primary-2026', 'M0012345', v.code, 1796000000123);
+  assert.equal(req.voter_id, 'M0012345');
+  assert.equal(req.at, 1796000000123);
+  const sig = Uint8Array.from(atob(req.signature), (c) => c.charCodeAt(0));
+  assert.ok(verifySignature(hexToBytes(v.p), 'sign-in', hexToBytes(v.message), sig));
+  assert.equal(signInRequest('e', 'V1', 'not a code'), null);
 });
