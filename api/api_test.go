@@ -110,7 +110,7 @@ func (h *harness) do(method, path, body string, headers ...string) response {
 
 func (h *harness) voterToken(voter string) string {
 	h.t.Helper()
-	r := h.do("POST", "/api/v1/elections/e1/sessions", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, voter, h.codes[voter]))
+	r := h.do("POST", "/api/v1/elections/e1/sessions", h.signIn(voter, h.codes[voter]))
 	if r.status != http.StatusCreated {
 		h.t.Fatalf("sign in %s: %d %s", voter, r.status, r.body)
 	}
@@ -133,6 +133,11 @@ func (h *harness) officialToken(role auth.Role) string {
 }
 
 func (h *harness) written() int { return h.countWritten() }
+
+// signIn is the body of a sign-in by voter with code, signed now.
+func (h *harness) signIn(voter, code string) string {
+	return fixture.SignIn("e1", voter, code, h.clock.Now()).JSON()
+}
 
 // idemKey stretches a test's name for a key into a valid Idempotency-Key.
 func idemKey(name string) string {
@@ -275,25 +280,44 @@ func TestSignIn(t *testing.T) {
 	t.Parallel()
 	h := newFakeHarness(t, api.Config{}, 20)
 	path := "/api/v1/elections/e1/sessions"
-	wrong := h.do("POST", path, `{"voter_id":"V00001","code":"`+h.codes["V00002"]+`"}`)
-	unknown := h.do("POST", path, `{"voter_id":"NOBODY","code":"`+h.codes["V00002"]+`"}`)
+	wrong := h.do("POST", path, h.signIn("V00001", h.codes["V00002"]))
+	unknown := h.do("POST", path, h.signIn("NOBODY", h.codes["V00002"]))
 	if wrong.status != 401 || unknown.status != 401 || wrong.body != unknown.body {
 		t.Errorf("wrong code: %d %s; unknown voter: %d %s; want the same 401", wrong.status, wrong.body, unknown.status, unknown.body)
 	}
+	good := fixture.SignIn("e1", "V00001", h.codes["V00001"], h.clock.Now())
+	sig := base64.StdEncoding.EncodeToString(good.Signature)
 	for name, body := range map[string]string{
-		"unknown field": `{"voter_id":"V00001","code":"x","remember":true}`,
-		"missing code":  `{"voter_id":"V00001"}`,
-		"not an object": `["V00001"]`,
+		"the code itself":      fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, h.codes["V00001"]),
+		"unknown field":        fmt.Sprintf(`{"voter_id":"V00001","at":%d,"signature":%q,"remember":true}`, good.At, sig),
+		"missing signature":    fmt.Sprintf(`{"voter_id":"V00001","at":%d}`, good.At),
+		"missing time":         fmt.Sprintf(`{"voter_id":"V00001","signature":%q}`, sig),
+		"short signature":      fmt.Sprintf(`{"voter_id":"V00001","at":%d,"signature":%q}`, good.At, sig[:40]),
+		"signature not base64": fmt.Sprintf(`{"voter_id":"V00001","at":%d,"signature":"%s!"}`, good.At, sig[:20]),
+		"time not a number":    fmt.Sprintf(`{"voter_id":"V00001","at":"now","signature":%q}`, sig),
+		"not an object":        `["V00001"]`,
 	} {
 		if r := h.do("POST", path, body); r.status != 400 {
-			t.Errorf("sign in with %s = %d; want 400", name, r.status)
+			t.Errorf("sign in with %s = %d %s; want 400", name, r.status, r.body)
 		}
 	}
-	if r := h.do("POST", "/api/v1/elections/nope/sessions", `{"voter_id":"V00001","code":"x"}`); r.status != 404 {
+	// The device's clock too far off, and a sign-in replayed, are refused.
+	stale := fixture.SignIn("e1", "V00001", h.codes["V00001"], h.clock.Now().Add(-6*time.Minute)).JSON()
+	if r := h.do("POST", path, stale); r.status != 401 || !strings.Contains(r.body, "clock") {
+		t.Errorf("sign in made 6 minutes ago = %d %s; want 401 about the clock", r.status, r.body)
+	}
+	if r := h.do("POST", path, good.JSON()); r.status != 201 || !strings.Contains(r.body, `"voted":false`) {
+		t.Errorf("sign in = %d %s; want 201, not voted", r.status, r.body)
+	}
+	if r := h.do("POST", path, good.JSON()); r.status != 401 {
+		t.Errorf("the same sign-in again = %d %s; want 401", r.status, r.body)
+	}
+	if r := h.do("POST", "/api/v1/elections/nope/sessions", h.signIn("V00001", h.codes["V00001"])); r.status != 404 {
 		t.Errorf("sign in to unknown election = %d; want 404", r.status)
 	}
 	// Malformed ids, a NUL byte among them, are a clear 400, never a 500.
-	for _, body := range []string{`{"voter_id":"V00\u00001","code":"x"}`, `{"voter_id":"V 1","code":"x"}`} {
+	for _, voter := range []string{"V00\x001", "V 1"} {
+		body := fixture.SignIn("e1", voter, h.codes["V00001"], h.clock.Now()).JSON()
 		if r := h.do("POST", path, body); r.status != 400 || !strings.Contains(r.body, "not a voter id") {
 			t.Errorf("sign in with %s = %d %s; want 400", body, r.status, r.body)
 		}
@@ -307,7 +331,7 @@ func TestSignIn(t *testing.T) {
 	// public can ask.
 	h.world.add(fixture.Definition("draft"), ballot.Draft)
 	for _, tc := range []struct{ method, path, body string }{
-		{"POST", "/api/v1/elections/%s/sessions", `{"voter_id":"V00001","code":"x"}`},
+		{"POST", "/api/v1/elections/%s/sessions", h.signIn("V00001", h.codes["V00001"])},
 		{"GET", "/api/v1/elections/%s", ""},
 		{"GET", "/api/v1/elections/%s/checkpoint", ""},
 		{"GET", "/api/v1/elections/%s/results", ""},
@@ -328,7 +352,7 @@ func TestSignInThrottling(t *testing.T) {
 	t.Parallel()
 	h := newFakeHarness(t, api.Config{SignInsPerVoter: 3, SignInsPerIP: 8, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, 20)
 	path := "/api/v1/elections/e1/sessions"
-	guess := `{"voter_id":"V00001","code":"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}`
+	guess := h.signIn("V00001", "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA")
 	xff := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
 
 	for i := range 3 {
@@ -341,16 +365,16 @@ func TestSignInThrottling(t *testing.T) {
 		t.Errorf("4th guess for one voter from one address = %d (Retry-After %q); want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
 	}
 	// The voter is not locked out: the limit is the guessing address's.
-	if r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, h.codes["V00001"]), xff("203.0.113.2")...); r.status != 201 {
+	if r := h.do("POST", path, h.signIn("V00001", h.codes["V00001"]), xff("203.0.113.2")...); r.status != 201 {
 		t.Errorf("the voter, from their own address, after the guesses = %d; want 201", r.status)
 	}
 	// Another voter is not affected.
-	if r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V00002","code":%q}`, h.codes["V00002"]), xff("203.0.113.1")...); r.status != 201 {
+	if r := h.do("POST", path, h.signIn("V00002", h.codes["V00002"]), xff("203.0.113.1")...); r.status != 201 {
 		t.Errorf("another voter = %d; want 201", r.status)
 	}
 	// Per address: 8 a minute from 203.0.113.9, then 429; another address is fine.
 	for i := 3; i <= 11; i++ {
-		r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V%05d","code":%q}`, i, h.codes[fmt.Sprintf("V%05d", i)]), xff("203.0.113.9")...)
+		r := h.do("POST", path, h.signIn(fmt.Sprintf("V%05d", i), h.codes[fmt.Sprintf("V%05d", i)]), xff("203.0.113.9")...)
 		if want := 201; i == 11 {
 			if r.status != 429 {
 				t.Errorf("9th sign-in from one address = %d; want 429", r.status)
@@ -359,7 +383,7 @@ func TestSignInThrottling(t *testing.T) {
 			t.Errorf("sign-in %d from one address = %d; want 201", i, r.status)
 		}
 	}
-	if r := h.do("POST", path, fmt.Sprintf(`{"voter_id":"V00012","code":%q}`, h.codes["V00012"]), xff("203.0.113.10")...); r.status != 201 {
+	if r := h.do("POST", path, h.signIn("V00012", h.codes["V00012"]), xff("203.0.113.10")...); r.status != 201 {
 		t.Errorf("sign-in from another address = %d; want 201", r.status)
 	}
 }
@@ -370,7 +394,7 @@ func TestSpoofedForwardedForGetsNoExtraQuota(t *testing.T) {
 	path := "/api/v1/elections/e1/sessions"
 	for i := 1; i <= 4; i++ {
 		voter := fmt.Sprintf("V%05d", i)
-		r := h.do("POST", path, fmt.Sprintf(`{"voter_id":%q,"code":%q}`, voter, h.codes[voter]), "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		r := h.do("POST", path, h.signIn(voter, h.codes[voter]), "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
 		if i <= 3 && r.status != 201 || i == 4 && r.status != 429 {
 			t.Errorf("sign-in %d with a spoofed X-Forwarded-For = %d", i, r.status)
 		}

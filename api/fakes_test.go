@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	pv "primaryvote"
 	"primaryvote/api"
@@ -44,6 +45,8 @@ type world struct {
 	logged map[string]bool
 	// fail, if set, is what every election lookup and Ping return.
 	fail error
+	// used are the sign-in signatures seen.
+	used map[string]bool
 }
 
 type official struct {
@@ -54,10 +57,10 @@ type official struct {
 
 func newWorld(clock *fixture.Clock, voters int) *world {
 	w := &world{clock: clock, elections: map[string]*ballot.Election{}, codes: map[string]string{},
-		officials: map[string]*official{}, receipts: map[string]json.RawMessage{}, keys: map[string]string{}, logged: map[string]bool{}}
+		officials: map[string]*official{}, receipts: map[string]json.RawMessage{}, keys: map[string]string{}, logged: map[string]bool{}, used: map[string]bool{}}
 	w.add(fixture.Definition("e1"), ballot.Open)
 	for i := 1; i <= voters; i++ {
-		w.codes[fmt.Sprintf("V%05d", i)] = fmt.Sprintf("CODE%d-AAAAA-AAAAA-AAAAA-AAAAA", i)
+		w.codes[fmt.Sprintf("V%05d", i)] = ballot.NewCode()
 	}
 	return w
 }
@@ -168,13 +171,31 @@ func (w *world) Export(ctx context.Context, id string, out io.Writer) error {
 	return err
 }
 
-func (w *world) Check(ctx context.Context, electionID, voterID, code string) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c, ok := w.codes[voterID]; !ok || c != code {
-		return pv.Errorf(pv.EUnauthorized, "The voter ID or code is not correct.")
+// voters signs voters in as auth.Credentials does: by the signature of
+// the sign-in statement under the credential each voter's code derives.
+type voterCredentials struct{ *world }
+
+func (v voterCredentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, sig []byte) (bool, error) {
+	bad := pv.Errorf(pv.EUnauthorized, "The voter ID or code is not correct.")
+	if d := v.clock.Now().Sub(at); d > auth.SignInWindow || d < -auth.SignInWindow {
+		return false, pv.Errorf(pv.EUnauthorized, "The sign-in is too far from the server's clock.")
 	}
-	return nil
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	code, ok := v.codes[voterID]
+	if !ok {
+		return false, bad
+	}
+	c, _ := ballot.DeriveCredential(electionID, code)
+	if ballot.VerifySignature(c.Public(), ballot.SignInContext, ballot.SignInStatement(electionID, voterID, at), sig) != nil {
+		return false, bad
+	}
+	if v.used[string(sig)] {
+		return false, pv.Errorf(pv.EUnauthorized, "This sign-in was already used: sign in again.")
+	}
+	v.used[string(sig)] = true
+	_, voted := v.receipts[electionID+"/"+voterID]
+	return voted, nil
 }
 
 func (w *world) SignIn(ctx context.Context, username, password string) (auth.Role, error) {
@@ -243,7 +264,7 @@ func newFakeHarness(t *testing.T, cfg api.Config, voters int) *harness {
 		t.Fatal(err)
 	}
 	w := newWorld(clock, voters)
-	a := api.New(cfg, api.Services{Elections: w, Credentials: w, Officials: w, Log: w, Database: w,
+	a := api.New(cfg, api.Services{Elections: w, Credentials: voterCredentials{w}, Officials: w, Log: w, Database: w,
 		Tokens: auth.NewTokens(secrets, clock.Now)}, nil)
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)

@@ -32,24 +32,35 @@ func (s *Server) getElection(w http.ResponseWriter, r *http.Request) {
 type sessionResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Voted says, for a voter, whether they have cast their ballot.
+	Voted *bool `json:"voted,omitempty"`
 }
 
+// createVoterSession signs a voter in by possession of their credential key:
+// the device signs the sign-in statement (FORMAT.md) with the key the code
+// derives, and sends the voter id, the time (milliseconds since the epoch)
+// and the signature. The code never leaves the device.
 func (s *Server) createVoterSession(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		VoterID string `json:"voter_id"`
-		Code    string `json:"code"`
+		VoterID   string `json:"voter_id"`
+		At        *int64 `json:"at"`
+		Signature []byte `json:"signature"`
 	}
 	if _, err := readJSON(w, r, maxSessionBody, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.VoterID == "" || req.Code == "" || len(req.VoterID) > 64 || len(req.Code) > 64 {
-		s.writeError(w, r, pv.Errorf(pv.EInvalid, "voter_id and code are required, each at most 64 characters."))
+	if req.VoterID == "" || req.At == nil || len(req.Signature) == 0 || len(req.VoterID) > 64 {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "voter_id (at most 64 characters), at and signature are required: the device signs in with the voter's code."))
 		return
 	}
 	if !ballot.ValidVoterID(req.VoterID) {
 		// Such an id is on no roll; saying so tells nothing about anyone.
 		s.writeError(w, r, pv.Errorf(pv.EInvalid, "voter_id is not a voter id: letters, digits, '.', '_' and '-' only."))
+		return
+	}
+	if len(req.Signature) != ballot.SignatureSize {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "signature must be %d bytes in standard base64.", ballot.SignatureSize))
 		return
 	}
 	id := chi.URLParam(r, "id")
@@ -60,7 +71,8 @@ func (s *Server) createVoterSession(w http.ResponseWriter, r *http.Request) {
 	if s.voterLimiter.RespondOnLimit(w, r, clientIPFrom(r.Context())+"\x00"+id+"\x00"+req.VoterID) {
 		return
 	}
-	if err := s.svc.Credentials.Check(r.Context(), id, req.VoterID, req.Code); err != nil {
+	voted, err := s.svc.Credentials.SignIn(r.Context(), id, req.VoterID, time.UnixMilli(*req.At), req.Signature)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -69,7 +81,7 @@ func (s *Server) createVoterSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, sessionResponse{Token: token, ExpiresAt: exp})
+	writeJSON(w, http.StatusCreated, sessionResponse{Token: token, ExpiresAt: exp, Voted: &voted})
 }
 
 type ballotResponse struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -53,9 +54,11 @@ type Elections interface {
 	Export(ctx context.Context, id string, w io.Writer) error
 }
 
-// Credentials checks voters' codes (auth.Credentials).
+// Credentials signs voters in by their credential keys (auth.Credentials).
 type Credentials interface {
-	Check(ctx context.Context, electionID, voterID, code string) error
+	// SignIn checks the signature of the sign-in statement for the voter
+	// and the time at, and reports whether the voter has voted.
+	SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (voted bool, err error)
 }
 
 // Officials checks officials' passwords and accounts (auth.Officials).

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -19,6 +19,7 @@ import (
 	pv "primaryvote"
 	"primaryvote/auth"
 	"primaryvote/ballot"
+	"primaryvote/elections"
 	"primaryvote/internal/fixture"
 )
 
@@ -37,39 +38,36 @@ func TestNewCodeEntropyAndFormat(t *testing.T) {
 	}
 }
 
-func TestCredentials(t *testing.T) {
+func TestSignIn(t *testing.T) {
 	t.Parallel()
 	env := fixture.New(t)
 	el := env.Setup(t, "e1", 3, true)
+	env.Setup(t, "e2", 3, true)
 	ctx := context.Background()
 	code := el.Codes["V00001"]
 
-	if err := env.Credentials.Check(ctx, "e1", "V00001", code); err != nil {
-		t.Fatalf("Check(right code) = %v", err)
+	if voted, err := env.SignIn("e1", "V00001", code); err != nil || voted {
+		t.Fatalf("SignIn(right code) = %v, %v", voted, err)
 	}
 	// Typing variants: lower case, spaces instead of hyphens, O for 0, L for 1.
 	typed := strings.ToLower(strings.ReplaceAll(code, "-", " "))
 	typed = strings.NewReplacer("0", "o", "1", "l").Replace(typed)
-	if err := env.Credentials.Check(ctx, "e1", "V00001", typed); err != nil {
-		t.Errorf("Check(%q) = %v; want it accepted", typed, err)
+	if _, err := env.SignIn("e1", "V00001", typed); err != nil {
+		t.Errorf("SignIn(%q) = %v; want it accepted", typed, err)
 	}
 
-	bad := []struct{ name, voter, code string }{
-		{"wrong code", "V00001", el.Codes["V00002"]},
-		{"unknown voter", "NOBODY", code},
-		{"malformed code", "V00001", "not a code"},
-		{"empty code", "V00001", ""},
-		{"other election", "V00001", code},
+	bad := []struct{ name, election, voter, code string }{
+		{"wrong code", "e1", "V00001", el.Codes["V00002"]},
+		{"unknown voter", "e1", "NOBODY", code},
+		{"malformed code", "e1", "V00001", "not a code"},
+		{"other election", "e2", "V00001", code},
+		{"unknown election", "e9", "V00001", code},
 	}
 	var bodies []string
 	for _, tt := range bad {
-		election := "e1"
-		if tt.name == "other election" {
-			election = "e2"
-		}
-		err := env.Credentials.Check(ctx, election, tt.voter, tt.code)
+		_, err := env.SignIn(tt.election, tt.voter, tt.code)
 		if pv.ErrorCode(err) != pv.EUnauthorized {
-			t.Errorf("Check(%s) = %v; want unauthorized", tt.name, err)
+			t.Errorf("SignIn(%s) = %v; want unauthorized", tt.name, err)
 		}
 		bodies = append(bodies, pv.ErrorMessage(err))
 	}
@@ -79,67 +77,176 @@ func TestCredentials(t *testing.T) {
 		}
 	}
 
-	// Re-issuing invalidates the old code.
-	fresh, err := env.Credentials.Reissue(ctx, "e1", "V00001", "test")
-	if err != nil {
-		t.Fatal(err)
+	// A statement signed for another voter, time or election, a signature
+	// replayed, and a time out of the window are refused.
+	now := env.Clock.Now()
+	r := fixture.SignIn("e1", "V00001", code, now)
+	for name, call := range map[string]func() error{
+		"another voter": func() error { _, err := env.Credentials.SignIn(ctx, "e1", "V00002", now, r.Signature); return err },
+		"another time": func() error {
+			_, err := env.Credentials.SignIn(ctx, "e1", "V00001", now.Add(time.Millisecond), r.Signature)
+			return err
+		},
+		"another election": func() error { _, err := env.Credentials.SignIn(ctx, "e2", "V00001", now, r.Signature); return err },
+	} {
+		if err := call(); pv.ErrorCode(err) != pv.EUnauthorized {
+			t.Errorf("%s: %v; want unauthorized", name, err)
+		}
 	}
-	if err := env.Credentials.Check(ctx, "e1", "V00001", code); pv.ErrorCode(err) != pv.EUnauthorized {
-		t.Errorf("old code after Reissue = %v; want unauthorized", err)
+	if _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now, r.Signature); err != nil {
+		t.Fatalf("SignIn = %v", err)
 	}
-	if err := env.Credentials.Check(ctx, "e1", "V00001", fresh); err != nil {
-		t.Errorf("new code = %v", err)
+	if _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now, r.Signature); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("a replayed sign-in = %v; want unauthorized", err)
 	}
-	if _, err := env.Credentials.Reissue(ctx, "e1", "NOBODY", "test"); pv.ErrorCode(err) != pv.ENotFound {
-		t.Errorf("Reissue(unknown voter) = %v; want not found", err)
-	}
-	// The re-issue names the voter by pseudonym, so that it can be matched
-	// to the ballot that followed.
-	p := env.Secrets.Pseudonym("e1", "V00001")
-	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'credentials.reissue' AND position($1 in convert_from(body, 'UTF8')) > 0`, hex.EncodeToString(p[:])); n != 1 {
-		t.Errorf("re-issue entries naming V00001's pseudonym = %d; want 1", n)
+	for _, skew := range []time.Duration{-6 * time.Minute, 6 * time.Minute} {
+		old := fixture.SignIn("e1", "V00001", code, now.Add(skew))
+		if _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now.Add(skew), old.Signature); pv.ErrorCode(err) != pv.EUnauthorized || !strings.Contains(pv.ErrorMessage(err), "clock") {
+			t.Errorf("a sign-in %v off = %v; want unauthorized about the clock", skew, err)
+		}
 	}
 
-	// Only hashes are stored, and the log holds counts, never codes.
+	// Nothing about a code is stored: the database holds the public
+	// credentials only, and the log sign-ins by pseudonym.
 	var dump bytes.Buffer
-	rows, _ := env.DB.Pool.Query(ctx, `SELECT code_hash::text FROM voter_credentials UNION ALL SELECT convert_from(body, 'UTF8') FROM audit_entries`)
+	rows, _ := env.DB.Pool.Query(ctx, `SELECT encode(credential, 'hex') FROM voter_credentials UNION ALL SELECT convert_from(body, 'UTF8') FROM audit_entries`)
 	for rows.Next() {
 		var s string
 		rows.Scan(&s)
 		dump.WriteString(s)
 	}
-	for _, c := range append([]string{fresh}, el.Codes["V00002"], el.Codes["V00003"]) {
-		norm := strings.ReplaceAll(c, "-", "")
+	for _, c := range el.Codes {
+		norm, _ := ballot.NormalizeCode(c)
+		cred, _ := ballot.DeriveCredential("e1", c)
 		if strings.Contains(dump.String(), norm) || strings.Contains(dump.String(), c) {
 			t.Errorf("a code appears in the database")
+		}
+		if !strings.Contains(dump.String(), cred.PublicHex()) {
+			t.Errorf("a public credential is not in the database")
 		}
 	}
 }
 
-func TestIssueAllWritesEveryVoter(t *testing.T) {
+func TestImportCredentials(t *testing.T) {
 	t.Parallel()
 	env := fixture.New(t)
-	el := env.Setup(t, "e1", 25, false)
-	var out bytes.Buffer
-	n, err := env.Credentials.IssueAll(context.Background(), "e1", &out, "test")
-	if err != nil || n != 25 {
-		t.Fatalf("IssueAll = %d, %v", n, err)
+	ctx := context.Background()
+	if err := env.Elections.Create(ctx, fixture.Definition("e1"), "test"); err != nil {
+		t.Fatal(err)
 	}
-	recs, err := csv.NewReader(&out).ReadAll()
-	if err != nil || len(recs) != 26 || strings.Join(recs[0], ",") != "voter_id,code" {
-		t.Fatalf("IssueAll output: %d records, %v", len(recs), err)
+	if _, err := env.Elections.ImportRoll(ctx, "e1", strings.NewReader("voter_id,group,region\nA1,members,x\nA2,public,y\n"), "test"); err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range recs[1:] {
-		if err := env.Credentials.Check(context.Background(), "e1", r[0], r[1]); err != nil {
-			t.Errorf("Check(%s) with the issued code = %v", r[0], err)
-		}
-		if r[1] == el.Codes[r[0]] {
-			t.Errorf("voter %s kept the old code", r[0])
-		}
-		if err := env.Credentials.Check(context.Background(), "e1", r[0], el.Codes[r[0]]); err == nil {
-			t.Errorf("old code of %s still works", r[0])
+	roll := []ballot.RollVoter{{ID: "A1", Group: "members"}, {ID: "A2", Group: "public"}}
+	codes, public := fixture.Authority("e1", roll)
+	_, tooMany := fixture.Authority("e1", append(roll, ballot.RollVoter{ID: "A3", Group: "public"}))
+	_, tooFew := fixture.Authority("e1", roll[:1])
+	_, wrongGroup := fixture.Authority("e1", []ballot.RollVoter{{ID: "A1", Group: "members"}, {ID: "A2", Group: "members"}})
+	for name, c := range map[string]struct {
+		file []byte
+		want string
+	}{
+		"a voter not on the roll": {tooMany, `voter "A3" is not on the roll`},
+		"a voter missing":         {tooFew, "The credentials file has 1 voters; the roll has 2"},
+		"another group":           {wrongGroup, `voter "A2" is in group "public" on the roll, not "members"`},
+		"a malformed file":        {[]byte("voter_id,code\n"), "header"},
+	} {
+		if _, err := env.Credentials.Import(ctx, "e1", bytes.NewReader(c.file), "test"); pv.ErrorCode(err) != pv.EInvalid || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want invalid, %q", name, err, c.want)
 		}
 	}
+	if n := env.Count(t, `SELECT count(*) FROM voter_credentials`); n != 0 {
+		t.Errorf("a refused import left %d credentials", n)
+	}
+	sum, err := env.Credentials.Import(ctx, "e1", bytes.NewReader(public), "cli:authority")
+	if err != nil || sum.Voters != 2 {
+		t.Fatalf("Import = %+v, %v", sum, err)
+	}
+	digest := sha256.Sum256(public)
+	if sum.SHA256 != hex.EncodeToString(digest[:]) {
+		t.Errorf("Import's hash %s is not the file's", sum.SHA256)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'credentials.import' AND position($1 in convert_from(body, 'UTF8')) > 0`, sum.SHA256); n != 1 {
+		t.Errorf("import entries with the file's hash = %d; want 1", n)
+	}
+	// A second import replaces the first, whole.
+	codes2, public2 := fixture.Authority("e1", roll)
+	if _, err := env.Credentials.Import(ctx, "e1", bytes.NewReader(public2), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.SignIn("e1", "A1", codes["A1"]); err == nil {
+		t.Error("a code of the first import still signs in")
+	}
+	if _, err := env.SignIn("e1", "A1", codes2["A1"]); err != nil {
+		t.Errorf("SignIn after the second import = %v", err)
+	}
+}
+
+func TestReplaceCredential(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 3, true)
+	ctx := context.Background()
+	newCodes, replacement := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00001", Group: "members"}})
+	if _, err := env.Credentials.Replace(ctx, "e1", bytes.NewReader(replacement), "cli:authority"); err != nil {
+		t.Fatalf("Replace = %v", err)
+	}
+	if _, err := env.SignIn("e1", "V00001", el.Codes["V00001"]); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("the old code after Replace = %v; want unauthorized", err)
+	}
+	if _, err := env.SignIn("e1", "V00001", newCodes["V00001"]); err != nil {
+		t.Errorf("the new code = %v", err)
+	}
+	old, _ := ballot.DeriveCredential("e1", el.Codes["V00001"])
+	fresh, _ := ballot.DeriveCredential("e1", newCodes["V00001"])
+	p := env.Secrets.Pseudonym("e1", "V00001")
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'credentials.replace' AND convert_from(body, 'UTF8') LIKE '%' || $1 || '%' || $2 || '%' || $3 || '%'`,
+		hex.EncodeToString(p[:]), old.PublicHex(), fresh.PublicHex()); n != 1 {
+		t.Errorf("replace entries naming the pseudonym, the old and the new credential = %d; want 1", n)
+	}
+
+	// Refused: a voter not on the roll, another group, a credential that
+	// is another voter's, a file of two voters, and a voter who has voted.
+	_, stranger := fixture.Authority("e1", []ballot.RollVoter{{ID: "NOBODY", Group: "members"}})
+	_, wrongGroup := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00002", Group: "members"}})
+	_, two := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00002", Group: "public"}, {ID: "V00003", Group: "members"}})
+	theirs, _ := ballot.DeriveCredential("e1", el.Codes["V00003"])
+	taken := ballot.AppendCredentialLine([]byte(ballot.CredentialsHeader+"\n"), ballot.PublicCredential{VoterID: "V00002", Group: "public", P: theirs.Public()})
+	for name, c := range map[string]struct {
+		file []byte
+		code pv.Code
+	}{
+		"not on the roll": {stranger, pv.ENotFound},
+		"another group":   {wrongGroup, pv.EInvalid},
+		"another's":       {taken, pv.EConflict},
+		"two voters":      {two, pv.EInvalid},
+	} {
+		if _, err := env.Credentials.Replace(ctx, "e1", bytes.NewReader(c.file), "test"); pv.ErrorCode(err) != c.code {
+			t.Errorf("Replace(%s) = %v; want %s", name, err, c.code)
+		}
+	}
+	if _, _, err := env.Elections.Cast(ctx, castFor("e1", "V00002")); err != nil {
+		t.Fatal(err)
+	}
+	_, again := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00002", Group: "public"}})
+	if _, err := env.Credentials.Replace(ctx, "e1", bytes.NewReader(again), "test"); pv.ErrorCode(err) != pv.EConflict || !strings.Contains(err.Error(), "already voted") {
+		t.Errorf("Replace after the voter voted = %v; want conflict", err)
+	}
+	if err := env.Elections.Close(ctx, "e1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, late := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00003", Group: "members"}})
+	if _, err := env.Credentials.Replace(ctx, "e1", bytes.NewReader(late), "test"); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("Replace after close = %v; want conflict", err)
+	}
+}
+
+// castFor is a ballot request for voter.
+func castFor(election, voter string) elections.CastRequest {
+	sel := ballot.Selections{"leader": {"a"}, "council": {"p"}}
+	body, _ := json.Marshal(map[string]any{"selections": sel})
+	key := sha256.Sum256([]byte(voter))
+	return elections.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: hex.EncodeToString(key[:16]), Body: body, Selections: sel}
 }
 
 func TestOfficials(t *testing.T) {

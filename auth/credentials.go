@@ -2,8 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
-	"encoding/csv"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pv "primaryvote"
@@ -22,7 +22,9 @@ import (
 	"primaryvote/elections"
 )
 
-// Credentials issues voter codes and checks them at sign-in.
+// Credentials holds the voters' public credentials, which the credential
+// authority made and published, and signs voters in by possession of the
+// key: the server holds no code and no hash of one.
 type Credentials struct {
 	pool    *pgxpool.Pool
 	secrets *Secrets
@@ -30,85 +32,119 @@ type Credentials struct {
 
 	mu       sync.Mutex
 	failures map[string]*entry.SignInFailures // by election, since the last LogFailures
+	used     map[[32]byte]time.Time           // sign-in signatures seen, until they expire
 }
 
-// NewCredentials returns a credential store keyed by the secrets' pepper.
+// NewCredentials returns the credential store.
 func NewCredentials(pool *pgxpool.Pool, secrets *Secrets, clock func() time.Time) *Credentials {
-	return &Credentials{pool: pool, secrets: secrets, clock: clock, failures: map[string]*entry.SignInFailures{}}
+	return &Credentials{pool: pool, secrets: secrets, clock: clock,
+		failures: map[string]*entry.SignInFailures{}, used: map[[32]byte]time.Time{}}
 }
+
+// SignInWindow is how far a sign-in's time may be from the server's clock.
+const SignInWindow = 5 * time.Minute
 
 // errBadCredential is the one answer to every failed sign-in, whatever failed.
 var errBadCredential = pv.Errorf(pv.EUnauthorized, "The voter ID or code is not correct.")
 
-// IssueAll gives every voter on a draft election's roll a new code, replacing
-// any earlier ones, and writes "voter_id,code" lines (with that header) to w
-// for the party's mail merge. Codes are written to w before the transaction
-// commits; if IssueAll fails, what was written is worthless and must be
-// discarded.
-func (c *Credentials) IssueAll(ctx context.Context, electionID string, w io.Writer, actor string) (int, error) {
-	var n int
+// CredentialsSummary describes an imported credentials file.
+type CredentialsSummary struct {
+	Voters int `json:"voters"`
+	// SHA256 is the file's, hex: the authority published it.
+	SHA256 string `json:"sha256"`
+}
+
+// Import loads the credential authority's public credentials file (FORMAT.md)
+// into a draft election, replacing any earlier one, all or nothing: every
+// voter on the roll exactly once, each in the group the roll gives them.
+// The log records the file's SHA-256, which the authority published.
+func (c *Credentials) Import(ctx context.Context, electionID string, r io.Reader, actor string) (*CredentialsSummary, error) {
+	digest := sha256.New()
+	var summary *CredentialsSummary
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		status, err := elections.LockForChange(ctx, tx, electionID)
 		if err != nil {
 			return err
 		}
 		if status != ballot.Draft {
-			return pv.Errorf(pv.EConflict, "election %q is %s: codes for the whole roll are issued only in draft; use --voter to re-issue one", electionID, status)
+			return pv.Errorf(pv.EConflict, "election %q is %s: credentials are imported only in draft; replace a lost one with credentials replace", electionID, status)
 		}
-		rows, err := tx.Query(ctx, `SELECT voter_id FROM voters WHERE election_id = $1 ORDER BY voter_id`, electionID)
+		roll, err := rollGroups(ctx, tx, electionID)
 		if err != nil {
-			return fmt.Errorf("couldn't read the roll: %w", err)
+			return err
 		}
-		voters, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("couldn't read the roll: %w", err)
-		}
-		if len(voters) == 0 {
+		if len(roll) == 0 {
 			return pv.Errorf(pv.EConflict, "election %q has no voters: import the roll first", electionID)
+		}
+		var rows [][]any
+		err = ballot.ReadCredentials(io.TeeReader(r, digest), func(p ballot.PublicCredential) error {
+			group, ok := roll[p.VoterID]
+			switch {
+			case !ok:
+				return pv.Errorf(pv.EInvalid, "credentials line %d: voter %q is not on the roll", len(rows)+2, p.VoterID)
+			case group != p.Group:
+				return pv.Errorf(pv.EInvalid, "credentials line %d: voter %q is in group %q on the roll, not %q", len(rows)+2, p.VoterID, group, p.Group)
+			}
+			rows = append(rows, []any{electionID, p.VoterID, p.P})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(rows) != len(roll) {
+			return pv.Errorf(pv.EInvalid, "the credentials file has %d voters; the roll has %d", len(rows), len(roll))
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM voter_credentials WHERE election_id = $1`, electionID); err != nil {
 			return fmt.Errorf("couldn't clear old credentials: %w", err)
 		}
-		out := csv.NewWriter(w)
-		if err := out.Write([]string{"voter_id", "code"}); err != nil {
-			return fmt.Errorf("couldn't write codes: %w", err)
-		}
-		i := 0
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"voter_credentials"}, []string{"election_id", "voter_id", "code_hash"},
-			pgx.CopyFromFunc(func() ([]any, error) {
-				if i == len(voters) {
-					return nil, nil
-				}
-				id := voters[i]
-				i++
-				code := ballot.NewCode()
-				norm, _ := ballot.NormalizeCode(code)
-				if err := out.Write([]string{id, code}); err != nil {
-					return nil, fmt.Errorf("couldn't write codes: %w", err)
-				}
-				return []any{electionID, id, codeHash(c.secrets.Pepper, electionID, id, norm)}, nil
-			}))
-		if err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"voter_credentials"}, []string{"election_id", "voter_id", "credential"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("couldn't store credentials: %w", err)
 		}
-		out.Flush()
-		if err := out.Error(); err != nil {
-			return fmt.Errorf("couldn't write codes: %w", err)
-		}
-		n = len(voters)
+		summary = &CredentialsSummary{Voters: len(rows), SHA256: hex.EncodeToString(digest.Sum(nil))}
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: entry.KindCredentialsIssue, Actor: actor, At: c.clock(),
-			Data: entry.CredentialsIssued{Voters: n},
+			ElectionID: electionID, Kind: entry.KindCredentialsImport, Actor: actor, At: c.clock(),
+			Data: entry.CredentialsImported{Voters: summary.Voters, SHA256: summary.SHA256},
 		})
 	})
-	return n, err
+	return summary, err
 }
 
-// Reissue gives one voter a new code, invalidating the old one, and returns
-// it. It is refused once the election has closed.
-func (c *Credentials) Reissue(ctx context.Context, electionID, voterID, actor string) (string, error) {
-	code := ballot.NewCode()
-	norm, _ := ballot.NormalizeCode(code)
+// rollGroups returns the election's voters and their groups.
+func rollGroups(ctx context.Context, tx pgx.Tx, electionID string) (map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT voter_id, group_id FROM voters WHERE election_id = $1`, electionID)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the roll: %w", err)
+	}
+	defer rows.Close()
+	roll := map[string]string{}
+	var id, group string
+	_, err = pgx.ForEachRow(rows, []any{&id, &group}, func() error {
+		roll[id] = group
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the roll: %w", err)
+	}
+	return roll, nil
+}
+
+// Replace gives a voter who lost their code the new public credential the
+// authority made them, read from a public credentials file of that one
+// voter. It is refused once the voter has voted, and once the election has
+// closed. The log names the voter by pseudonym, and the old and new
+// credentials.
+func (c *Credentials) Replace(ctx context.Context, electionID string, r io.Reader, actor string) (*ballot.PublicCredential, error) {
+	var lines []ballot.PublicCredential
+	if err := ballot.ReadCredentials(r, func(p ballot.PublicCredential) error {
+		lines = append(lines, p)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(lines) != 1 {
+		return nil, pv.Errorf(pv.EInvalid, "a replacement is a credentials file of one voter; this one has %d", len(lines))
+	}
+	p := lines[0]
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		status, err := elections.LockForChange(ctx, tx, electionID)
 		if err != nil {
@@ -117,48 +153,117 @@ func (c *Credentials) Reissue(ctx context.Context, electionID, voterID, actor st
 		if status != ballot.Draft && status != ballot.Open {
 			return pv.Errorf(pv.EConflict, "election %q is %s: credentials can no longer change", electionID, status)
 		}
-		tag, err := tx.Exec(ctx, `
-INSERT INTO voter_credentials (election_id, voter_id, code_hash)
-SELECT election_id, voter_id, $3 FROM voters WHERE election_id = $1 AND voter_id = $2
-ON CONFLICT (election_id, voter_id) DO UPDATE SET code_hash = excluded.code_hash`,
-			electionID, voterID, codeHash(c.secrets.Pepper, electionID, voterID, norm))
-		if err != nil {
-			return fmt.Errorf("couldn't store credential: %w", err)
+		var group string
+		var old []byte
+		var voted bool
+		err = tx.QueryRow(ctx, `
+SELECT v.group_id, c.credential, EXISTS (SELECT 1 FROM participation p WHERE p.election_id = v.election_id AND p.voter_id = v.voter_id)
+FROM voters v JOIN voter_credentials c USING (election_id, voter_id)
+WHERE v.election_id = $1 AND v.voter_id = $2
+FOR UPDATE OF c`, electionID, p.VoterID).Scan(&group, &old, &voted)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return pv.Errorf(pv.ENotFound, "no voter %q with a credential in election %q", p.VoterID, electionID)
+		case err != nil:
+			return fmt.Errorf("couldn't read the credential: %w", err)
+		case voted:
+			return pv.Errorf(pv.EConflict, "voter %q has already voted: their credential can no longer change", p.VoterID)
+		case group != p.Group:
+			return pv.Errorf(pv.EInvalid, "voter %q is in group %q on the roll, not %q", p.VoterID, group, p.Group)
 		}
-		if tag.RowsAffected() != 1 {
-			return pv.Errorf(pv.ENotFound, "no voter %q in election %q", voterID, electionID)
+		if _, err := tx.Exec(ctx, `UPDATE voter_credentials SET credential = $3 WHERE election_id = $1 AND voter_id = $2`,
+			electionID, p.VoterID, p.P); err != nil {
+			if isUniqueViolation(err) {
+				return pv.Errorf(pv.EConflict, "the new credential of %q is another voter's", p.VoterID)
+			}
+			return fmt.Errorf("couldn't store the credential: %w", err)
 		}
-		p := c.secrets.Pseudonym(electionID, voterID)
+		ps := c.secrets.Pseudonym(electionID, p.VoterID)
 		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: electionID, Kind: entry.KindCredentialsReissue, Actor: actor, At: c.clock(),
-			Data: entry.CredentialReissued{Voter: hex.EncodeToString(p[:])},
+			ElectionID: electionID, Kind: entry.KindCredentialsReplace, Actor: actor, At: c.clock(),
+			Data: entry.CredentialReplaced{Voter: hex.EncodeToString(ps[:]), Old: hex.EncodeToString(old), New: hex.EncodeToString(p.P)},
 		})
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return code, nil
+	return &p, nil
 }
 
-// Check verifies a voter's code. Every failure — unknown voter, wrong code,
-// malformed code — returns the same EUnauthorized error after the same work:
-// an unknown voter is compared against a dummy hash, and no failure writes
-// to the database. The audit log records each sign-in by the voter's
-// pseudonym, and the failures as counts (LogFailures).
-func (c *Credentials) Check(ctx context.Context, electionID, voterID, code string) error {
-	known, err := c.check(ctx, electionID, voterID, code)
-	switch {
-	case pv.ErrorCode(err) == pv.EInternal:
-		return err
-	case err != nil:
+// dummyCredential stands in for an unknown voter's, so that every failed
+// sign-in does the same work.
+var dummyCredential = func() []byte {
+	c, _ := ballot.DeriveCredential("", "00000-00000-00000-00000-00000")
+	return c.Public()
+}()
+
+// SignIn checks a voter's sign-in: the signature, by the voter's credential
+// key, of the sign-in statement for the election, the voter and the time at
+// (ballot.SignInStatement), within SignInWindow of the server's clock and
+// never seen before. Every failure — unknown voter, bad signature — returns
+// the same EUnauthorized error after the same work, and writes nothing. It
+// reports whether the voter has voted. The audit log records each sign-in by
+// the voter's pseudonym, and the failures as counts (LogFailures).
+func (c *Credentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (voted bool, err error) {
+	now := c.clock()
+	if d := now.Sub(at); d > SignInWindow || d < -SignInWindow {
+		return false, pv.Errorf(pv.EUnauthorized, "The sign-in was made at %s, too far from the server's time (%s): check your device's clock and try again.",
+			at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	var public []byte
+	err = c.pool.QueryRow(ctx, `
+SELECT c.credential, EXISTS (SELECT 1 FROM participation p WHERE p.election_id = c.election_id AND p.voter_id = c.voter_id)
+FROM voter_credentials c WHERE c.election_id = $1 AND c.voter_id = $2`, electionID, voterID).Scan(&public, &voted)
+	known := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("couldn't read credential: %w", err)
+	}
+	if !known {
+		public = dummyCredential
+	}
+	verr := ballot.VerifySignature(public, ballot.SignInContext, ballot.SignInStatement(electionID, voterID, at), signature)
+	if !known || verr != nil {
 		c.countFailure(electionID, known)
-		return err
+		return false, errBadCredential
+	}
+	key := sha256.Sum256(signature)
+	if c.wasUsed(key) {
+		return false, pv.Errorf(pv.EUnauthorized, "This sign-in was already used: sign in again.")
 	}
 	p := c.secrets.Pseudonym(electionID, voterID)
-	return audit.Append(ctx, c.pool, audit.Entry{
-		ElectionID: electionID, Kind: entry.KindVoterSignIn, Actor: "voter", At: c.clock(),
+	if err := audit.Append(ctx, c.pool, audit.Entry{
+		ElectionID: electionID, Kind: entry.KindVoterSignIn, Actor: "voter", At: now,
 		Data: entry.Voter{Voter: hex.EncodeToString(p[:])},
-	})
+	}); err != nil {
+		return false, err // the same sign-in may be sent again
+	}
+	c.markUsed(key, at)
+	return voted, nil
+}
+
+// wasUsed reports whether a sign-in signature (by its hash) has already
+// signed a voter in.
+func (c *Credentials) wasUsed(key [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, seen := c.used[key]
+	return seen
+}
+
+// markUsed remembers a sign-in signature until its time leaves the window,
+// after which SignIn refuses it anyway.
+func (c *Credentials) markUsed(key [32]byte, at time.Time) {
+	now := c.clock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.used) > 1<<16 {
+		for k, expires := range c.used {
+			if now.After(expires) {
+				delete(c.used, k)
+			}
+		}
+	}
+	c.used[key] = at.Add(SignInWindow)
 }
 
 func (c *Credentials) countFailure(electionID string, known bool) {
@@ -214,23 +319,7 @@ func (c *Credentials) RunFailureLog(ctx context.Context, interval time.Duration,
 	}
 }
 
-// check reports whether the voter is on the roll and whether the code is
-// theirs.
-func (c *Credentials) check(ctx context.Context, electionID, voterID, code string) (known bool, err error) {
-	norm, wellFormed := ballot.NormalizeCode(code)
-	var stored []byte
-	err = c.pool.QueryRow(ctx, `SELECT code_hash FROM voter_credentials WHERE election_id = $1 AND voter_id = $2`,
-		electionID, voterID).Scan(&stored)
-	known = err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("couldn't read credential: %w", err)
-	}
-	if !known {
-		stored = make([]byte, 32)
-	}
-	match := hmac.Equal(codeHash(c.secrets.Pepper, electionID, voterID, norm), stored)
-	if !known || !wellFormed || !match {
-		return known, errBadCredential
-	}
-	return true, nil
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

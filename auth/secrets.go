@@ -23,7 +23,7 @@ import (
 // this package alone reads and writes. Every primaryd replica and primaryctl
 // must load the same directory.
 type Secrets struct {
-	// Pepper keys the HMAC under which voter codes are stored.
+	// Pepper keys the voters' pseudonyms in the audit log (Pseudonym).
 	Pepper []byte
 	// SigningKey signs voter and official tokens (EdDSA).
 	SigningKey ed25519.PrivateKey

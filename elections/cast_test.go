@@ -1,6 +1,7 @@
 package elections_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -198,7 +199,8 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 	if _, err := env.Elections.ImportRoll(ctx, "windowed", stringsReader(roll), "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Credentials.Reissue(ctx, "windowed", "W1", "test"); err != nil {
+	_, public := fixture.Authority("windowed", []ballot.RollVoter{{ID: "W1", Group: "members"}})
+	if _, err := env.Credentials.Import(ctx, "windowed", bytes.NewReader(public), "test"); err != nil {
 		t.Fatal(err)
 	}
 	env.SetTrustees(t, "windowed")

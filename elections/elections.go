@@ -325,7 +325,7 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 			return nil, pv.Errorf(pv.EConflict, "election %q has no voters: import the roll first", id)
 		}
 		if credentials != voters {
-			return nil, pv.Errorf(pv.EConflict, "%d of %d voters in %q have no credential: issue credentials first", voters-credentials, voters, id)
+			return nil, pv.Errorf(pv.EConflict, "%d of %d voters in %q have no credential: import the credential authority's credentials first", voters-credentials, voters, id)
 		}
 		if !keyed {
 			return nil, pv.Errorf(pv.EConflict, "election %q has no key: run the trustees' key ceremony first", id)

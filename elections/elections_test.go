@@ -78,13 +78,8 @@ func TestLifecycle(t *testing.T) {
 	if err := e.Open(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("Open without credentials = %v; want conflict", err)
 	}
-	if _, err := env.Credentials.Reissue(ctx, "e1", "A", "test"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Open(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
-		t.Errorf("Open with one voter lacking a credential = %v; want conflict", err)
-	}
-	if _, err := env.Credentials.IssueAll(ctx, "e1", io.Discard, "test"); err != nil {
+	codes, public := fixture.Authority("e1", []ballot.RollVoter{{ID: "A", Group: "members"}, {ID: "B", Group: "public"}})
+	if _, err := env.Credentials.Import(ctx, "e1", bytes.NewReader(public), "test"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Open(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
@@ -106,8 +101,8 @@ func TestLifecycle(t *testing.T) {
 	if _, err := e.ImportRoll(ctx, "e1", stringsReader("voter_id,group,region\nC,members,x\n"), "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("ImportRoll when open = %v; want conflict", err)
 	}
-	if _, err := env.Credentials.IssueAll(ctx, "e1", io.Discard, "test"); pv.ErrorCode(err) != pv.EConflict {
-		t.Errorf("IssueAll when open = %v; want conflict", err)
+	if _, err := env.Credentials.Import(ctx, "e1", bytes.NewReader(public), "test"); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("Import credentials when open = %v; want conflict", err)
 	}
 	if err := e.Close(ctx, "e1", "test"); err != nil {
 		t.Fatalf("Close = %v", err)
@@ -115,8 +110,12 @@ func TestLifecycle(t *testing.T) {
 	if err := e.Open(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("reopen a closed election = %v; want conflict", err)
 	}
-	if _, err := env.Credentials.Reissue(ctx, "e1", "A", "test"); pv.ErrorCode(err) != pv.EConflict {
-		t.Errorf("Reissue when closed = %v; want conflict", err)
+	_, replacement := fixture.Authority("e1", []ballot.RollVoter{{ID: "A", Group: "members"}})
+	if _, err := env.Credentials.Replace(ctx, "e1", bytes.NewReader(replacement), "test"); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("Replace a credential when closed = %v; want conflict", err)
+	}
+	if _, err := env.SignIn("e1", "A", codes["A"]); err != nil {
+		t.Errorf("the imported code after close = %v", err)
 	}
 	if err := e.Open(ctx, "nope", "test"); pv.ErrorCode(err) != pv.ENotFound {
 		t.Errorf("Open unknown = %v; want not found", err)
@@ -125,7 +124,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || got.Status != ballot.Closed {
 		t.Errorf("Get = %v, %v; want closed", got, err)
 	}
-	want := []string{"election.create", "roll.import", "credentials.reissue", "credentials.issue", "trustees.setup", "election.open", "election.closed"}
+	want := []string{"election.create", "roll.import", "credentials.import", "trustees.setup", "election.open", "election.closed", "voter.signin"}
 	rows, _ := env.DB.Pool.Query(ctx, `SELECT kind FROM audit_entries WHERE election_id = 'e1' ORDER BY id`)
 	var kinds []string
 	for rows.Next() {

@@ -51,15 +51,15 @@ func TestVotersAppearInTheLogByPseudonym(t *testing.T) {
 		t.Fatalf("election.open roll = %+v; want %+v", got, want)
 	}
 
-	if err := env.Credentials.Check(ctx, "e1", "V00001", el.Codes["V00001"]); err != nil {
+	if _, err := env.SignIn("e1", "V00001", el.Codes["V00001"]); err != nil {
 		t.Fatal(err)
 	}
 	// Failed sign-ins are counted, not logged one by one: none of them
 	// writes anything until the counts are logged.
 	before := env.Count(t, `SELECT count(*) FROM audit_entries`)
-	env.Credentials.Check(ctx, "e1", "V00002", "wrong")
+	env.SignIn("e1", "V00002", "wrong")
 	for i := range 100 {
-		env.Credentials.Check(ctx, "e1", fmt.Sprintf("NOBODY%d", i), el.Codes["V00002"])
+		env.SignIn("e1", fmt.Sprintf("NOBODY%d", i), el.Codes["V00002"])
 	}
 	if n := env.Count(t, `SELECT count(*) FROM audit_entries`); n != before {
 		t.Errorf("101 failed sign-ins wrote %d audit entries", n-before)

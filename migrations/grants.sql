@@ -10,11 +10,11 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO APP_ROLE;
 GRANT INSERT ON elections, voter_groups, voters, voter_credentials, participation, ballots, officials,
     election_keys, trustees, tallies, partial_decryptions,
     audit_entries, audit_log, audit_hashes, audit_checkpoints TO APP_ROLE;
--- An election moves through its lifecycle; a credential is re-issued; an
+-- An election moves through its lifecycle; a lost credential is replaced; an
 -- official is disabled or given a new password. Nothing else is updated.
 GRANT UPDATE (status) ON elections TO APP_ROLE;
-GRANT UPDATE (code_hash) ON voter_credentials TO APP_ROLE;
+GRANT UPDATE (credential) ON voter_credentials TO APP_ROLE;
 GRANT UPDATE (password_hash, disabled) ON officials TO APP_ROLE;
--- A draft's roll and codes are replaced whole; the sequencer removes the
+-- A draft's roll and credentials are replaced whole; the sequencer removes the
 -- entries it has moved into the log (a trigger refuses any other).
 GRANT DELETE ON voters, voter_credentials, audit_entries TO APP_ROLE;

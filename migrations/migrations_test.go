@@ -55,7 +55,7 @@ func TestApplicationRoleHoldsOnlyItsPrivileges(t *testing.T) {
 		want          bool
 	}{
 		{"elections", "status", true}, {"elections", "title", false}, {"elections", "closes_at", false},
-		{"officials", "disabled", true}, {"officials", "role", false}, {"voter_credentials", "code_hash", true},
+		{"officials", "disabled", true}, {"officials", "role", false}, {"voter_credentials", "credential", true}, {"voter_credentials", "voter_id", false},
 	} {
 		if got := q(`SELECT has_column_privilege(current_user, $1, $2, 'UPDATE')`, tc.table, tc.column); got != tc.want {
 			t.Errorf("UPDATE of %s.%s: %v; want %v", tc.table, tc.column, got, tc.want)

@@ -285,19 +285,20 @@ func TestLifecycleInTheLog(t *testing.T) {
 			t.Errorf("Verify = %v; want the close's count refused", err)
 		}
 	})
-	t.Run("a credential re-issued after the close, and to nobody on the roll", func(t *testing.T) {
+	t.Run("a credential replaced after the close, for nobody on the roll, and after the voter voted", func(t *testing.T) {
 		for _, tc := range []struct {
 			status ballot.Status
 			voter  string
 			want   string
 		}{
-			{ballot.Closed, "V00005", "credentials.reissue while the election is closed"},
+			{ballot.Closed, "V00005", "credentials.replace while the election is closed"},
 			{ballot.Open, "NOT-ON-ROLL", "who is not on the roll"},
+			{ballot.Open, "V00001", "who has already cast a ballot"},
 		} {
 			w := newWorldAt(t, tc.status)
 			p := w.env.Secrets.Pseudonym("e1", tc.voter)
-			must(t, audit.Append(context.Background(), w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindCredentialsReissue,
-				Actor: "cli:x", At: w.env.Clock.Now(), Data: entry.CredentialReissued{Voter: hex.EncodeToString(p[:])}}))
+			must(t, audit.Append(context.Background(), w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindCredentialsReplace,
+				Actor: "cli:x", At: w.env.Clock.Now(), Data: entry.CredentialReplaced{Voter: hex.EncodeToString(p[:]), Old: strings.Repeat("00", 32), New: strings.Repeat("11", 32)}}))
 			w.drain(t)
 			_, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
 			t.Log(err)

@@ -54,7 +54,7 @@ func newWorldAt(t *testing.T, status ballot.Status) *world {
 	w := &world{env: env, el: env.Setup(t, "e1", 6, true), signer: env.Signer, seq: env.Sequencer}
 	ctx := context.Background()
 	for i, sel := range selections {
-		if err := env.Credentials.Check(ctx, "e1", w.el.Voters[i], w.el.Codes[w.el.Voters[i]]); err != nil {
+		if _, err := env.SignIn("e1", w.el.Voters[i], w.el.Codes[w.el.Voters[i]]); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := env.Elections.Cast(ctx, fixture.CastRequest("e1", w.el.Voters[i], sel)); err != nil {

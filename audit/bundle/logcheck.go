@@ -86,11 +86,14 @@ func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 		}
 	case *entry.RollImported:
 		return g.require(entry.KindRollImport, ballot.Draft)
-	case *entry.CredentialsIssued:
+	case *entry.CredentialsImported:
 		return g.require(e.Kind, ballot.Draft)
-	case *entry.CredentialReissued:
+	case *entry.CredentialReplaced:
 		if _, ok := g.v.roll[d.Voter]; !ok {
-			return fmt.Errorf("a credential is re-issued to pseudonym %s, who is not on the roll", d.Voter)
+			return fmt.Errorf("a credential is replaced for pseudonym %s, who is not on the roll", d.Voter)
+		}
+		if _, voted := g.v.castBy[d.Voter]; voted {
+			return fmt.Errorf("a credential is replaced for pseudonym %s, who has already cast a ballot", d.Voter)
 		}
 		return g.require(e.Kind, ballot.Draft, ballot.Open)
 	case *entry.TrusteesSet:

@@ -33,8 +33,8 @@ const (
 	KindOfficialPassword     Kind = "official.passwd"          // OfficialAccount
 	KindElectionCreate       Kind = "election.create"          // Created, about an election
 	KindRollImport           Kind = "roll.import"              // RollImported, about an election
-	KindCredentialsIssue     Kind = "credentials.issue"        // CredentialsIssued, about an election
-	KindCredentialsReissue   Kind = "credentials.reissue"      // CredentialReissued, about an election
+	KindCredentialsImport    Kind = "credentials.import"       // CredentialsImported, about an election
+	KindCredentialsReplace   Kind = "credentials.replace"      // CredentialReplaced, about an election
 	KindTrusteesSetup        Kind = "trustees.setup"           // TrusteesSet, about an election
 	KindElectionOpen         Kind = "election.open"            // Opened, about an election
 	KindVoterSignIn          Kind = "voter.signin"             // Voter, about an election
@@ -82,17 +82,21 @@ type RollImported struct {
 	SHA256 string         `json:"sha256"`
 }
 
-// CredentialsIssued records how many voters were given a code (never the
-// codes).
-type CredentialsIssued struct {
-	Voters int `json:"voters"`
+// CredentialsImported records the import of the credential authority's
+// public credentials file: how many voters, and the SHA-256 of the file,
+// hex, which the authority published.
+type CredentialsImported struct {
+	Voters int    `json:"voters"`
+	SHA256 string `json:"sha256"`
 }
 
-// CredentialReissued records that one voter, named by pseudonym (hex), was
-// given a new code, so that a re-issue can be matched to the ballot that
-// followed it.
-type CredentialReissued struct {
+// CredentialReplaced records that one voter, named by pseudonym (hex), lost
+// their code and the authority gave them a new credential: the old and new
+// public credentials, hex.
+type CredentialReplaced struct {
 	Voter string `json:"voter"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
 }
 
 // TrusteesSet records the public outcome of the key ceremony: the election
@@ -208,8 +212,8 @@ var schema = map[Kind]kindInfo{
 	KindOfficialPassword:     {reflect.TypeFor[OfficialAccount](), false},
 	KindElectionCreate:       {reflect.TypeFor[Created](), true},
 	KindRollImport:           {reflect.TypeFor[RollImported](), true},
-	KindCredentialsIssue:     {reflect.TypeFor[CredentialsIssued](), true},
-	KindCredentialsReissue:   {reflect.TypeFor[CredentialReissued](), true},
+	KindCredentialsImport:    {reflect.TypeFor[CredentialsImported](), true},
+	KindCredentialsReplace:   {reflect.TypeFor[CredentialReplaced](), true},
 	KindTrusteesSetup:        {reflect.TypeFor[TrusteesSet](), true},
 	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
 	KindVoterSignIn:          {reflect.TypeFor[Voter](), true},

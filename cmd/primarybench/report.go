@@ -12,6 +12,7 @@ func (s *summary) write(w io.Writer) {
 	fmt.Fprintf(w, "roll import           %.2f s\n", s.RollImportS)
 	fmt.Fprintf(w, "credential issue      %.2f s\n", s.CredentialS)
 	if l := s.Load; l != nil {
+		fmt.Fprintf(w, "devices' keys         %.2f s, before the clock\n", l.PrepareSeconds)
 		fmt.Fprintf(w, "voting                %.1f s at %.0f votes/s (%d acknowledged, %d failed, %d retries)\n",
 			l.Seconds, l.VotesPerSec, l.Acknowledged, l.Failed, l.Retries)
 		names := make([]string, 0, len(l.Endpoints))

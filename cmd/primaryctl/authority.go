@@ -28,14 +28,22 @@ func credentialsGenerate(ctx context.Context, env *Env, args []string) error {
 	election := flags.String("election", "", "the election's id")
 	rollFile := flags.String("roll", "", "the roll (CSV voter_id,group,region)")
 	out := flags.String("out", "", "the directory to write the two files to")
+	voter := flags.String("voter", "", "only this voter of the roll, who lost their code: a replacement")
 	if _, err := parse(flags, args, 0); err != nil || *election == "" || *rollFile == "" || *out == "" {
 		return errUsage
 	}
 	if !ballot.ValidElectionID(*election) {
 		return fmt.Errorf("election id %q must be 1-64 of a-z, 0-9, '-' and '_'", *election)
 	}
-	codesPath := filepath.Join(*out, *election+"-codes.csv")
-	publicPath := filepath.Join(*out, *election+"-credentials.csv")
+	name := *election
+	if *voter != "" {
+		if !ballot.ValidVoterID(*voter) {
+			return fmt.Errorf("voter id %q must be 1-64 of A-Z, a-z, 0-9, '.', '_' and '-'", *voter)
+		}
+		name += "-" + *voter
+	}
+	codesPath := filepath.Join(*out, name+"-codes.csv")
+	publicPath := filepath.Join(*out, name+"-credentials.csv")
 	for _, p := range []string{codesPath, publicPath} {
 		if _, err := os.Stat(p); err == nil {
 			return fmt.Errorf("%s already exists: codes once sent must not be replaced by accident; remove it or choose another --out", p)
@@ -53,25 +61,23 @@ func credentialsGenerate(ctx context.Context, env *Env, args []string) error {
 	roll := ballot.NewRollReader(bufio.NewReaderSize(f, 1<<16))
 	var voters []ballot.RollVoter
 	for roll.Next() {
-		voters = append(voters, roll.Voter())
+		if v := roll.Voter(); *voter == "" || v.ID == *voter {
+			voters = append(voters, v)
+		}
 	}
 	if err := roll.Err(); err != nil {
 		return err
 	}
-	if len(voters) == 0 {
+	switch {
+	case *voter != "" && len(voters) == 0:
+		return fmt.Errorf("voter %q is not on the roll", *voter)
+	case len(voters) == 0:
 		return errors.New("the roll has no voters")
 	}
 
-	codes, public := generateCredentials(ctx, *election, voters)
-	if err := ctx.Err(); err != nil {
+	codesFile, publicFile, err := authority(ctx, *election, voters)
+	if err != nil {
 		return err
-	}
-	var codesFile, publicFile []byte
-	codesFile = append(codesFile, "voter_id,code\n"...)
-	publicFile = append(publicFile, ballot.CredentialsHeader+"\n"...)
-	for i, v := range voters {
-		codesFile = fmt.Appendf(codesFile, "%s,%s\n", v.ID, codes[i])
-		publicFile = ballot.AppendCredentialLine(publicFile, public[i])
 	}
 	if err := os.MkdirAll(*out, 0o700); err != nil {
 		return err
@@ -86,9 +92,30 @@ func credentialsGenerate(ctx context.Context, env *Env, args []string) error {
 	sum := sha256.Sum256(publicFile)
 	fmt.Fprintf(env.Stdout, "credentials for %d voters of %s made in %.2fs\n", len(voters), *election, time.Since(start).Seconds())
 	fmt.Fprintf(env.Stdout, "voters' codes (private: for the mail merge, never to the server): %s\n", codesPath)
-	fmt.Fprintf(env.Stdout, "public credentials (for the server: primaryctl credentials import): %s\n", publicPath)
+	if *voter != "" {
+		fmt.Fprintf(env.Stdout, "public credential (for the server: primaryctl credentials replace %s FILE): %s\n", *election, publicPath)
+	} else {
+		fmt.Fprintf(env.Stdout, "public credentials (for the server: primaryctl credentials import %s FILE): %s\n", *election, publicPath)
+	}
 	fmt.Fprintf(env.Stdout, "sha256 of the public credentials (publish it): %s\n", hex.EncodeToString(sum[:]))
 	return nil
+}
+
+// authority does the credential authority's work for voters: a code each
+// and the credential it derives. It returns the private codes file
+// (voter_id,code) and the public credentials file.
+func authority(ctx context.Context, election string, voters []ballot.RollVoter) (codesFile, publicFile []byte, err error) {
+	codes, public := generateCredentials(ctx, election, voters)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	codesFile = append(codesFile, "voter_id,code\n"...)
+	publicFile = append(publicFile, ballot.CredentialsHeader+"\n"...)
+	for i, v := range voters {
+		codesFile = fmt.Appendf(codesFile, "%s,%s\n", v.ID, codes[i])
+		publicFile = ballot.AppendCredentialLine(publicFile, public[i])
+	}
+	return codesFile, publicFile, nil
 }
 
 // generateCredentials makes every voter a code and derives its credential,

@@ -66,10 +66,12 @@ var commands = []command{
 		}},
 	{name: "roll import", args: []string{"ID FILE"}, run: (*tool).rollImport,
 		help: "replace a draft election's roll (CSV voter_id,group,region)"},
-	{name: "credentials generate", args: []string{"--election ID --roll FILE", "--out DIR"}, runEnv: credentialsGenerate,
-		help: "the credential authority, offline: make every voter on the roll a code and its public credential; write the private codes file and the public credentials file, and print the latter's SHA-256 to publish"},
-	{name: "credentials issue", args: []string{"ID --out FILE", "| ID --voter VID"}, run: (*tool).credentialsIssue,
-		help: "issue every voter a new code and write voter_id,code to FILE; or re-issue one voter's code, printed on stdout"},
+	{name: "credentials generate", args: []string{"--election ID --roll FILE", "--out DIR [--voter VID]"}, runEnv: credentialsGenerate,
+		help: "the credential authority, offline: make every voter on the roll (or one who lost their code) a code and its public credential; write the private codes file and the public credentials file, and print the latter's SHA-256 to publish"},
+	{name: "credentials import", args: []string{"ID FILE"}, run: (*tool).credentialsImport,
+		help: "load the authority's public credentials file into a draft election (every voter on the roll, once)"},
+	{name: "credentials replace", args: []string{"ID FILE"}, run: (*tool).credentialsReplace,
+		help: "give a voter who lost their code the authority's new credential (a one-voter file); refused once they have voted"},
 	{name: "official add", args: []string{"--username U --role R", "[--password-stdin]"}, run: (*tool).officialAdd,
 		help: "add an official (admin, official or auditor); the password is read from stdin or generated and printed once"},
 	{name: "official list", run: (*tool).officialList,
@@ -98,6 +100,8 @@ var commands = []command{
 		help: "write the election's audit bundle (for auditverify)"},
 	{name: "audit verify", args: []string{"ID"}, run: (*tool).auditVerify,
 		help: "verify the election straight from the database, against this server's own log key"},
+	{name: "signin", args: []string{"--election ID [--url U] VOTER"}, runEnv: signIn,
+		help: "sign a voter in as their device does: read the code from stdin, sign with the key it derives, print the session token (JSON)"},
 	{name: "bench", args: []string{"[--url U] [--election ID]", "[--voters FILE] [--concurrency N]", "[--rate R] [--surge X] [--limit N]", "[--out FILE] [--ledger FILE]"}, runEnv: bench,
 		help: "play the voters of a credentials file through a server: sign in, ballot, cast, receipt; report latency percentiles, throughput and errors (--out JSON), and the ledger of acknowledged receipts (--ledger)"},
 }
@@ -415,31 +419,44 @@ func (t *tool) rollImport(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (t *tool) credentialsIssue(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("credentials issue", flag.ContinueOnError)
-	out := fs.String("out", "", "file to write voter_id,code to")
-	voter := fs.String("voter", "", "re-issue only this voter's code")
-	pos, err := parse(fs, args, 1)
-	if err != nil || (*out == "") == (*voter == "") {
-		return errUsage
-	}
-	if *voter != "" {
-		code, err := t.credentials.Reissue(ctx, pos[0], *voter, t.actor)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(t.env.Stdout, "voter_id,code\n%s,%s\n", *voter, code)
-		return nil
-	}
-	start := time.Now()
-	n, err := writeFileAtomic(*out, func(w io.Writer) (int, error) {
-		return t.credentials.IssueAll(ctx, pos[0], w, t.actor)
-	})
+// credentialsImport loads the authority's public credentials file.
+func (t *tool) credentialsImport(ctx context.Context, args []string) error {
+	pos, err := parse(flag.NewFlagSet("credentials import", flag.ContinueOnError), args, 2)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(t.env.Stdout, "credentials issued to %d voters of %s in %.2fs; codes written to %s\n",
-		n, pos[0], time.Since(start).Seconds(), *out)
+	f, err := os.Open(pos[1])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := time.Now()
+	sum, err := t.credentials.Import(ctx, pos[0], f, t.actor)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(t.env.Stdout, "credentials of %d voters of %s imported in %.2fs (sha256 %s: check it is the one the authority published)\n",
+		sum.Voters, pos[0], time.Since(start).Seconds(), sum.SHA256)
+	return nil
+}
+
+// credentialsReplace gives a voter who lost their code the authority's new
+// credential.
+func (t *tool) credentialsReplace(ctx context.Context, args []string) error {
+	pos, err := parse(flag.NewFlagSet("credentials replace", flag.ContinueOnError), args, 2)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(pos[1])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := t.credentials.Replace(ctx, pos[0], f, t.actor)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(t.env.Stdout, "voter %s of %s has a new credential; the old code no longer signs in\n", p.VoterID, pos[0])
 	return nil
 }
 

@@ -65,12 +65,24 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	if e.Status == ballot.Draft {
-		if _, err := t.elections.ImportRoll(ctx, d.ID, demoRoll(d), t.actor); err != nil {
+		var roll bytes.Buffer
+		if _, err := t.elections.ImportRoll(ctx, d.ID, io.TeeReader(demoRoll(d), &roll), t.actor); err != nil {
 			return err
 		}
-		if _, err := writeFileAtomic(votersFile, func(w io.Writer) (int, error) {
-			return t.credentials.IssueAll(ctx, d.ID, w, t.actor)
-		}); err != nil {
+		// The demo plays the credential authority too: the codes go to a
+		// file beside the demo, the public credentials to the server.
+		var voters []ballot.RollVoter
+		for rr := ballot.NewRollReader(&roll); rr.Next(); {
+			voters = append(voters, rr.Voter())
+		}
+		codes, public, err := authority(ctx, d.ID, voters)
+		if err != nil {
+			return err
+		}
+		if _, err := writeFileAtomic(votersFile, func(w io.Writer) (int, error) { return w.Write(codes) }); err != nil {
+			return err
+		}
+		if _, err := t.credentials.Import(ctx, d.ID, bytes.NewReader(public), t.actor); err != nil {
 			return err
 		}
 		if err := t.demoTrustees(ctx, d.ID, *dir); err != nil {
@@ -83,7 +95,7 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(t.env.Stdout, "demo election %q already seeded (%s)\n", d.ID, e.Status)
 		if _, err := os.Stat(votersFile); errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(t.env.Stdout, "%s is missing; re-issue a voter's code with: primaryctl credentials issue demo --voter ID\n", votersFile)
+			fmt.Fprintf(t.env.Stdout, "%s is missing, and the server never holds codes: make clean and seed the demo again\n", votersFile)
 		}
 	}
 	fmt.Fprintf(t.env.Stdout, "voter credentials:  %s\nofficial accounts:  %s\ntrustees (2 of 3):  %s\n",

@@ -8,18 +8,23 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"primaryvote/api"
 	"primaryvote/audit/bundle"
+	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/internal/dbtest"
+	"primaryvote/internal/fixture"
 )
 
 type cli struct {
@@ -64,7 +69,6 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	os.WriteFile(def, demoDefinition, 0o600)
 	roll := filepath.Join(dir, "roll.csv")
 	os.WriteFile(roll, []byte("voter_id,group,region\nA1,delegates,서울\nA2,members,부산\nA3,public,제주\n"), 0o600)
-	codes := filepath.Join(dir, "codes.csv")
 
 	c.must("migrate")
 	if out := c.must("election create --file " + def); !strings.Contains(out, "election demo created") {
@@ -81,19 +85,32 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	if _, err := c.run("", "roll import demo "+bad); err == nil || !strings.Contains(userMessage(err), "Line 3: unknown group") {
 		t.Errorf("bad roll: %v", err)
 	}
-	c.must("credentials issue demo --out " + codes)
-	f, _ := os.Open(codes)
+	authDir := filepath.Join(dir, "authority")
+	c.must("credentials generate --election demo --roll " + roll + " --out " + authDir)
+	public := filepath.Join(authDir, "demo-credentials.csv")
+	if _, err := c.run("", "election open demo"); err == nil || !strings.Contains(userMessage(err), "no credential") {
+		t.Errorf("open without credentials: %v", err)
+	}
+	if out := c.must("credentials import demo " + public); !strings.Contains(out, "credentials of 3 voters of demo imported") {
+		t.Errorf("credentials import: %s", out)
+	}
+	f, _ := os.Open(filepath.Join(authDir, "demo-codes.csv"))
 	recs, err := csv.NewReader(f).ReadAll()
 	f.Close()
 	if err != nil || len(recs) != 4 || strings.Join(recs[0], ",") != "voter_id,code" {
 		t.Fatalf("codes file: %v %v", recs, err)
 	}
-	if st, _ := os.Stat(codes); st.Mode().Perm() != 0o600 {
-		t.Errorf("codes file mode %v; want 0600", st.Mode().Perm())
+	// A2 loses their code: the authority makes a new one, the server
+	// takes the new credential, and only the new code signs in.
+	out := c.must("credentials generate --election demo --roll " + roll + " --voter A2 --out " + authDir)
+	if !strings.Contains(out, "credentials replace demo") {
+		t.Errorf("replacement: %q", out)
 	}
-	out := c.must("credentials issue demo --voter A2")
-	if !strings.HasPrefix(out, "voter_id,code\nA2,") {
-		t.Errorf("re-issue: %q", out)
+	if out := c.must("credentials replace demo " + filepath.Join(authDir, "demo-A2-credentials.csv")); !strings.Contains(out, "voter A2 of demo has a new credential") {
+		t.Errorf("credentials replace: %q", out)
+	}
+	if _, err := c.run("", "credentials replace demo "+public); err == nil || !strings.Contains(userMessage(err), "one voter") {
+		t.Errorf("replace with the whole file: %v", err)
 	}
 	if out, err := c.run("my long admin password\n", "official add --username chair --role admin --password-stdin"); err != nil || strings.Contains(out, "shown once") {
 		t.Errorf("official add from stdin: %q, %v", out, err)
@@ -407,5 +424,29 @@ func TestCredentialAuthority(t *testing.T) {
 		if _, err := c.run("", line); err == nil {
 			t.Errorf("%s: succeeded", line)
 		}
+	}
+}
+
+// primaryctl signin signs a voter in as their device does, against a
+// server: the code, read from stdin, never leaves the process.
+func TestSignInCommand(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 2, true)
+	srv := httptest.NewServer(api.New(api.Config{}, api.Services{
+		Database: env.DB.Pool, Elections: env.Elections, Credentials: auth.NewCredentials(env.DB.Pool, env.Secrets, time.Now),
+		Officials: env.Officials, Tokens: env.Tokens, Log: env.Log,
+	}, nil))
+	defer srv.Close()
+	c := &cli{t: t, env: Env{}}
+	out, err := c.run(el.Codes["V00001"]+"\n", "signin --url "+srv.URL+" --election e1 V00001")
+	if err != nil || !strings.Contains(out, `"token":"`) || !strings.Contains(out, `"voted":false`) {
+		t.Errorf("signin = %q, %v", out, err)
+	}
+	if _, err := c.run(el.Codes["V00002"]+"\n", "signin --url "+srv.URL+" --election e1 V00001"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("signin with another's code = %v; want refused", err)
+	}
+	if _, err := c.run("not a code\n", "signin --url "+srv.URL+" --election e1 V00001"); err == nil {
+		t.Error("signin with a malformed code succeeded")
 	}
 }

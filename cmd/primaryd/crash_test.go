@@ -115,7 +115,7 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		body := `{"selections":{"leader":["a"],"council":["p"]}}`
 		for time.Now().Before(deadline) {
-			st, out, err := post("/api/v1/elections/crash/sessions", "", "", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, voter, el.Codes[voter]))
+			st, out, err := post("/api/v1/elections/crash/sessions", "", "", signInBody("crash", voter, el.Codes[voter]))
 			if err != nil || st >= 500 {
 				time.Sleep(50 * time.Millisecond)
 				continue

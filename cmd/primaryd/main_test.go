@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -128,7 +127,7 @@ func TestVoteEndToEnd(t *testing.T) {
 		}
 	}
 
-	st, body := c.call("POST", "/api/v1/elections/demo/sessions", "", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, el.Codes["V00001"]))
+	st, body := c.call("POST", "/api/v1/elections/demo/sessions", "", "", signInBody("demo", "V00001", el.Codes["V00001"]))
 	if st != 201 {
 		t.Fatalf("sign in = %d %s", st, body)
 	}
@@ -167,7 +166,7 @@ func TestVoteEndToEnd(t *testing.T) {
 		t.Errorf("turnout = %d %s", st, body)
 	}
 	// A voter signed in before the close cannot cast after it.
-	st, body = c.call("POST", "/api/v1/elections/demo/sessions", "", "", fmt.Sprintf(`{"voter_id":"V00002","code":%q}`, el.Codes["V00002"]))
+	st, body = c.call("POST", "/api/v1/elections/demo/sessions", "", "", signInBody("demo", "V00002", el.Codes["V00002"]))
 	if st != 201 {
 		t.Fatalf("sign in = %d %s", st, body)
 	}
@@ -234,7 +233,7 @@ func BenchmarkSignInAndCast(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			v := el.Voters[next.Add(1)-1]
-			st, out := post("/api/v1/elections/bench/sessions", "", "", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, v, el.Codes[v]))
+			st, out := post("/api/v1/elections/bench/sessions", "", "", signInBody("bench", v, el.Codes[v]))
 			if st != 201 {
 				failures.Add(1)
 				continue
@@ -341,7 +340,7 @@ func TestSignInFailuresLoggedAtShutdown(t *testing.T) {
 	}
 	c := client{t, "http://" + m.Addr()}
 	for _, id := range []string{"V00001", "NOBODY", "NOBODY2"} {
-		if st, _ := c.call("POST", "/api/v1/elections/e1/sessions", "", "", fmt.Sprintf(`{"voter_id":%q,"code":"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}`, id)); st != 401 {
+		if st, _ := c.call("POST", "/api/v1/elections/e1/sessions", "", "", signInBody("e1", id, "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA")); st != 401 {
 			t.Fatalf("a wrong code = %d", st)
 		}
 	}
@@ -353,4 +352,10 @@ func TestSignInFailuresLoggedAtShutdown(t *testing.T) {
 	if err != nil || !strings.Contains(data, `"wrong_code":1,"unknown_voter":2`) {
 		t.Errorf("logged failures = %s, %v", data, err)
 	}
+}
+
+// signInBody is a sign-in by voter with code, signed now, as the voter's
+// device sends it.
+func signInBody(election, voter, code string) string {
+	return fixture.SignIn(election, voter, code, time.Now()).JSON()
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -73,7 +72,7 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 	want := map[string][2]int{}
 	for i, v := range votes {
 		voter := el.Voters[i]
-		st, body := c.call("POST", "/api/v1/elections/secret/sessions", "", "", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, voter, el.Codes[voter]))
+		st, body := c.call("POST", "/api/v1/elections/secret/sessions", "", "", signInBody("secret", voter, el.Codes[voter]))
 		if st != 201 {
 			t.Fatalf("sign in: %d %s", st, body)
 		}

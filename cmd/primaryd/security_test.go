@@ -43,7 +43,7 @@ func TestSlowClientsDoNotStarveOthers(t *testing.T) {
 		slow = append(slow, c)
 	}
 	c := client{t, base}
-	st, body := c.call("POST", "/api/v1/elections/demo/sessions", "", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, el.Codes["V00001"]))
+	st, body := c.call("POST", "/api/v1/elections/demo/sessions", "", "", signInBody("demo", "V00001", el.Codes["V00001"]))
 	if st != 201 {
 		t.Errorf("a normal sign-in while 100 connections stall = %d %s", st, body)
 	}
@@ -90,7 +90,7 @@ func TestInjectionAttemptsChangeNothing(t *testing.T) {
 	before := count()
 	attacks := []string{`' OR '1'='1`, `V00001'; DROP TABLE ballots; --`, `V00001" OR 1=1 --`, `\'; DELETE FROM voters; --`}
 	for _, a := range attacks {
-		body := fmt.Sprintf(`{"voter_id":%q,"code":%q}`, a, el.Codes["V00001"])
+		body := signInBody("demo", a, el.Codes["V00001"])
 		if st, _ := c.call("POST", "/api/v1/elections/demo/sessions", "", "", body); st != 401 && st != 400 {
 			t.Errorf("sign in as %q = %d; want 401 or 400", a, st)
 		}
@@ -101,7 +101,7 @@ func TestInjectionAttemptsChangeNothing(t *testing.T) {
 			t.Errorf("receipt %q = %d; want 400", a, st)
 		}
 	}
-	st, body := c.call("POST", "/api/v1/elections/demo/sessions", "", "", fmt.Sprintf(`{"voter_id":"V00002","code":%q}`, el.Codes["V00002"]))
+	st, body := c.call("POST", "/api/v1/elections/demo/sessions", "", "", signInBody("demo", "V00002", el.Codes["V00002"]))
 	if st != 201 {
 		t.Fatal(body)
 	}
@@ -179,7 +179,7 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 		t.Errorf("readyz during the attack = %d %s", st, body)
 	}
 	st, _, body := callFrom(t, base, "198.51.100.7", "POST", "/api/v1/elections/demo/sessions", "",
-		fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, el.Codes["V00001"]))
+		signInBody("demo", "V00001", el.Codes["V00001"]))
 	if st != 201 {
 		t.Fatalf("sign-in during the attack = %d %s", st, body)
 	}
@@ -230,7 +230,7 @@ func TestNoLockoutOfAnotherAccount(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := []string{"V00001", "NOBODY"}[i%2]
-			st, _, _ := callFrom(t, base, attacker, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":%q,"code":%q}`, id, wrong))
+			st, _, _ := callFrom(t, base, attacker, "POST", "/api/v1/elections/demo/sessions", "", signInBody("demo", id, wrong))
 			mu.Lock()
 			statuses[st]++
 			mu.Unlock()
@@ -240,7 +240,7 @@ func TestNoLockoutOfAnotherAccount(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		time.Sleep(20 * time.Millisecond) // amid the guesses
-		ownerStatus, _, ownerBody = callFrom(t, base, owner, "POST", "/api/v1/elections/demo/sessions", "", fmt.Sprintf(`{"voter_id":"V00001","code":%q}`, el.Codes["V00001"]))
+		ownerStatus, _, ownerBody = callFrom(t, base, owner, "POST", "/api/v1/elections/demo/sessions", "", signInBody("demo", "V00001", el.Codes["V00001"]))
 	}()
 	wg.Wait()
 	if ownerStatus != 201 {

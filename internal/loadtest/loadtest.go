@@ -1,6 +1,7 @@
 // Package loadtest plays an electorate through primaryvote's HTTP API, as
-// voters' phones would: sign in, read the ballot, cast with an
-// Idempotency-Key, and check the receipt. It retries a refused or failed
+// voters' phones would: sign in by signing with the key the voter's code
+// derives (every key derived before the clock starts), read the ballot, cast
+// with an Idempotency-Key, and check the receipt. It retries a refused or failed
 // request after Retry-After with the same key, as the ballot page does, and
 // keeps a ledger of every acknowledged receipt so a run can be reconciled
 // with the audit log and the count (nothing lost, nothing duplicated).
@@ -19,6 +20,8 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
+	"primaryvote/ballot"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -26,8 +29,16 @@ import (
 	"time"
 )
 
-// Voter is a voter's credential.
+// Voter is a voter's id and code, as the credential authority's codes file
+// has them.
 type Voter struct{ ID, Code string }
+
+// device is a voter's phone: the voter id and the credential key the code
+// derives.
+type device struct {
+	id         string
+	credential *ballot.Credential
+}
 
 // ReadVoters reads a credentials file (header voter_id,code).
 func ReadVoters(r io.Reader) ([]Voter, error) {
@@ -65,6 +76,9 @@ type Config struct {
 	Progress io.Writer
 	// Client is the HTTP client; nil means a tuned default.
 	Client *http.Client
+	// Now is the devices' clock, which signs the sign-ins; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Report is what a run measured.
@@ -79,6 +93,9 @@ type Report struct {
 	Endpoints map[string]Latencies `json:"endpoints"`
 	Errors    map[string]int       `json:"errors"` // by class: "503 sessions", "network ballots", …
 	Retries   int                  `json:"retries"`
+	// PrepareSeconds is how long the devices took to derive their keys,
+	// before the clock started.
+	PrepareSeconds float64 `json:"prepare_seconds"`
 	// Ledger maps each acknowledged voter to their tracking code.
 	Ledger map[string]string `json:"-"`
 	// Chosen counts, per question and candidate, the selections of the
@@ -125,6 +142,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	r := &run{cfg: cfg, client: cfg.Client, latencies: map[string][]time.Duration{}, errs: map[string]int{}, ledger: map[string]string{},
 		chosen: map[string]map[string]int{}}
 	if r.client == nil {
@@ -140,12 +160,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("couldn't read the election: %d %v", res.StatusCode, err)
 	}
 
+	// The devices derive their keys before the clock starts, on every core.
+	prepared := time.Now()
+	devices, err := prepare(cfg.Election, cfg.Voters)
+	if err != nil {
+		return nil, err
+	}
+	prepareSeconds := time.Since(prepared).Seconds()
+
 	start := time.Now()
 	stop := make(chan struct{})
 	if cfg.Progress != nil {
 		go r.progress(start, stop)
 	}
-	jobs := make(chan Voter)
+	jobs := make(chan device)
 	var wg sync.WaitGroup
 	for range cfg.Concurrency {
 		wg.Add(1)
@@ -157,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}()
 	}
-	r.feed(ctx, jobs, start)
+	r.feed(ctx, jobs, devices, start)
 	close(jobs)
 	wg.Wait()
 	close(stop)
@@ -165,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	elapsed := time.Since(start)
 	rep := &Report{Voters: len(cfg.Voters), Acknowledged: len(r.ledger), Failed: r.failed, Seconds: elapsed.Seconds(),
 		VotesPerSec: float64(len(r.ledger)) / elapsed.Seconds(), Endpoints: map[string]Latencies{}, Errors: r.errs,
-		Retries: r.retries, Ledger: r.ledger, Chosen: r.chosen}
+		Retries: r.retries, Ledger: r.ledger, Chosen: r.chosen, PrepareSeconds: prepareSeconds}
 	var all []time.Duration
 	for name, ds := range r.latencies {
 		rep.Endpoints[name] = percentiles(ds)
@@ -178,9 +206,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 // feed hands out voters, paced by the arrival rate if there is one.
-func (r *run) feed(ctx context.Context, jobs chan<- Voter, start time.Time) {
-	n := len(r.cfg.Voters)
-	for i, v := range r.cfg.Voters {
+func (r *run) feed(ctx context.Context, jobs chan<- device, devices []device, start time.Time) {
+	n := len(devices)
+	for i, v := range devices {
 		if r.cfg.Rate > 0 {
 			rate := r.cfg.Rate
 			if r.cfg.Surge > 1 && i < n/5 {
@@ -204,10 +232,33 @@ func (r *run) feed(ctx context.Context, jobs chan<- Voter, start time.Time) {
 	}
 }
 
+// prepare derives every voter's credential key, on every core.
+func prepare(election string, voters []Voter) ([]device, error) {
+	devices := make([]device, len(voters))
+	errs := make([]error, len(voters))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(voters); i += workers {
+				c, err := ballot.DeriveCredential(election, voters[i].Code)
+				if err != nil {
+					errs[i] = fmt.Errorf("voter %s: %w", voters[i].ID, err)
+				}
+				devices[i] = device{id: voters[i].ID, credential: c}
+			}
+		})
+	}
+	wg.Wait()
+	return devices, errors.Join(errs...)
+}
+
 // vote plays one voter to a receipt, or gives up after a minute.
-func (r *run) vote(ctx context.Context, v Voter) {
+func (r *run) vote(ctx context.Context, v device) {
 	base := r.cfg.BaseURL + "/api/v1/elections/" + r.cfg.Election
-	body, _ := json.Marshal(map[string]string{"voter_id": v.ID, "code": v.Code})
+	at := r.cfg.Now()
+	body, _ := json.Marshal(map[string]any{"voter_id": v.id, "at": at.UnixMilli(),
+		"signature": v.credential.Sign(ballot.SignInContext, ballot.SignInStatement(r.cfg.Election, v.id, at))})
 	var sess struct{ Token string }
 	if !r.call(ctx, "sessions", "POST", base+"/sessions", "", "", body, 201, &sess) {
 		r.fail()
@@ -229,7 +280,7 @@ func (r *run) vote(ctx context.Context, v Voter) {
 		return
 	}
 	r.mu.Lock()
-	r.ledger[v.ID] = receipt.TrackingCode
+	r.ledger[v.id] = receipt.TrackingCode
 	for q, cands := range sel {
 		if r.chosen[q] == nil {
 			r.chosen[q] = map[string]int{}

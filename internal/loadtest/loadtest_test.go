@@ -27,7 +27,7 @@ func TestLoadRunReconciles(t *testing.T) {
 	for _, v := range el.Voters {
 		voters = append(voters, loadtest.Voter{ID: v, Code: el.Codes[v]})
 	}
-	rep, err := loadtest.Run(context.Background(), loadtest.Config{BaseURL: srv.URL, Election: "e1", Voters: voters, Concurrency: 16})
+	rep, err := loadtest.Run(context.Background(), loadtest.Config{BaseURL: srv.URL, Election: "e1", Voters: voters, Concurrency: 16, Now: env.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

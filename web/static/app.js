@@ -1,5 +1,7 @@
 // primaryvote's pages: sign in, choose, review, cast, receipt; and the
-// public ballot check. No framework, no third-party code.
+// public ballot check. No framework. The ballot page signs in with the
+// device crypto (static/crypto.js, built from web/js): the code derives the
+// voter's key on this device and never leaves it.
 "use strict";
 (function () {
   const messages = JSON.parse(document.getElementById("messages").textContent);
@@ -77,13 +79,27 @@
         (voter ? $("code") : $("voter-id")).focus();
         return;
       }
-      let res;
-      try {
-        res = await fetch(base + "/sessions", {
+      // The device signs the sign-in with the key the code derives. A
+      // phone whose clock is off signs again at the server's time.
+      const signIn = (at) => {
+        const req = window.primaryvoteCrypto.signInRequest(id, voter, code, at);
+        if (req === null) return null;
+        return fetch(base + "/sessions", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ voter_id: voter, code: code }),
+          body: JSON.stringify(req),
         });
+      };
+      let res;
+      try {
+        res = await signIn(Date.now());
+        if (res === null) {
+          err.textContent = t("error.signin");
+          $("code").focus();
+          return;
+        }
+        const serverTime = Date.parse(res.headers.get("Date") || "");
+        if (res.status === 401 && Math.abs(serverTime - Date.now()) > 4 * 60 * 1000) res = await signIn(serverTime);
       } catch (e) {
         err.textContent = t("error.generic");
         return;
