@@ -1,6 +1,7 @@
 // Command primarybench plays a whole primary at full scale on one machine,
 // end to end, as make bench does: create the election, import the roll,
-// issue credentials, run the key ceremony, open, play every voter through
+// make the voters' credentials as the credential authority and import them,
+// run the key ceremony, open, play every voter through
 // the HTTP API with the load tester, close, tally, decrypt with two of three
 // trustees, publish, export the audit bundle and verify it, and reconcile
 // (acknowledged = in the log = counted, choice by choice). It prints one
@@ -9,7 +10,8 @@
 //
 // It drives bin/primaryctl, bin/primaryd and bin/auditverify as an operator
 // would, against the database in DATABASE_URL and DATABASE_OWNER_URL; the
-// cluster's data directory (--pgdata) names PostgreSQL's processes.
+// cluster's data directory (--pgdata) names PostgreSQL's processes; without
+// it, PostgreSQL's CPU is not measured.
 // scripts/bench starts and stops the cluster around it.
 package main
 
@@ -58,12 +60,12 @@ func main() {
 	flag.StringVar(&c.ballot, "ballot", "primary", "primary (one race of six) or demo (the demo's two races)")
 	flag.StringVar(&c.work, "work", "", "a private directory for the run's files (required)")
 	flag.StringVar(&c.bin, "bin", "bin", "the directory with primaryctl, primaryd and auditverify")
-	flag.StringVar(&c.pgdata, "pgdata", "", "the PostgreSQL cluster's data directory (required: its processes' CPU is measured)")
+	flag.StringVar(&c.pgdata, "pgdata", "", "the PostgreSQL cluster's data directory, whose processes' CPU is measured")
 	flag.StringVar(&c.profile, "profile", "", "write CPU profiles of primaryd (20 s, mid-run), the load tester and auditverify here")
 	flag.StringVar(&c.keepBundle, "bundle", "", "keep the audit bundle here (its log key in FILE.key)")
 	flag.StringVar(&c.out, "out", "", "write the summary as JSON here")
 	flag.Parse()
-	if c.work == "" || c.pgdata == "" || flag.NArg() != 0 || (c.ballot != "primary" && c.ballot != "demo") || c.voters < 1 {
+	if c.work == "" || flag.NArg() != 0 || (c.ballot != "primary" && c.ballot != "demo") || c.voters < 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -92,18 +94,22 @@ type summary struct {
 	Concurrency int     `json:"concurrency"`
 	Cores       int     `json:"cores"`
 	RollImportS float64 `json:"roll_import_seconds"`
-	CredentialS float64 `json:"credential_issue_seconds"`
+	// AuthorityS is the credential authority's time to make every code and
+	// credential; ImportS, the server's to import the public credentials.
+	AuthorityS float64 `json:"credential_authority_seconds"`
+	ImportS    float64 `json:"credential_import_seconds"`
 	// Load is the load tester's report of the voting.
 	Load *loadtest.Report `json:"load"`
 	// CPU is the server's CPU over the voting window.
-	CPU         cpuReport                 `json:"cpu"`
-	PeakRSSMiB  float64                   `json:"primaryd_peak_rss_mib"`
-	TallyS      float64                   `json:"tally_decrypt_publish_seconds"`
-	VerifyS     float64                   `json:"auditverify_seconds"`
-	Verified    bool                      `json:"verified"`
-	VerifySteps []string                  `json:"auditverify_steps"`
-	Reconciled  *loadtest.Reconciliation  `json:"reconciliation"`
-	Chosen      map[string]map[string]int `json:"chosen"`
+	CPU              cpuReport                 `json:"cpu"`
+	PostgresMeasured bool                      `json:"postgres_measured"`
+	PeakRSSMiB       float64                   `json:"primaryd_peak_rss_mib"`
+	TallyS           float64                   `json:"tally_decrypt_publish_seconds"`
+	VerifyS          float64                   `json:"auditverify_seconds"`
+	Verified         bool                      `json:"verified"`
+	VerifySteps      []string                  `json:"auditverify_steps"`
+	Reconciled       *loadtest.Reconciliation  `json:"reconciliation"`
+	Chosen           map[string]map[string]int `json:"chosen"`
 }
 
 // cpuReport is CPU time over the voting window, per process group, in
@@ -147,8 +153,14 @@ func run(ctx context.Context, c config) (*summary, error) {
 	if sum.RollImportS, err = timed(func() error { _, err := ctl("", "roll", "import", "bench", files("roll.csv")); return err }); err != nil {
 		return nil, err
 	}
-	if sum.CredentialS, err = timed(func() error {
-		_, err := ctl("", "credentials", "issue", "bench", "--out", files("codes.csv"))
+	if sum.AuthorityS, err = timed(func() error {
+		_, err := ctl("", "credentials", "generate", "--election", "bench", "--roll", files("roll.csv"), "--out", files("authority"))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if sum.ImportS, err = timed(func() error {
+		_, err := ctl("", "credentials", "import", "bench", filepath.Join(files("authority"), "bench-credentials.csv"))
 		return err
 	}); err != nil {
 		return nil, err
@@ -284,7 +296,7 @@ func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error)
 	if err := waitReady(ctx, base+"/readyz", 30*time.Second); err != nil {
 		return nil, fmt.Errorf("primaryd did not become ready (see %s): %w", logFile.Name(), err)
 	}
-	codes, err := os.Open(filepath.Join(c.work, "codes.csv"))
+	codes, err := os.Open(filepath.Join(c.work, "authority", "bench-codes.csv"))
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +337,7 @@ func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error)
 		return nil, err
 	}
 	sum.CPU = after.since(before, window, rep.Acknowledged)
+	sum.PostgresMeasured = c.pgdata != ""
 	if err := rep.WriteLedger(filepath.Join(c.work, "ledger.csv")); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"primaryvote/ballot"
+	"primaryvote/internal/dbtest"
 )
 
 func TestProcCPU(t *testing.T) {
@@ -65,5 +67,36 @@ func TestRollAndDefinitions(t *testing.T) {
 		if err := json.Unmarshal(raw, &d); err != nil || d.ID != "bench" || len(d.Groups) != 3 {
 			t.Errorf("%s definition: %+v, %v", b, d, err)
 		}
+	}
+}
+
+// A whole primary of 40 voters, end to end through the binaries make bench
+// runs, reconciles.
+func TestBenchEndToEnd(t *testing.T) {
+	db := dbtest.New(t)
+	t.Setenv("DATABASE_URL", db.URL)
+	t.Setenv("DATABASE_OWNER_URL", db.OwnerURL)
+	bin, err := filepath.Abs("../../bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"primaryctl", "primaryd", "auditverify"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			t.Fatalf("bin/%s is not built (make test builds it): %v", b, err)
+		}
+	}
+	t.Chdir("../..") // the demo ballot's definition is read from the repository
+	work := t.TempDir()
+	sum, err := run(context.Background(), config{voters: 40, concurrency: 8, surge: 1, ballot: "demo", work: work, bin: bin,
+		out: filepath.Join(work, "summary.json")})
+	if err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	r := sum.Reconciled
+	if !sum.Verified || r == nil || r.Acknowledged != 40 || r.Logged != 40 || r.Counted != 40 || r.Err() != nil {
+		t.Errorf("summary: verified %v, reconciliation %+v", sum.Verified, r)
+	}
+	if sum.CPU.PrimarydMsPerVote <= 0 || sum.Load.PrepareSeconds <= 0 || sum.AuthorityS <= 0 {
+		t.Errorf("summary: %+v", sum)
 	}
 }

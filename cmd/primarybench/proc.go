@@ -28,6 +28,9 @@ func sampleCPU(primaryd int, pgdata string) (cpuSample, error) {
 		return s, fmt.Errorf("primaryd's CPU: %w", err)
 	}
 	s.primaryd = own
+	if pgdata == "" {
+		return s, nil
+	}
 	pidFile, err := os.ReadFile(filepath.Join(pgdata, "postmaster.pid"))
 	if err != nil {
 		return s, fmt.Errorf("PostgreSQL's postmaster: %w", err)

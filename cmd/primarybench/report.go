@@ -10,7 +10,7 @@ import (
 func (s *summary) write(w io.Writer) {
 	fmt.Fprintf(w, "\n== primaryvote bench: %d voters, %s ballot, %d concurrent, %d cores ==\n", s.Voters, s.Ballot, s.Concurrency, s.Cores)
 	fmt.Fprintf(w, "roll import           %.2f s\n", s.RollImportS)
-	fmt.Fprintf(w, "credential issue      %.2f s\n", s.CredentialS)
+	fmt.Fprintf(w, "credential authority  %.2f s (offline), import %.2f s\n", s.AuthorityS, s.ImportS)
 	if l := s.Load; l != nil {
 		fmt.Fprintf(w, "devices' keys         %.2f s, before the clock\n", l.PrepareSeconds)
 		fmt.Fprintf(w, "voting                %.1f s at %.0f votes/s (%d acknowledged, %d failed, %d retries)\n",
@@ -33,8 +33,13 @@ func (s *summary) write(w io.Writer) {
 			fmt.Fprintf(w, "  retried after %-16s %d\n", c, l.Errors[c])
 		}
 		c := s.CPU
-		fmt.Fprintf(w, "server CPU per vote   %.2f ms = primaryd %.2f + PostgreSQL %.2f (%.1f + %.1f s over %.1f s; load tester %.1f s)\n",
-			c.ServerMsPerVote, c.PrimarydMsPerVote, c.PostgresMsPerVote, c.PrimarydS, c.PostgresS, c.WindowS, c.LoadTesterS)
+		if s.PostgresMeasured {
+			fmt.Fprintf(w, "server CPU per vote   %.2f ms = primaryd %.2f + PostgreSQL %.2f (%.1f + %.1f s over %.1f s; load tester %.1f s)\n",
+				c.ServerMsPerVote, c.PrimarydMsPerVote, c.PostgresMsPerVote, c.PrimarydS, c.PostgresS, c.WindowS, c.LoadTesterS)
+		} else {
+			fmt.Fprintf(w, "primaryd CPU per vote %.2f ms (%.1f s over %.1f s; load tester %.1f s); PostgreSQL not measured (no -pgdata)\n",
+				c.PrimarydMsPerVote, c.PrimarydS, c.WindowS, c.LoadTesterS)
+		}
 		fmt.Fprintf(w, "server peak RSS       %.0f MiB\n", s.PeakRSSMiB)
 	}
 	if s.TallyS > 0 {
