@@ -65,15 +65,18 @@ func (s *Store) Export(ctx context.Context, id string, w io.Writer) error {
 			return err
 		}
 	}
-	err = each(ctx, tx, `SELECT pseudonym, group_id FROM voters WHERE election_id = $1 ORDER BY pseudonym`, []any{id}, func(r pgx.Rows) error {
+	err = each(ctx, tx, `
+SELECT v.pseudonym, c.credential, v.group_id
+FROM voters v LEFT JOIN voter_credentials c USING (election_id, voter_id)
+WHERE v.election_id = $1 ORDER BY v.pseudonym`, []any{id}, func(r pgx.Rows) error {
 		var (
-			p     []byte
+			p, c  []byte
 			group string
 		)
-		if err := r.Scan(&p, &group); err != nil {
+		if err := r.Scan(&p, &c, &group); err != nil {
 			return err
 		}
-		return out.Voter(p, group)
+		return out.Voter(p, c, group)
 	})
 	if err != nil {
 		return fmt.Errorf("couldn't export the roll: %w", err)

@@ -307,6 +307,39 @@ func TestLifecycleInTheLog(t *testing.T) {
 			}
 		}
 	})
+	t.Run("credentials after opening: replaced by the rules, or swapped by an insider", func(t *testing.T) {
+		w := newWorldAt(t, ballot.Open) // voters 1-5 of 6 have voted
+		ctx := context.Background()
+		// V00006 lost their code: the authority's replacement verifies.
+		_, replacement := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00006", Group: "public"}})
+		if _, err := w.env.Credentials.Replace(ctx, "e1", bytes.NewReader(replacement), "cli:authority"); err != nil {
+			t.Fatal(err)
+		}
+		w.drain(t)
+		if _, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()}); err != nil {
+			t.Fatalf("Verify after a replacement = %v", err)
+		}
+		// An insider with the owner's role swaps V00006's credential for
+		// one of their own, beside the log.
+		theirs, _ := ballot.DeriveCredential("e1", ballot.NewCode())
+		_, err := w.env.DB.OwnerPool.Exec(ctx, `UPDATE voter_credentials SET credential = $1 WHERE election_id = 'e1' AND voter_id = 'V00006'`, theirs.Public())
+		must(t, err)
+		_, err = verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
+		t.Log(err)
+		if err == nil || !strings.Contains(err.Error(), "replaces pseudonym") || !strings.Contains(err.Error(), "but the credential in force after it is "+theirs.PublicHex()) {
+			t.Errorf("Verify after a swapped credential = %v; want the replacement's mismatch", err)
+		}
+		// And V00005's, who has no replacement to hide behind.
+		_, err = w.env.DB.OwnerPool.Exec(ctx, `UPDATE voter_credentials SET credential = $1 WHERE election_id = 'e1' AND voter_id = 'V00006'`, mustHex(t, replacementP(t, replacement)))
+		must(t, err)
+		_, err = w.env.DB.OwnerPool.Exec(ctx, `UPDATE voter_credentials SET credential = $1 WHERE election_id = 'e1' AND voter_id = 'V00005'`, theirs.Public())
+		must(t, err)
+		_, err = verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
+		t.Log(err)
+		if err == nil || !strings.Contains(err.Error(), "the roll committed when the election opened") {
+			t.Errorf("Verify after a swapped credential = %v; want the roll commitment refused", err)
+		}
+	})
 	t.Run("a ballot cast outside the window", func(t *testing.T) {
 		env := fixture.New(t)
 		d := fixture.Definition("e1")
@@ -481,4 +514,22 @@ func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
 			t.Errorf("Decrypt after the tally = %v; want refused", err)
 		}
 	})
+}
+
+// replacementP is the public credential, hex, of a one-voter credentials file.
+func replacementP(t *testing.T, file []byte) string {
+	t.Helper()
+	var p string
+	must(t, ballot.ReadCredentials(bytes.NewReader(file), func(c ballot.PublicCredential) error {
+		p = hex.EncodeToString(c.P)
+		return nil
+	}))
+	return p
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	must(t, err)
+	return b
 }

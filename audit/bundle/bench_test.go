@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudflare/circl/group"
+
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/audit/entry"
@@ -88,15 +90,20 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		}()
 	}
 	wg.Wait()
-	group := func(i int) string { return d.Groups[i%2].ID }
+	groupOf := func(i int) string { return d.Groups[i%2].ID }
 	roll := make([]ballot.RollEntry, n)
 	pseudonym := func(i int) [32]byte {
 		var buf [8]byte
 		binary.BigEndian.PutUint64(buf[:], uint64(i))
 		return sha256.Sum256(buf[:])
 	}
+	// Voter i's public credential is (i+1)·G: distinct, and quick to make.
+	r255 := group.Ristretto255
+	cred := r255.Identity()
 	for i := range roll {
-		roll[i] = ballot.RollEntry{Pseudonym: pseudonym(i), Group: group(i)}
+		cred = r255.NewElement().Add(cred, r255.Generator())
+		cb, _ := cred.MarshalBinary()
+		roll[i] = ballot.RollEntry{Pseudonym: pseudonym(i), Credential: [32]byte(cb), Group: groupOf(i)}
 	}
 	commitment, err := ballot.CommitRoll(append([]ballot.RollEntry(nil), roll...))
 	if err != nil {
@@ -104,7 +111,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 	}
 	sums := e.NewSums()
 	for i, p := range parsed {
-		sums.AddBallot(e, group(i), p)
+		sums.AddBallot(e, groupOf(i), p)
 	}
 	sumsBytes := sums.Encode()
 	var partials []*ballot.PartialDecryption
@@ -147,7 +154,8 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 	}
 	put(line{Type: "trustees", Threshold: 2, PublicKey: hex.EncodeToString(tr.Key.Bytes()), Commitments: commitments, TrusteeKeys: public})
 	for _, r := range roll {
-		put(line{Type: "voter", Pseudonym: hex.EncodeToString(r.Pseudonym[:]), Group: r.Group})
+		c := hex.EncodeToString(r.Credential[:])
+		put(line{Type: "voter", Pseudonym: hex.EncodeToString(r.Pseudonym[:]), Credential: &c, Group: r.Group})
 	}
 
 	// The log: the election's creation, key and opening, one cast per
@@ -169,7 +177,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 	for i := range n {
 		p := pseudonym(i)
 		perGroup[i%2]++
-		add(entry.KindBallotCast, entry.Cast{Voter: hex.EncodeToString(p[:]), Group: group(i), TrackingCode: ballot.TrackingCode(sha256.Sum256(contents[i]))})
+		add(entry.KindBallotCast, entry.Cast{Voter: hex.EncodeToString(p[:]), Group: groupOf(i), TrackingCode: ballot.TrackingCode(sha256.Sum256(contents[i]))})
 	}
 	add(entry.KindElectionClose, entry.Closed{From: "open", To: "closed", Ballots: n})
 	digest := sha256.Sum256(sumsBytes)
@@ -205,7 +213,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		put(line{Type: "checkpoint", Signed: c})
 	}
 	for i, c := range contents {
-		put(line{Type: "ballot", Group: group(i), Content: c})
+		put(line{Type: "ballot", Group: groupOf(i), Content: c})
 	}
 	put(line{Type: "sums", Sums: sumsBytes})
 	for _, p := range partials {

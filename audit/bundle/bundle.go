@@ -11,7 +11,7 @@
 //	{"type":"header","format":"primaryvote-bundle-v1","election":ID,"log_key":VKEY}
 //	{"type":"election","status":S,"definition":{…}}                   S and the definition as logged
 //	{"type":"trustees","threshold":K,"public_key":HEX,"commitments":[HEX…],"trustee_keys":[HEX…]}
-//	{"type":"voter","pseudonym":HEX,"group":G}                         one per voter
+//	{"type":"voter","pseudonym":HEX,"credential":HEX,"group":G}        one per voter
 //	{"type":"record","position":N,"record":BASE64}                     one per log record
 //	{"type":"checkpoint","signed":NOTE}                                one per checkpoint
 //	{"type":"ballot","group":G,"content":BASE64}                       one per logged ballot
@@ -57,8 +57,11 @@ type line struct {
 
 	// voter, ballot
 	Pseudonym string `json:"pseudonym,omitempty"`
-	Group     string `json:"group,omitempty"`
-	Content   []byte `json:"content,omitempty"`
+	// Credential is the voter's public credential, hex, or "" in a draft
+	// before the credentials are imported.
+	Credential *string `json:"credential,omitempty"`
+	Group      string  `json:"group,omitempty"`
+	Content    []byte  `json:"content,omitempty"`
 
 	// record, checkpoint
 	Position *int64 `json:"position,omitempty"`
@@ -110,8 +113,9 @@ func (w *Writer) Trustees(threshold int, key string, commitments, trusteeKeys []
 }
 
 // Voter writes a voter line.
-func (w *Writer) Voter(pseudonym []byte, group string) error {
-	return w.put(line{Type: "voter", Pseudonym: hex.EncodeToString(pseudonym), Group: group})
+func (w *Writer) Voter(pseudonym, credential []byte, group string) error {
+	c := hex.EncodeToString(credential)
+	return w.put(line{Type: "voter", Pseudonym: hex.EncodeToString(pseudonym), Credential: &c, Group: group})
 }
 
 // Record writes a log record's line.

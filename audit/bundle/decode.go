@@ -19,7 +19,7 @@ var members = map[string][]string{
 	"header":     {"type", "format", "election", "log_key"},
 	"election":   {"type", "status", "definition"},
 	"trustees":   {"type", "threshold", "public_key", "commitments", "trustee_keys"},
-	"voter":      {"type", "pseudonym", "group"},
+	"voter":      {"type", "pseudonym", "credential", "group"},
 	"record":     {"type", "position", "record"},
 	"checkpoint": {"type", "signed"},
 	"ballot":     {"type", "group", "content"},
@@ -80,6 +80,7 @@ var (
 	recordHead   = []byte(`{"type":"record","position":`)
 	recordMiddle = []byte(`,"record":"`)
 	voterHead    = []byte(`{"type":"voter","pseudonym":"`)
+	voterCred    = []byte(`","credential":"`)
 	voterMiddle  = []byte(`","group":"`)
 	lineTail     = []byte(`"}`)
 )
@@ -116,14 +117,19 @@ func decodeExported(b []byte, l *line) bool {
 		return true
 	case bytes.HasPrefix(b, voterHead):
 		pseudonym, rest, ok := bytes.Cut(b[len(voterHead):], []byte(`"`))
-		if !ok || !plain(pseudonym) || !bytes.HasPrefix(rest, voterMiddle[1:]) {
+		if !ok || !plain(pseudonym) || !bytes.HasPrefix(rest, voterCred[1:]) {
+			return false
+		}
+		credential, rest, ok := bytes.Cut(rest[len(voterCred)-1:], []byte(`"`))
+		if !ok || !plain(credential) || !bytes.HasPrefix(rest, voterMiddle[1:]) {
 			return false
 		}
 		group, ok := bytes.CutSuffix(rest[len(voterMiddle)-1:], lineTail)
 		if !ok || !plain(group) {
 			return false
 		}
-		*l = line{Type: "voter", Pseudonym: string(pseudonym), Group: string(group)}
+		c := string(credential)
+		*l = line{Type: "voter", Pseudonym: string(pseudonym), Credential: &c, Group: string(group)}
 		return true
 	}
 	return false

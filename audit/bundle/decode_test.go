@@ -16,34 +16,36 @@ func TestDecodeLineAgreesWithJSON(t *testing.T) {
 		`{"type":"ballot","group":"","content":""}`,
 		`{"type":"record","position":0,"record":"AAEC"}`,
 		`{"type":"record","position":123456789012345678,"record":"UFZMMQ=="}`,
-		`{"type":"voter","pseudonym":"00","group":"members"}`,
+		`{"type":"voter","pseudonym":"00","credential":"11","group":"members"}`,
+		`{"type":"voter","pseudonym":"00","credential":"","group":"members"}`,
 	}
 	slow := []string{
-		`{"type": "ballot","group":"members","content":"UFZCMQ=="}`,              // spacing
-		`{"type":"ballot","content":"UFZCMQ==","group":"members"}`,               // member order
-		`{"type":"ballot","group":"m\u0065mbers","content":"UFZCMQ=="}`,          // an escape
-		`{"type":"ballot","group":"회원","content":"UFZCMQ=="}`,                    // not ASCII
-		`{"type":"ballot","group":"members","content":"UFZCMQ==","extra":1}`,     // unknown member
-		`{"type":"ballot","group":"members","content":"UFZC\nMQ=="}`,             // control character
-		`{"type":"ballot","group":"members","content":"UFZC\u004dQ=="}`,          // escaped base64
-		`{"type":"ballot","group":"members","content":"UFZCMQ="}`,                // bad base64
-		`{"type":"ballot","group":"members","content":"UFZCMR=="}`,               // non-canonical base64
-		`{"type":"ballot","group":"members","content":"UFZCMQ"}`,                 // unpadded base64
-		`{"type":"ballot","group":"members","content":"-_8="}`,                   // URL alphabet
-		`{"type":"ballot","group":"members","content":"UFZCMQ=="}{"type":"end"}`, // two values
-		`{"type":"ballot","group":"members","content":"UFZCMQ=="} `,              // trailing space
-		`{"type":"record","position":01,"record":"AAEC"}`,                        // leading zero
-		`{"type":"record","position":-1,"record":"AAEC"}`,                        // negative
-		`{"type":"record","position":1e3,"record":"AAEC"}`,                       // exponent
-		`{"type":"record","position":1.0,"record":"AAEC"}`,                       // fraction
-		`{"type":"record","position":99999999999999999999,"record":"AAEC"}`,      // too big
-		`{"type":"record","position":1,"record":"AAEC","position":2}`,            // repeated member
-		`{"type":"record","position":1,"record":null}`,                           // null
-		`{"type":"voter","pseudonym":"00","group":"members","group":"public"}`,   // repeated member
-		`{"type":"voter","pseudonym":"00","Group":"members"}`,                    // case variant
-		`{"type":"voter","pseudonym":"0\u0030","group":"members"}`,               // an escape
-		`{"type":"voter","group":"members","pseudonym":"00"}`,                    // member order
-		`{"type":"sums","sums":"AAEC"}`,                                          // another type
+		`{"type": "ballot","group":"members","content":"UFZCMQ=="}`,                              // spacing
+		`{"type":"ballot","content":"UFZCMQ==","group":"members"}`,                               // member order
+		`{"type":"ballot","group":"m\u0065mbers","content":"UFZCMQ=="}`,                          // an escape
+		`{"type":"ballot","group":"회원","content":"UFZCMQ=="}`,                                    // not ASCII
+		`{"type":"ballot","group":"members","content":"UFZCMQ==","extra":1}`,                     // unknown member
+		`{"type":"ballot","group":"members","content":"UFZC\nMQ=="}`,                             // control character
+		`{"type":"ballot","group":"members","content":"UFZC\u004dQ=="}`,                          // escaped base64
+		`{"type":"ballot","group":"members","content":"UFZCMQ="}`,                                // bad base64
+		`{"type":"ballot","group":"members","content":"UFZCMR=="}`,                               // non-canonical base64
+		`{"type":"ballot","group":"members","content":"UFZCMQ"}`,                                 // unpadded base64
+		`{"type":"ballot","group":"members","content":"-_8="}`,                                   // URL alphabet
+		`{"type":"ballot","group":"members","content":"UFZCMQ=="}{"type":"end"}`,                 // two values
+		`{"type":"ballot","group":"members","content":"UFZCMQ=="} `,                              // trailing space
+		`{"type":"record","position":01,"record":"AAEC"}`,                                        // leading zero
+		`{"type":"record","position":-1,"record":"AAEC"}`,                                        // negative
+		`{"type":"record","position":1e3,"record":"AAEC"}`,                                       // exponent
+		`{"type":"record","position":1.0,"record":"AAEC"}`,                                       // fraction
+		`{"type":"record","position":99999999999999999999,"record":"AAEC"}`,                      // too big
+		`{"type":"record","position":1,"record":"AAEC","position":2}`,                            // repeated member
+		`{"type":"record","position":1,"record":null}`,                                           // null
+		`{"type":"voter","pseudonym":"00","credential":"11","group":"members","group":"public"}`, // repeated member
+		`{"type":"voter","pseudonym":"00","credential":"11","Group":"members"}`,                  // case variant
+		`{"type":"voter","pseudonym":"0\u0030","credential":"11","group":"members"}`,             // an escape
+		`{"type":"voter","group":"members","credential":"11","pseudonym":"00"}`,                  // member order
+		`{"type":"voter","pseudonym":"00","group":"members"}`,                                    // no credential
+		`{"type":"sums","sums":"AAEC"}`,                                                          // another type
 	}
 	for _, s := range append(fast, slow...) {
 		var viaJSON, viaLine line
@@ -94,7 +96,7 @@ func FuzzDecodeLine(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"ballot","group":"members","content":"UFZCMQ=="}`,
 		`{"type":"record","position":7,"record":"AAEC"}`,
-		`{"type":"voter","pseudonym":"00ff","group":"members"}`,
+		`{"type":"voter","pseudonym":"00ff","credential":"aa","group":"members"}`,
 		`{"type":"ballot","group":"members","content":"UFZCMR=="}`,
 		`{"type":"end","lines":3}`,
 	} {

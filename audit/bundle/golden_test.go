@@ -254,10 +254,12 @@ func specDerive(t *testing.T, lines []string) *vectors {
 		groupIndex[g.ID] = i
 	}
 
-	// The roll commitment: leaves pseudonym ‖ group, sorted by pseudonym.
+	// The roll commitment: leaves pseudonym ‖ credential ‖ group, sorted by
+	// pseudonym (the golden election replaces no credential after opening).
 	var leaves [][]byte
 	for _, m := range byType["voter"] {
-		leaves = append(leaves, append(unhex(str(m, "pseudonym")), str(m, "group")...))
+		leaf := append(unhex(str(m, "pseudonym")), unhex(str(m, "credential"))...)
+		leaves = append(leaves, append(leaf, str(m, "group")...))
 	}
 	sort.Slice(leaves, func(i, j int) bool { return bytes.Compare(leaves[i][:32], leaves[j][:32]) < 0 })
 	rollRoot := hex.EncodeToString(specTreeHash(leaves))

@@ -24,7 +24,12 @@ type electionLog struct {
 	// led to.
 	steps map[ballot.Status]int64
 
-	trustees     *logged[entry.TrusteesSet]
+	trustees *logged[entry.TrusteesSet]
+	// opened is the election.open entry, whose roll commitment is checked
+	// at the end, against the bundle's roll with every credential
+	// replaced after it put back (replaced).
+	opened       *logged[entry.Opened]
+	replaced     []*logged[entry.CredentialReplaced]
 	casts        int
 	perGroup     map[string]int
 	sums         *logged[entry.Summed]
@@ -95,11 +100,17 @@ func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 		if _, voted := g.v.castBy[d.Voter]; voted {
 			return fmt.Errorf("a credential is replaced for pseudonym %s, who has already cast a ballot", d.Voter)
 		}
-		return g.require(e.Kind, ballot.Draft, ballot.Open)
+		if err := g.require(e.Kind, ballot.Draft, ballot.Open); err != nil {
+			return err
+		}
+		if g.status == ballot.Open {
+			g.replaced = append(g.replaced, &logged[entry.CredentialReplaced]{at: n, data: d})
+		}
+		return nil
 	case *entry.TrusteesSet:
 		return g.onTrustees(n, d)
 	case *entry.Opened:
-		return g.onOpen(d)
+		return g.onOpen(n, d)
 	case *entry.Cast:
 		return g.onCast(n, e.At, d)
 	case *entry.Closed:
@@ -185,7 +196,7 @@ func (g *electionLog) onTrustees(n int64, d *entry.TrusteesSet) error {
 	return nil
 }
 
-func (g *electionLog) onOpen(d *entry.Opened) error {
+func (g *electionLog) onOpen(n int64, d *entry.Opened) error {
 	if g.trustees == nil {
 		return fmt.Errorf("the election opens before its trustees are set up")
 	}
@@ -193,13 +204,45 @@ func (g *electionLog) onOpen(d *entry.Opened) error {
 	if d.DefinitionSHA256 != hex.EncodeToString(digest[:]) {
 		return fmt.Errorf("the election opens with definition SHA-256 %s, not the created definition's (%x)", d.DefinitionSHA256, digest)
 	}
-	want, err := ballot.CommitRoll(append([]ballot.RollEntry(nil), g.v.rollList...))
+	g.opened = &logged[entry.Opened]{at: n, data: d}
+	return nil
+}
+
+// checkRollAtOpen checks the roll commitment logged at election.open: the
+// bundle's roll, each credential replaced since then put back to the one it
+// replaced (every replacement naming the credential then in force), must be
+// the roll committed.
+func (g *electionLog) checkRollAtOpen() error {
+	if g.opened == nil {
+		return nil
+	}
+	roll := append([]ballot.RollEntry(nil), g.v.rollList...)
+	at := make(map[string]int, len(roll))
+	for i, e := range roll {
+		at[hex.EncodeToString(e.Pseudonym[:])] = i
+	}
+	for k := len(g.replaced) - 1; k >= 0; k-- {
+		r := g.replaced[k]
+		i, ok := at[r.data.Voter]
+		if !ok {
+			return fmt.Errorf("record %d replaces the credential of pseudonym %s, who is not on the bundle's roll", r.at, r.data.Voter)
+		}
+		if hex.EncodeToString(roll[i].Credential[:]) != r.data.New {
+			return fmt.Errorf("record %d replaces pseudonym %s's credential with %s, but the credential in force after it is %x", r.at, r.data.Voter, r.data.New, roll[i].Credential)
+		}
+		old, err := ballot.ParsePublicCredential(r.data.Old)
+		if err != nil {
+			return fmt.Errorf("record %d: the replaced credential: %v", r.at, err)
+		}
+		roll[i].Credential = [32]byte(old)
+	}
+	want, err := ballot.CommitRoll(roll)
 	if err != nil {
 		return err
 	}
-	if d.Roll != want || d.Voters != want.Voters {
-		return fmt.Errorf("the roll committed when the election opened (%d voters, root %s) is not the bundle's roll (%d voters, root %s)",
-			d.Roll.Voters, d.Roll.Root, want.Voters, want.Root)
+	if d := g.opened.data; d.Roll != want || d.Voters != want.Voters {
+		return fmt.Errorf("record %d: the roll committed when the election opened (%d voters, root %s) is not the bundle's roll (%d voters, root %s)",
+			g.opened.at, d.Roll.Voters, d.Roll.Root, want.Voters, want.Root)
 	}
 	return nil
 }
@@ -341,5 +384,5 @@ func (g *electionLog) finish() error {
 	if v.trustees != nil && g.trustees == nil {
 		return fmt.Errorf("the bundle's trustees are not in the log (no trustees.setup entry)")
 	}
-	return nil
+	return g.checkRollAtOpen()
 }

@@ -102,8 +102,9 @@ type Report struct {
 //   - the bundle against the log: the definition is the one created, the
 //     trustees the ones set up, the status the log's last step, the sums,
 //     partial decryptions and results the ones the tally logged;
-//   - the roll: unique pseudonyms whose commitment is the one logged when
-//     the election opened;
+//   - the roll: unique pseudonyms and public credentials whose commitment
+//     is the one logged when the election opened (each credential replaced
+//     since put back);
 //   - the ballots: each cast between the logged open and close and inside
 //     the election's window, by a voter on the roll, in their group, once;
 //     the count at close equal to the ballots; the bundle's ballots exactly
@@ -117,7 +118,7 @@ type Report struct {
 func Verify(r io.Reader, opts Options) (*Report, error) {
 	now := time.Now()
 	v := &verifier{opts: opts, report: &Report{LogKeyPinned: opts.LogKey != "", LogKey: opts.LogKey}, start: now, lastReport: now,
-		roll: map[string]string{}, castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{},
+		roll: map[string]string{}, credentials: map[string]bool{}, castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{},
 		valid: map[int]*ballot.PartialDecryption{}}
 	v.log = newElectionLog(v)
 	err := CheckOptions(opts)
@@ -149,8 +150,9 @@ type verifier struct {
 	definition []byte
 	trustees   *ballot.Trustees
 
-	roll     map[string]string // pseudonym → group
-	rollList []ballot.RollEntry
+	roll        map[string]string // pseudonym → group
+	rollList    []ballot.RollEntry
+	credentials map[string]bool // public credentials on the roll, hex
 
 	records int64
 	chains  []tlog.Hash
@@ -463,8 +465,23 @@ func (v *verifier) onVoter(l line) error {
 	if !v.hasGroup(l.Group) {
 		return v.fail("pseudonym %s is in unknown group %q", l.Pseudonym, l.Group)
 	}
+	entry := ballot.RollEntry{Pseudonym: [32]byte(p), Group: l.Group}
+	switch {
+	case l.Credential == nil || *l.Credential == "" && v.election.Status != ballot.Draft:
+		return v.fail("pseudonym %s has no public credential", l.Pseudonym)
+	case *l.Credential != "":
+		c, err := ballot.ParsePublicCredential(*l.Credential)
+		if err != nil {
+			return v.fail("pseudonym %s: %v", l.Pseudonym, err)
+		}
+		if v.credentials[*l.Credential] {
+			return v.fail("credential %s is on the roll twice", *l.Credential)
+		}
+		v.credentials[*l.Credential] = true
+		entry.Credential = [32]byte(c)
+	}
 	v.roll[l.Pseudonym] = l.Group
-	v.rollList = append(v.rollList, ballot.RollEntry{Pseudonym: [32]byte(p), Group: l.Group})
+	v.rollList = append(v.rollList, entry)
 	v.step("roll")
 	return nil
 }

@@ -201,16 +201,22 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	if _, err := c.run("", "audit verify nosuch"); err == nil {
 		t.Error("audit verify of an unknown election succeeded")
 	}
-	// An insider with the owner's role adds a voter after the fact: the
-	// roll no longer matches the one committed at opening.
+	// An insider with the owner's role adds a voter, with a credential of
+	// their own, after the fact: the roll no longer matches the one
+	// committed at opening.
 	owner, err := pgxpool.New(context.Background(), c.env.OwnerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer owner.Close()
+	theirs, _ := ballot.DeriveCredential("demo", ballot.NewCode())
 	if _, err := owner.Exec(context.Background(),
-		`INSERT INTO voters (election_id, voter_id, group_id, region, pseudonym) VALUES ('demo', 'Z9', 'members', 'x', $1)`,
+		`INSERT INTO voters (election_id, voter_id, group_id, region, pseudonym) VALUES ('demo', 'Z9', 'members', 'x', $1);`,
 		bytes.Repeat([]byte{7}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(context.Background(),
+		`INSERT INTO voter_credentials (election_id, voter_id, credential) VALUES ('demo', 'Z9', $1)`, theirs.Public()); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := c.run("", "audit verify demo"); err == nil || !strings.Contains(out, "the roll committed when the election opened") {
