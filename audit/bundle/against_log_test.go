@@ -533,3 +533,80 @@ func mustHex(t *testing.T, s string) []byte {
 	must(t, err)
 	return b
 }
+
+// With the authority's file and its published hash, the roll's credentials
+// must be the ones the authority made: a credential an insider swaps in the
+// database before the election opens, which the roll commitment then
+// covers, is caught.
+func TestCredentialsAreTheAuthoritys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pinned := func(file []byte) bundle.Options {
+		sum := sha256.Sum256(file)
+		return bundle.Options{Credentials: file, CredentialsSHA256: hex.EncodeToString(sum[:])}
+	}
+	setup := func(t *testing.T, swap bool) (*world, []byte) {
+		env := fixture.New(t)
+		el := env.Setup(t, "e1", 6, false)
+		if swap {
+			theirs, _ := ballot.DeriveCredential("e1", ballot.NewCode())
+			_, err := env.DB.OwnerPool.Exec(ctx, `UPDATE voter_credentials SET credential = $1 WHERE election_id = 'e1' AND voter_id = 'V00004'`, theirs.Public())
+			must(t, err)
+		}
+		must(t, env.Elections.Open(ctx, "e1", "test"))
+		w := &world{env: env, el: el, signer: env.Signer, seq: env.Sequencer}
+		w.drain(t)
+		return w, el.Credentials
+	}
+
+	t.Run("the authority's, with a replacement", func(t *testing.T) {
+		w, file := setup(t, false)
+		_, replacement := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00002", Group: "public"}})
+		if _, err := w.env.Credentials.Replace(ctx, "e1", bytes.NewReader(replacement), "cli:authority"); err != nil {
+			t.Fatal(err)
+		}
+		w.drain(t)
+		opts := pinned(file)
+		opts.LogKey = w.signer.VerifierKey()
+		report, err := verify(w.export(t), opts)
+		if err != nil || !report.CredentialsPinned {
+			t.Fatalf("Verify = %+v, %v", report, err)
+		}
+		var out bytes.Buffer
+		report.WriteText(&out)
+		if !strings.Contains(out.String(), "credentials are the authority's") {
+			t.Errorf("report: %s", out.String())
+		}
+	})
+	t.Run("one swapped before opening", func(t *testing.T) {
+		w, file := setup(t, true)
+		// Without the authority's file the swap is consistent with the log.
+		if _, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()}); err != nil {
+			t.Fatalf("Verify without the file = %v", err)
+		}
+		_, err := verify(w.export(t), pinned(file))
+		t.Log(err)
+		if err == nil || !strings.Contains(err.Error(), "is not one the authority made") {
+			t.Errorf("Verify = %v; want the swapped credential named", err)
+		}
+	})
+	t.Run("another file than the one imported", func(t *testing.T) {
+		w, _ := setup(t, false)
+		_, other := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00001", Group: "members"}})
+		_, err := verify(w.export(t), pinned(other))
+		if err == nil || !strings.Contains(err.Error(), "are not the file the authority published") {
+			t.Errorf("Verify = %v; want the import's hash refused", err)
+		}
+	})
+	t.Run("a file that is not the published one", func(t *testing.T) {
+		_, file := setup(t, false)
+		opts := pinned(file)
+		opts.CredentialsSHA256 = strings.Repeat("0", 64)
+		if err := bundle.CheckOptions(opts); err == nil || !strings.Contains(err.Error(), "not the published") {
+			t.Errorf("CheckOptions = %v; want the hash refused before any work", err)
+		}
+		if err := bundle.CheckOptions(bundle.Options{Credentials: file}); err == nil {
+			t.Error("CheckOptions took a file without its published hash")
+		}
+	})
+}

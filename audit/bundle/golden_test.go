@@ -23,7 +23,7 @@ import (
 	"primaryvote/ballot"
 )
 
-var updateGolden = flag.Bool("update", false, "write testdata/golden.bundle, golden.key and vectors.json anew from a new election (needs a database)")
+var updateGolden = flag.Bool("update", false, "write testdata/golden.bundle, golden.key, golden.credentials and vectors.json anew from a new election (needs a database)")
 
 // vectors are the intermediate values of the golden bundle's checks, for an
 // independent implementation to compare its own against step by step.
@@ -81,6 +81,7 @@ func TestGoldenBundle(t *testing.T) {
 		lines := w.export(t)
 		must(t, os.WriteFile(filepath.Join(dir, "golden.bundle"), []byte(strings.Join(lines, "")), 0o644))
 		must(t, os.WriteFile(filepath.Join(dir, "golden.key"), []byte(w.signer.VerifierKey()+"\n"), 0o644))
+		must(t, os.WriteFile(filepath.Join(dir, "golden.credentials"), w.el.Credentials, 0o644))
 		v := specDerive(t, lines)
 		b, _ := json.MarshalIndent(v, "", "  ")
 		must(t, os.WriteFile(filepath.Join(dir, "vectors.json"), append(b, '\n'), 0o644))
@@ -89,8 +90,12 @@ func TestGoldenBundle(t *testing.T) {
 	must(t, err)
 	key, err := os.ReadFile(filepath.Join(dir, "golden.key"))
 	must(t, err)
-	report, err := bundle.Verify(bytes.NewReader(raw), bundle.Options{LogKey: strings.TrimSpace(string(key))})
-	if err != nil || report.Status != "published" {
+	creds, err := os.ReadFile(filepath.Join(dir, "golden.credentials"))
+	must(t, err)
+	credSum := sha256.Sum256(creds)
+	report, err := bundle.Verify(bytes.NewReader(raw), bundle.Options{LogKey: strings.TrimSpace(string(key)),
+		Credentials: creds, CredentialsSHA256: hex.EncodeToString(credSum[:])})
+	if err != nil || report.Status != "published" || !report.CredentialsPinned {
 		t.Fatalf("Verify(golden bundle) = %+v, %v", report, err)
 	}
 

@@ -28,8 +28,12 @@ type electionLog struct {
 	// opened is the election.open entry, whose roll commitment is checked
 	// at the end, against the bundle's roll with every credential
 	// replaced after it put back (replaced).
-	opened       *logged[entry.Opened]
-	replaced     []*logged[entry.CredentialReplaced]
+	opened   *logged[entry.Opened]
+	replaced []*logged[entry.CredentialReplaced]
+	// imported is the last credentials.import; sinceImport, the
+	// replacements logged after it.
+	imported     *logged[entry.CredentialsImported]
+	sinceImport  []*logged[entry.CredentialReplaced]
 	casts        int
 	perGroup     map[string]int
 	sums         *logged[entry.Summed]
@@ -92,6 +96,7 @@ func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 	case *entry.RollImported:
 		return g.require(entry.KindRollImport, ballot.Draft)
 	case *entry.CredentialsImported:
+		g.imported, g.sinceImport = &logged[entry.CredentialsImported]{at: n, data: d}, nil
 		return g.require(e.Kind, ballot.Draft)
 	case *entry.CredentialReplaced:
 		if _, ok := g.v.roll[d.Voter]; !ok {
@@ -103,9 +108,11 @@ func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 		if err := g.require(e.Kind, ballot.Draft, ballot.Open); err != nil {
 			return err
 		}
+		r := &logged[entry.CredentialReplaced]{at: n, data: d}
 		if g.status == ballot.Open {
-			g.replaced = append(g.replaced, &logged[entry.CredentialReplaced]{at: n, data: d})
+			g.replaced = append(g.replaced, r)
 		}
+		g.sinceImport = append(g.sinceImport, r)
 		return nil
 	case *entry.TrusteesSet:
 		return g.onTrustees(n, d)
@@ -384,5 +391,52 @@ func (g *electionLog) finish() error {
 	if v.trustees != nil && g.trustees == nil {
 		return fmt.Errorf("the bundle's trustees are not in the log (no trustees.setup entry)")
 	}
-	return g.checkRollAtOpen()
+	if err := g.checkRollAtOpen(); err != nil {
+		return err
+	}
+	return g.checkAuthority()
+}
+
+// checkAuthority checks the roll's credentials against the authority's
+// file, if one was given: the import logged that file's hash, and the
+// roll's credentials and groups are the file's with every replacement
+// logged since the import applied in order, each replacing a credential
+// then in the set.
+func (g *electionLog) checkAuthority() error {
+	v := g.v
+	made, err := authorityCredentials(v.opts)
+	if err != nil || made == nil {
+		return err
+	}
+	if g.imported == nil {
+		return fmt.Errorf("the log records no credentials.import for election %s, so its credentials cannot be the authority's", g.id)
+	}
+	if g.imported.data.SHA256 != v.opts.CredentialsSHA256 {
+		return fmt.Errorf("record %d: the credentials imported (SHA-256 %s) are not the file the authority published (SHA-256 %s)",
+			g.imported.at, g.imported.data.SHA256, v.opts.CredentialsSHA256)
+	}
+	for _, r := range g.sinceImport {
+		group, ok := made[r.data.Old]
+		if !ok {
+			return fmt.Errorf("record %d replaces credential %s, which is not one the authority made or a replacement logged before", r.at, r.data.Old)
+		}
+		delete(made, r.data.Old)
+		made[r.data.New] = group
+	}
+	for _, e := range v.rollList {
+		c := hex.EncodeToString(e.Credential[:])
+		group, ok := made[c]
+		switch {
+		case !ok:
+			return fmt.Errorf("pseudonym %x's credential %s is not one the authority made, nor a logged replacement of one", e.Pseudonym, c)
+		case group != e.Group:
+			return fmt.Errorf("pseudonym %x is in group %q, but the authority made credential %s for group %q", e.Pseudonym, e.Group, c, group)
+		}
+		delete(made, c)
+	}
+	if len(made) > 0 {
+		return fmt.Errorf("%d credentials the authority made are on no voter of the roll", len(made))
+	}
+	v.report.CredentialsPinned, v.report.CredentialsSHA256 = true, v.opts.CredentialsSHA256
+	return nil
 }

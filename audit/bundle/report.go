@@ -27,6 +27,11 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "  ✓ %-24s %9d  %8.2fs\n", s.Name, s.Count, s.Duration.Seconds())
 	}
+	if r.CredentialsPinned {
+		fmt.Fprintf(w, "  ✓ credentials are the authority's (its file, SHA-256 %s, with the logged replacements)\n", r.CredentialsSHA256)
+	} else if r.Failure == "" && r.LogKeyPinned {
+		fmt.Fprintf(w, "  credentials not checked against the authority's file (pass --credentials and --credentials-sha256)\n")
+	}
 	for _, refused := range r.Refused {
 		fmt.Fprintf(w, "  refused partial decryption (not counted): %s\n", refused)
 	}

@@ -33,6 +33,15 @@ type Options struct {
 	Checkpoints map[string][]byte
 	// Progress, if set, gets a progress line every couple of seconds.
 	Progress io.Writer
+	// Credentials is the credential authority's public credentials file
+	// (ballot/FORMAT.md), and CredentialsSHA256 the SHA-256 the authority
+	// published for it, hex. With them, the roll's credentials must be the
+	// ones the authority made: the file is the one published and the one
+	// the log recorded at import, and the roll's credentials and groups are
+	// the file's with every logged replacement applied. That catches a
+	// credential swapped in the database even before the election opened.
+	Credentials       []byte
+	CredentialsSHA256 string
 	// FromDatabase says the bundle is streamed from a database rather than
 	// read from a file: failures then name what failed without a line
 	// number, which would mean nothing to the reader.
@@ -46,6 +55,9 @@ func CheckOptions(opts Options) error {
 		if _, err := note.NewVerifier(opts.LogKey); err != nil {
 			return fmt.Errorf("the log key is not a note verifier key: %v", err)
 		}
+	}
+	if _, err := authorityCredentials(opts); err != nil {
+		return err
 	}
 	for name, signed := range opts.Checkpoints {
 		var err error
@@ -81,8 +93,12 @@ type Report struct {
 	LogKey string `json:"log_key"`
 	// SavedCheckpoints counts the checkpoints given in Options that the log
 	// extends.
-	SavedCheckpoints int    `json:"saved_checkpoints"`
-	Steps            []Step `json:"steps"`
+	SavedCheckpoints int `json:"saved_checkpoints"`
+	// CredentialsPinned says the roll's credentials were checked against the
+	// authority's file whose SHA-256 (CredentialsSHA256) was given.
+	CredentialsPinned bool   `json:"credentials_pinned"`
+	CredentialsSHA256 string `json:"credentials_sha256,omitempty"`
+	Steps             []Step `json:"steps"`
 	// Refused lists the partial decryptions that do not verify and that the
 	// log records the tally refused; they were not counted.
 	Refused []string      `json:"refused,omitempty"`
@@ -804,4 +820,29 @@ func posString(p *int64) string {
 		return "none"
 	}
 	return fmt.Sprint(*p)
+}
+
+// authorityCredentials checks the authority's file against its published
+// hash and reads it: each public credential, hex, with its voter's group.
+// It returns nil when no file is given.
+func authorityCredentials(opts Options) (map[string]string, error) {
+	if opts.Credentials == nil && opts.CredentialsSHA256 == "" {
+		return nil, nil
+	}
+	if opts.Credentials == nil || opts.CredentialsSHA256 == "" {
+		return nil, errors.New("the authority's credentials file and the SHA-256 it published go together")
+	}
+	sum := sha256.Sum256(opts.Credentials)
+	if hex.EncodeToString(sum[:]) != opts.CredentialsSHA256 {
+		return nil, fmt.Errorf("the credentials file's SHA-256 is %x, not the published %s", sum, opts.CredentialsSHA256)
+	}
+	groups := map[string]string{}
+	err := ballot.ReadCredentials(bytes.NewReader(opts.Credentials), func(c ballot.PublicCredential) error {
+		groups[hex.EncodeToString(c.P)] = c.Group
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the authority's credentials file: %v", err)
+	}
+	return groups, nil
 }

@@ -8,9 +8,11 @@
 //
 // It needs nothing but the bundle (and the key and checkpoints to pin it
 // to): no database, no server. Without --log-key it can show only that the
-// bundle agrees with itself, and says so in its first and last lines.
+// bundle agrees with itself, and says so in its first and last lines. With
+// the credential authority's public file and the SHA-256 it published, it
+// also proves the roll's credentials are the ones the authority made.
 //
-//	auditverify [--log-key KEY] [--checkpoint FILE ...] [--json] BUNDLE
+//	auditverify [--log-key KEY] [--checkpoint FILE ...] [--credentials FILE --credentials-sha256 HEX] [--json] BUNDLE
 package main
 
 import (
@@ -34,7 +36,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: auditverify [--log-key KEY] [--checkpoint FILE ...] [--json] BUNDLE"
+const usage = "usage: auditverify [--log-key KEY] [--checkpoint FILE ...] [--credentials FILE --credentials-sha256 HEX] [--json] BUNDLE"
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("auditverify", flag.ContinueOnError)
@@ -42,13 +44,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var checkpoints fileList
 	fs.Var(&checkpoints, "checkpoint", "a checkpoint saved earlier; the log must extend it (repeatable)")
 	logKey := fs.String("log-key", "", "the log's note verifier key, from a source you trust")
+	credentials := fs.String("credentials", "", "the credential authority's public credentials file")
+	credentialsSHA256 := fs.String("credentials-sha256", "", "the SHA-256 the authority published for that file, from a source you trust")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the verification here")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	opts := bundle.Options{LogKey: *logKey, Checkpoints: map[string][]byte{}}
+	opts := bundle.Options{LogKey: *logKey, Checkpoints: map[string][]byte{}, CredentialsSHA256: *credentialsSHA256}
+	if *credentials != "" {
+		b, err := os.ReadFile(*credentials)
+		if err != nil {
+			fmt.Fprintln(stderr, "auditverify:", err)
+			return 2
+		}
+		opts.Credentials = b
+	}
 	if !*asJSON {
 		opts.Progress = stderr
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +46,20 @@ func TestAuditverifyCommand(t *testing.T) {
 	if code, out := runCmd("--log-key", key, "--checkpoint", saved, file); code != 0 ||
 		!strings.Contains(out, "all checks passed") || !strings.Contains(out, "extending the 1 saved checkpoints given") || strings.Contains(out, "NO LOG KEY") {
 		t.Errorf("auditverify(good bundle) = %d\n%s", code, out)
+	}
+	// The authority's credentials file and the hash it published.
+	creds := filepath.Join(golden, "golden.credentials")
+	cb, err := os.ReadFile(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	credSum := fmt.Sprintf("%x", sha256.Sum256(cb))
+	if code, out := runCmd("--log-key", key, "--credentials", creds, "--credentials-sha256", credSum, file); code != 0 ||
+		!strings.Contains(out, "credentials are the authority's") {
+		t.Errorf("auditverify with the authority's credentials = %d\n%s", code, out)
+	}
+	if code, out := runCmd("--log-key", key, "--credentials", creds, "--credentials-sha256", strings.Repeat("0", 64), file); code != 2 || !strings.Contains(out, "not the published") {
+		t.Errorf("auditverify with another published hash = %d\n%s", code, out)
 	}
 	// Without a pinned key, the first and last lines say what was not shown.
 	var stdout, stderr bytes.Buffer
