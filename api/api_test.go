@@ -45,6 +45,8 @@ type harness struct {
 	world *world
 	// logKey verifies the log's checkpoints.
 	logKey string
+	// ballots are the cast bodies made so far, by voter.
+	ballots map[string]string
 }
 
 func newHarness(t *testing.T, cfg api.Config) *harness {
@@ -145,7 +147,29 @@ func idemKey(name string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-const goodBallot = `{"selections":{"leader":["a"],"council":["p","q"]}}`
+var goodSelections = ballot.Selections{"leader": {"a"}, "council": {"p", "q"}}
+
+// ballot is the body of a cast of goodSelections by voter's device, made
+// once per voter so that a retry sends the same bytes, as a device does.
+// Over the fakes, which check no ballot, it is a stand-in of the right form.
+func (h *harness) ballot(voter string) string {
+	h.t.Helper()
+	if b, ok := h.ballots[voter]; ok {
+		return b
+	}
+	var raw []byte
+	if h.env != nil {
+		raw = h.env.Ballot(h.t, h.el, voter, goodSelections)
+	} else {
+		sum := sha256.Sum256([]byte("a stand-in ballot of " + voter))
+		raw = sum[:]
+	}
+	if h.ballots == nil {
+		h.ballots = map[string]string{}
+	}
+	h.ballots[voter] = fixture.CastBody(raw)
+	return h.ballots[voter]
+}
 
 func TestCastRejectsBadInput(t *testing.T) {
 	t.Parallel()
@@ -161,30 +185,31 @@ func TestCastRejectsBadInput(t *testing.T) {
 		status  int
 		detail  string // a part of the problem's detail
 	}{
-		{"no idempotency key", goodBallot, []string{"Idempotency-Key", ""}, 400, "Idempotency-Key"},
-		{"key too long", goodBallot, []string{"Idempotency-Key", strings.Repeat("k", 256)}, 400, "Idempotency-Key"},
-		{"key with a space", goodBallot, []string{"Idempotency-Key", strings.Repeat("a", 16) + " " + strings.Repeat("b", 16)}, 400, "Idempotency-Key"},
-		{"key too short to be random", goodBallot, []string{"Idempotency-Key", strings.Repeat("k", 31)}, 400, "Idempotency-Key"},
-		{"no token", goodBallot, []string{"Authorization", ""}, 401, "sign in again"},
-		{"garbage token", goodBallot, []string{"Authorization", "Bearer nope"}, 401, "sign in again"},
-		{"token for another election", goodBallot, []string{"Authorization", "Bearer " + otherTok}, 401, "sign in again"},
-		{"wrong content type", goodBallot, []string{"Content-Type", "text/plain"}, 415, "application/json"},
-		{"no content type", goodBallot, []string{"Content-Type", ""}, 415, "application/json"},
-		{"oversized body", `{"selections":{"leader":["` + strings.Repeat("a", 70<<10) + `"]}}`, nil, 413, "larger than"},
-		{"malformed JSON", `{"selections":`, nil, 400, "not valid"},
+		{"no idempotency key", h.ballot("V00001"), []string{"Idempotency-Key", ""}, 400, "Idempotency-Key"},
+		{"key too long", h.ballot("V00001"), []string{"Idempotency-Key", strings.Repeat("k", 256)}, 400, "Idempotency-Key"},
+		{"key with a space", h.ballot("V00001"), []string{"Idempotency-Key", strings.Repeat("a", 16) + " " + strings.Repeat("b", 16)}, 400, "Idempotency-Key"},
+		{"key too short to be random", h.ballot("V00001"), []string{"Idempotency-Key", strings.Repeat("k", 31)}, 400, "Idempotency-Key"},
+		{"no token", h.ballot("V00001"), []string{"Authorization", ""}, 401, "sign in again"},
+		{"garbage token", h.ballot("V00001"), []string{"Authorization", "Bearer nope"}, 401, "sign in again"},
+		{"token for another election", h.ballot("V00001"), []string{"Authorization", "Bearer " + otherTok}, 401, "sign in again"},
+		{"wrong content type", h.ballot("V00001"), []string{"Content-Type", "text/plain"}, 415, "application/json"},
+		{"no content type", h.ballot("V00001"), []string{"Content-Type", ""}, 415, "application/json"},
+		{"oversized body", `{"encrypted":"` + strings.Repeat("A", 70<<10) + `"}`, nil, 413, "larger than"},
+		{"malformed JSON", `{"encrypted":`, nil, 400, "not valid"},
 		{"empty body", ``, []string{"Content-Type", "application/json"}, 400, "not valid"},
-		{"unknown field", `{"selections":{"leader":["a"],"council":["p"]},"voter":"V00002"}`, nil, 400, "unknown field"},
-		{"duplicate key", `{"selections":{"leader":["a"],"leader":["b"],"council":["p"]}}`, nil, 400, "twice"},
-		{"bad UTF-8", "{\"selections\":{\"leader\":[\"\xff\"],\"council\":[\"p\"]}}", nil, 400, "UTF-8"},
-		{"trailing data", goodBallot + `{}`, nil, 400, "after its JSON value"},
-		{"wrong type", `{"selections":{"leader":"a","council":["p"]}}`, nil, 400, `"selections" must be an array`},
-		{"wrong type at the top", `{"selections":["a"]}`, nil, 400, `"selections" must be an object`},
-		{"unknown candidate", `{"selections":{"leader":["z"],"council":["p"]}}`, nil, 400, "no candidate"},
-		{"unknown question", `{"selections":{"leader":["a"],"council":["p"],"mayor":["a"]}}`, nil, 400, "Unknown question"},
-		{"too many", `{"selections":{"leader":["a","b"],"council":["p"]}}`, nil, 400, "exactly 1"},
-		{"too few", `{"selections":{"leader":[],"council":["p"]}}`, nil, 400, "exactly 1"},
-		{"repeated candidate", `{"selections":{"leader":["a"],"council":["p","p"]}}`, nil, 400, "chosen twice"},
-		{"unknown election", goodBallot, []string{"X-Path", "/api/v1/elections/nope/ballots"}, 401, "sign in again"},
+		{"unknown field", `{"encrypted":"AAAA","voter":"V00002"}`, nil, 400, "unknown field"},
+		{"duplicate key", `{"encrypted":"AAAA","encrypted":"AAAA"}`, nil, 400, "twice"},
+		{"bad UTF-8", "{\"encrypted\":\"\xff\"}", nil, 400, "UTF-8"},
+		{"trailing data", h.ballot("V00001") + `{}`, nil, 400, "after its JSON value"},
+		{"wrong type", `{"encrypted":["a"]}`, nil, 400, `"encrypted" must be a string`},
+		{"choices in plaintext", `{"selections":{"leader":["a"],"council":["p"]}}`, nil, 400, "device must encrypt"},
+		{"choices beside a ballot", `{"selections":{"leader":["a"]},"encrypted":"AAAA"}`, nil, 400, "device must encrypt"},
+		{"neither", `{}`, nil, 400, "device must encrypt"},
+		{"null selections", `{"selections":null}`, nil, 400, "device must encrypt"},
+		{"not base64", `{"encrypted":"!!"}`, nil, 400, "base64"},
+		{"another voter's ballot", h.ballot("V00002"), nil, 403, "not this voter's"},
+		{"a ballot for another election", fixture.CastBody(h.env.Ballot(t, other, other.Voters[0], goodSelections)), nil, 403, "not this voter's"},
+		{"unknown election", h.ballot("V00001"), []string{"X-Path", "/api/v1/elections/nope/ballots"}, 401, "sign in again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,24 +244,24 @@ func TestCastIdempotencyOverHTTP(t *testing.T) {
 	tok := h.voterToken("V00001")
 	auth := []string{"Authorization", "Bearer " + tok, "Idempotency-Key", idemKey("k1")}
 
-	first := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, auth...)
+	first := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), auth...)
 	if first.status != 201 {
 		t.Fatalf("cast: %d %s", first.status, first.body)
 	}
-	again := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, auth...)
+	again := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), auth...)
 	if again.status != 201 || again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay = %d %q; want 201 %q", again.status, again.body, first.body)
 	}
-	changed := h.do("POST", "/api/v1/elections/e1/ballots", `{"selections":{"leader":["b"],"council":["p"]}}`, auth...)
+	changed := h.do("POST", "/api/v1/elections/e1/ballots", fixture.CastBody(h.env.Ballot(t, h.el, "V00001", goodSelections)), auth...)
 	if changed.status != 422 {
-		t.Errorf("same key, other body = %d; want 422", changed.status)
+		t.Errorf("same key, another ballot (the same choices encrypted afresh) = %d; want 422", changed.status)
 	}
-	// A body that differs only in whitespace is another request too.
-	spaced := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot+" ", auth...)
-	if spaced.status != 422 {
-		t.Errorf("same key, respaced body = %d; want 422", spaced.status)
+	// The same ballot in a body spaced otherwise is the same request.
+	spaced := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001")+" ", auth...)
+	if spaced.status != 201 || spaced.body != first.body {
+		t.Errorf("same key, same ballot, respaced body = %d %s; want the replay", spaced.status, spaced.body)
 	}
-	otherKey := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k2"))
+	otherKey := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k2"))
 	var conflict struct{ Receipt json.RawMessage }
 	json.Unmarshal([]byte(otherKey.body), &conflict)
 	if otherKey.status != 409 || string(conflict.Receipt) != strings.TrimSpace(first.body) {
@@ -254,12 +279,12 @@ func TestCastIdempotencyOverHTTP(t *testing.T) {
 	if n := h.env.Count(t, `SELECT count(*) FROM ballots`); n != 1 {
 		t.Errorf("ballots = %d; want 1", n)
 	}
-	// The stored record cannot be recomputed from the body alone: a plain
-	// hash would let anyone with the database try every ballot.
-	var stored []byte
-	h.env.DB.Pool.QueryRow(context.Background(), `SELECT request_mac FROM participation`).Scan(&stored)
-	if plain := sha256.Sum256([]byte(goodBallot)); bytes.Equal(stored, plain[:]) || len(stored) != 32 {
-		t.Errorf("participation.request_mac is the plain SHA-256 of the body")
+	// The record holds the hash of the encrypted ballot, nothing of a choice.
+	var stored, content []byte
+	h.env.DB.Pool.QueryRow(context.Background(), `SELECT ballot_sha256 FROM participation`).Scan(&stored)
+	h.env.DB.Pool.QueryRow(context.Background(), `SELECT content FROM ballots`).Scan(&content)
+	if sum := sha256.Sum256(content); !bytes.Equal(stored, sum[:]) {
+		t.Errorf("participation.ballot_sha256 is not the SHA-256 of the stored ballot")
 	}
 }
 
@@ -270,7 +295,7 @@ func TestCastRefusedWhenClosed(t *testing.T) {
 	if err := h.env.Elections.Close(context.Background(), "e1", "test"); err != nil {
 		t.Fatal(err)
 	}
-	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
+	r := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
 	if r.status != 409 || h.written() != 0 {
 		t.Errorf("cast when closed = %d %s, %d rows; want 409, none", r.status, r.body, h.written())
 	}
@@ -448,7 +473,7 @@ func TestCrossOriginStateChangesRefused(t *testing.T) {
 		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site", "cross-site"},
 		"foreign Origin":            {"Origin", "https://evil.example"},
 	} {
-		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, append([]string{"Authorization", "Bearer " + tok, "Idempotency-Key", idemKey("k")}, hdr...)...)
+		r := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), append([]string{"Authorization", "Bearer " + tok, "Idempotency-Key", idemKey("k")}, hdr...)...)
 		if r.status != 403 {
 			t.Errorf("%s: status %d; want 403", name, r.status)
 		}
@@ -456,7 +481,7 @@ func TestCrossOriginStateChangesRefused(t *testing.T) {
 	if h.written() != 0 {
 		t.Errorf("a cross-origin request wrote a ballot")
 	}
-	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"), "Sec-Fetch-Site", "same-origin"); r.status != 201 {
+	if r := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"), "Sec-Fetch-Site", "same-origin"); r.status != 201 {
 		t.Errorf("same-origin cast = %d; want 201", r.status)
 	}
 }
@@ -501,7 +526,7 @@ func TestTurnoutAndElection(t *testing.T) {
 	official := h.officialToken(auth.Official)
 	for _, v := range []string{"V00001", "V00002"} {
 		tok := h.voterToken(v)
-		if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k")); r.status != 201 {
+		if r := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot(v), "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k")); r.status != 201 {
 			t.Fatal(r.body)
 		}
 	}
@@ -544,14 +569,14 @@ func TestForgedTokensOverHTTP(t *testing.T) {
 	wrongAudience, _ := wrongAud.SignedString(h.secrets.SigningKey)
 
 	for name, tok := range map[string]string{"alg none": none, "HS256 keyed with the public key": hs256, "official audience": wrongAudience} {
-		r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
+		r := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
 		if r.status != 401 {
 			t.Errorf("%s: status %d; want 401", name, r.status)
 		}
 	}
 	// A voter's own token, once expired.
 	h.clock.Set(now.Add(16 * time.Minute))
-	if r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+good, "Idempotency-Key", idemKey("k")); r.status != 401 {
+	if r := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), "Authorization", "Bearer "+good, "Idempotency-Key", idemKey("k")); r.status != 401 {
 		t.Errorf("expired token: status %d; want 401", r.status)
 	}
 	if h.written() != 0 {
@@ -563,33 +588,21 @@ func TestCastEncryptedBallot(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, api.Config{})
 	ctx := context.Background()
-	e, err := h.env.Elections.Get(ctx, "e1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The voter's device encrypts and proves; the server only verifies.
-	raw, err := e.Encrypt(ballot.Selections{"leader": {"b"}, "council": {"r"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The voter's device encrypts, proves and signs; the server only verifies.
+	raw := h.env.Ballot(t, h.el, "V00001", ballot.Selections{"leader": {"b"}, "council": {"r"}})
 	tampered := append([]byte{}, raw...)
-	tampered[len(tampered)-40] ^= 1 // inside the last proof's response
+	tampered[len(tampered)-64-40] ^= 1 // inside the last proof's response
 	wrongLength := raw[:len(raw)-1]
 
 	tok := h.voterToken("V00001")
 	cast := func(key, body string) response {
 		return h.do("POST", "/api/v1/elections/e1/ballots", body, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey(key))
 	}
-	enc := func(b []byte) string { return fmt.Sprintf(`{"encrypted":%q}`, base64.StdEncoding.EncodeToString(b)) }
 	for name, tc := range map[string]struct {
 		body, detail string
 	}{
-		"tampered proof":  {enc(tampered), "Encrypted ballot"},
-		"wrong length":    {enc(wrongLength), "bytes"},
-		"not base64":      {`{"encrypted":"!!"}`, "base64"},
-		"both forms":      {fmt.Sprintf(`{"selections":{"leader":["a"]},"encrypted":%q}`, base64.StdEncoding.EncodeToString(raw)), "either"},
-		"neither":         {`{}`, "selections or an encrypted ballot"},
-		"null selections": {`{"selections":null}`, "selections or an encrypted ballot"},
+		"tampered proof": {fixture.CastBody(tampered), "Encrypted ballot"},
+		"wrong length":   {fixture.CastBody(wrongLength), "bytes"},
 	} {
 		r := cast("k-"+strings.ReplaceAll(name, " ", "-"), tc.body)
 		if r.status != 400 || !strings.Contains(fmt.Sprint(r.problem()["detail"]), tc.detail) {
@@ -599,14 +612,17 @@ func TestCastEncryptedBallot(t *testing.T) {
 	if n := h.written(); n != 0 {
 		t.Fatalf("rejected ballots wrote %d rows", n)
 	}
-	r := cast("good", enc(raw))
+	r := cast("good", fixture.CastBody(raw))
 	if r.status != 201 {
 		t.Fatalf("cast encrypted = %d %s", r.status, r.body)
 	}
-	var stored []byte
-	h.env.DB.Pool.QueryRow(ctx, `SELECT content FROM ballots`).Scan(&stored)
+	var stored, credential []byte
+	h.env.DB.Pool.QueryRow(ctx, `SELECT content, credential FROM ballots`).Scan(&stored, &credential)
 	if !bytes.Equal(stored, raw) {
 		t.Error("the stored ballot is not the one the voter's device sent")
+	}
+	if mine, _ := ballot.DeriveCredential("e1", h.codes["V00001"]); !bytes.Equal(credential, mine.Public()) {
+		t.Error("the stored ballot is not filed under the voter's credential")
 	}
 	sum := sha256.Sum256(raw)
 	if want := ballot.TrackingCode(sum); !strings.Contains(r.body, want) {
@@ -618,7 +634,7 @@ func TestReceiptOfAQueuedBallot(t *testing.T) {
 	t.Parallel()
 	h := newFakeHarness(t, api.Config{}, 20) // no sequencer runs here
 	tok := h.voterToken("V00001")
-	r := h.do("POST", "/api/v1/elections/e1/ballots", goodBallot, "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
+	r := h.do("POST", "/api/v1/elections/e1/ballots", h.ballot("V00001"), "Authorization", "Bearer "+tok, "Idempotency-Key", idemKey("k"))
 	var receipt struct {
 		TrackingCode string `json:"tracking_code"`
 	}

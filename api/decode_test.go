@@ -18,6 +18,7 @@ func FuzzDecodeStrict(f *testing.F) {
 		`{"selections":null}`,
 		`{"selections":{"q":[1]}}`,
 		"{\"selections\":{\"q\":[\"\xff\"]}}",
+		`{"encrypted":"AAAA"}`, `{"encrypted":["a"]}`,
 		`[]`, ``, `{"x":1}`,
 	} {
 		f.Add([]byte(s))

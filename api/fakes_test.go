@@ -141,7 +141,7 @@ func (w *world) Cast(ctx context.Context, req elections.CastRequest) ([]byte, bo
 		}
 		return nil, false, &pv.Error{Code: pv.EConflict, Message: "You have already voted in this election.", Detail: r}
 	}
-	sum := sha256.Sum256(append([]byte(k), req.Body...))
+	sum := sha256.Sum256(req.Encrypted)
 	r, _ := json.Marshal(map[string]any{"tracking_code": ballot.TrackingCode(sum), "cast_at": w.clock.Now()})
 	w.receipts[k], w.keys[k] = r, req.IdempotencyKey
 	return r, false, nil

@@ -105,12 +105,13 @@ func (s *Server) getBallot(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ballotResponse{Election: e, Voted: receipt != nil, Receipt: receipt})
 }
 
-// castRequest is the body of POST …/ballots: either the voter's selections,
-// which the server encrypts on arrival, or a ballot the voter's device has
-// already encrypted and proved (base64 of the canonical bytes, FORMAT.md).
+// castRequest is the body of POST …/ballots: the ballot the voter's device
+// encrypted, proved and signed (standard base64 of the canonical bytes,
+// FORMAT.md). A body with selections is refused: the server never takes a
+// choice.
 type castRequest struct {
-	Selections ballot.Selections `json:"selections,omitempty"`
-	Encrypted  *string           `json:"encrypted,omitempty"`
+	Encrypted  *string         `json:"encrypted,omitempty"`
+	Selections json.RawMessage `json:"selections,omitempty"`
 }
 
 func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
@@ -120,28 +121,24 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req castRequest
-	body, err := readJSON(w, r, maxBallotBody, &req)
-	if err != nil {
+	if _, err := readJSON(w, r, maxBallotBody, &req); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if req.Selections != nil || req.Encrypted == nil {
+		s.writeError(w, r, elections.ErrPlaintext)
+		return
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(*req.Encrypted)
+	if err != nil || len(raw) == 0 {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "encrypted must be the ballot's bytes in standard base64."))
 		return
 	}
 	cast := elections.CastRequest{
 		ElectionID:     chi.URLParam(r, "id"),
 		VoterID:        voterFrom(r.Context()),
 		IdempotencyKey: key,
-		Body:           body,
-		Selections:     req.Selections,
-	}
-	if req.Encrypted != nil {
-		raw, err := base64.StdEncoding.DecodeString(*req.Encrypted)
-		if err != nil || len(raw) == 0 {
-			s.writeError(w, r, pv.Errorf(pv.EInvalid, "encrypted must be the ballot's bytes in standard base64."))
-			return
-		}
-		cast.Encrypted = raw
-	} else if req.Selections == nil {
-		s.writeError(w, r, pv.Errorf(pv.EInvalid, "The request needs selections or an encrypted ballot."))
-		return
+		Encrypted:      raw,
 	}
 	resp, replayed, err := s.svc.Elections.Cast(r.Context(), cast)
 	if err != nil {

@@ -120,3 +120,35 @@ ORDER BY position DESC LIMIT $2`, electionID, limit, record.HeaderSize+1, []entr
 	}
 	return out, rows.Err()
 }
+
+// CheckCast checks, as a voter's client does, that in proves a ballot.cast
+// entry of election with tracking code in the log: the checkpoint is signed
+// by verifierKey, the record is at its position in the tree the checkpoint
+// commits to, and the record's entry is that cast. It returns the
+// checkpoint.
+func (in *Inclusion) CheckCast(verifierKey, election, trackingCode string) (record.Checkpoint, error) {
+	c, err := record.OpenCheckpoint([]byte(in.Checkpoint), verifierKey)
+	if err != nil {
+		return c, fmt.Errorf("the receipt's checkpoint: %w", err)
+	}
+	if in.Position < 0 || in.Position >= c.Size {
+		return c, fmt.Errorf("the receipt's record %d is not in the checkpoint's %d records", in.Position, c.Size)
+	}
+	if err := tlog.CheckRecord(in.Proof, c.Size, c.Root, in.Position, tlog.RecordHash(in.Record)); err != nil {
+		return c, fmt.Errorf("the receipt's inclusion proof: %w", err)
+	}
+	index, _, body, err := record.Parse(in.Record)
+	if err != nil || index != in.Position {
+		return c, fmt.Errorf("the receipt's record is not framed for position %d", in.Position)
+	}
+	p, err := entry.Parse(body)
+	if err != nil {
+		return c, fmt.Errorf("the receipt's record: %w", err)
+	}
+	d, err := p.Decode()
+	cast, ok := d.(*entry.Cast)
+	if err != nil || !ok || p.Election != election || cast.TrackingCode != trackingCode {
+		return c, fmt.Errorf("the receipt's record is not the cast of ballot %s in election %s", trackingCode, election)
+	}
+	return c, nil
+}

@@ -19,7 +19,6 @@ import (
 	pv "primaryvote"
 	"primaryvote/auth"
 	"primaryvote/ballot"
-	"primaryvote/elections"
 	"primaryvote/internal/fixture"
 )
 
@@ -225,7 +224,7 @@ func TestReplaceCredential(t *testing.T) {
 			t.Errorf("Replace(%s) = %v; want %s", name, err, c.code)
 		}
 	}
-	if _, _, err := env.Elections.Cast(ctx, castFor("e1", "V00002")); err != nil {
+	if _, _, err := env.Elections.Cast(ctx, env.CastRequest(t, el, "V00002", ballot.Selections{"leader": {"a"}, "council": {"p"}})); err != nil {
 		t.Fatal(err)
 	}
 	_, again := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00002", Group: "public"}})
@@ -239,14 +238,6 @@ func TestReplaceCredential(t *testing.T) {
 	if _, err := env.Credentials.Replace(ctx, "e1", bytes.NewReader(late), "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("Replace after close = %v; want conflict", err)
 	}
-}
-
-// castFor is a ballot request for voter.
-func castFor(election, voter string) elections.CastRequest {
-	sel := ballot.Selections{"leader": {"a"}, "council": {"p"}}
-	body, _ := json.Marshal(map[string]any{"selections": sel})
-	key := sha256.Sum256([]byte(voter))
-	return elections.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: hex.EncodeToString(key[:16]), Body: body, Selections: sel}
 }
 
 func TestOfficials(t *testing.T) {

@@ -8,12 +8,14 @@ import (
 	pv "primaryvote"
 )
 
-// A Batch checks the proofs of many ballots of one election at once.
+// A Batch checks the proofs and signatures of many ballots of one election
+// at once.
 //
 // Every branch of every range proof states two equations,
 //
 //	a + c·α − z·G = 0   and   b + c·β − c·v·G − z·K = 0,
 //
+// and every ballot's signature one more, R + c·P − s·G = 0;
 // and the batch multiplies each by its own fresh 128-bit random weight and
 // adds them all up. The sum is one multi-scalar multiplication, in which G
 // and K each appear once and every other point once, with the weights of all
@@ -41,7 +43,7 @@ func (e *Election) NewBatch() (*Batch, error) {
 
 // Add parses raw strictly and checks the challenge of every proof in it; it
 // returns an error naming the first failure, and otherwise keeps the
-// ballot's equations for Verify.
+// ballot's equations, its signature's among them, for Verify.
 func (bt *Batch) Add(raw []byte) (*EncryptedBallot, error) {
 	e := bt.e
 	b, err := e.ParseBallot(raw)
@@ -53,13 +55,11 @@ func (bt *Batch) Add(raw []byte) (*EncryptedBallot, error) {
 	for qi, q := range e.Questions {
 		eq := &b.questions[qi]
 		for oi := range q.Candidates {
-			pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: oi}
-			if !eq.proofs[oi].challengeHolds(pc, eq.options[oi], 0, 1) {
+			if !eq.proofs[oi].challengeHolds(e.proofContext(b.credentialEnc, qi, oi), eq.options[oi], 0, 1) {
 				return nil, optionProofError(q, oi)
 			}
 		}
-		pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: optionSum}
-		if !eq.sumProof.challengeHolds(pc, sum(eq.options), q.MinSelections, q.MaxSelections) {
+		if !eq.sumProof.challengeHolds(e.proofContext(b.credentialEnc, qi, optionSum), sum(eq.options), q.MinSelections, q.MaxSelections) {
 			return nil, sumProofError(q)
 		}
 	}
@@ -81,6 +81,12 @@ func (bt *Batch) Add(raw []byte) (*EncryptedBallot, error) {
 			bt.addTerm(betas[oi].Add(betas[oi], sumBeta), ct.beta)
 		}
 	}
+	// The signature: weight·(R + c·P − s·G).
+	sig := b.signatureEquation()
+	r := w.next()
+	bt.addTerm(r, sig.r)
+	bt.addTerm(g.NewScalar().Mul(r, sig.c), sig.p)
+	bt.gCoef.Sub(bt.gCoef, g.NewScalar().Mul(r, sig.s))
 	bt.ballots = append(bt.ballots, b)
 	return b, nil
 }
@@ -114,13 +120,7 @@ func (bt *Batch) addTerm(s group.Scalar, p *point) {
 // hold, it checks the ballots one by one and returns the index of the first
 // that fails and its error. It returns −1 and nil if every ballot verifies.
 func (bt *Batch) Verify() (int, error) {
-	if len(bt.ballots) == 0 {
-		return -1, nil
-	}
-	total := multiScalarMul(bt.scalars, bt.points)
-	total.Add(total, mulBasePublic(bt.gCoef))
-	total.Add(total, bt.e.Key.mulPublic(scalarBytes(bt.kCoef)))
-	if total.Equals(identity()) {
+	if len(bt.ballots) == 0 || bt.holds() {
 		return -1, nil
 	}
 	for i, b := range bt.ballots {
@@ -128,9 +128,43 @@ func (bt *Batch) Verify() (int, error) {
 			return i, err
 		}
 	}
-	// Unreachable unless the arithmetic is wrong: the sum of equations that
-	// all hold is the identity.
-	return 0, pv.Errorf(pv.EInvalid, "encrypted ballot: the batch of %d ballots does not verify, though each does alone", len(bt.ballots))
+	return 0, errBatchArithmetic(len(bt.ballots))
+}
+
+// VerifyEach checks every equation of the batch at once and returns, for
+// each ballot in the order added, nil or the error that names its failure:
+// when the batch does not hold, every ballot is checked on its own.
+func (bt *Batch) VerifyEach() []error {
+	errs := make([]error, len(bt.ballots))
+	if len(bt.ballots) == 0 || bt.holds() {
+		return errs
+	}
+	failed := false
+	for i, b := range bt.ballots {
+		errs[i] = bt.e.checkEach(b)
+		failed = failed || errs[i] != nil
+	}
+	if !failed {
+		for i := range errs {
+			errs[i] = errBatchArithmetic(len(bt.ballots))
+		}
+	}
+	return errs
+}
+
+// holds reports whether the weighted sum of the batch's equations is the
+// identity.
+func (bt *Batch) holds() bool {
+	total := multiScalarMul(bt.scalars, bt.points)
+	total.Add(total, mulBasePublic(bt.gCoef))
+	total.Add(total, bt.e.Key.mulPublic(scalarBytes(bt.kCoef)))
+	return total.Equals(identity())
+}
+
+// errBatchArithmetic is unreachable unless the arithmetic is wrong: the sum
+// of equations that all hold is the identity.
+func errBatchArithmetic(n int) error {
+	return pv.Errorf(pv.EInvalid, "encrypted ballot: the batch of %d ballots does not verify, though each does alone", n)
 }
 
 // weights hands out independent random 128-bit scalars.
@@ -148,6 +182,7 @@ func newWeights(b *EncryptedBallot, e *Election) *weights {
 		}
 		n += 2 * len(eq.sumProof)
 	}
+	n++ // the signature
 	w := &weights{buf: make([]byte, 16*n)}
 	if _, err := rand.Read(w.buf); err != nil {
 		panic("ballot: no randomness for the batch weights: " + err.Error())

@@ -49,7 +49,7 @@ func TestBatchNamesTheBadBallot(t *testing.T) {
 	e, _ := testElection(t, "e1")
 	var valid [][]byte
 	for _, sel := range []Selections{{"leader": {"a"}}, {"leader": {"c"}, "council": {"p", "r"}}, {"leader": {"e"}, "council": {"q"}}} {
-		raw, err := e.Encrypt(sel)
+		raw, err := e.Encrypt(testVoter, sel)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,6 +87,13 @@ func TestBatchNamesTheBadBallot(t *testing.T) {
 			br := &b.questions[1].sumProof[0]
 			br.z = g.NewScalar().Add(br.z, one)
 		}, false, `question "council": the proof that 0 to 2`},
+		"signature by another key": {func(b *EncryptedBallot) {
+			raw := resign(e, b, otherVoter)
+			b.sigS, _ = decodeScalar(raw[len(raw)-scalarSize:])
+		}, false, "its signature does not verify"},
+		"signature response altered": {func(b *EncryptedBallot) {
+			b.sigS = g.NewScalar().Add(b.sigS, one)
+		}, false, "its signature does not verify"},
 		"tampered challenge": {func(b *EncryptedBallot) {
 			br := &b.questions[0].proofs[3][0]
 			br.c = g.NewScalar().Add(br.c, one)
@@ -127,7 +134,7 @@ func BenchmarkBatchVerify(b *testing.B) {
 	e.Questions = e.Questions[:1]
 	raws := make([][]byte, 512)
 	for i := range raws {
-		raws[i], _ = e.Encrypt(Selections{"leader": {"c"}})
+		raws[i], _ = e.Encrypt(testVoter, Selections{"leader": {"c"}})
 	}
 	for b.Loop() {
 		bt, _ := e.NewBatch()

@@ -130,6 +130,25 @@ func testElection(t testing.TB, id string) (*Election, group.Scalar) {
 	}, x
 }
 
+// testVoter is the credential the package's tests cast with; otherVoter
+// is another voter's.
+var testVoter, otherVoter = mustCredential("e1", "7KQ2M-XD9RT-0VBC4-HN8PW-3EJ5A"), mustCredential("e1", "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ")
+
+func mustCredential(election, code string) *Credential {
+	c, err := DeriveCredential(election, code)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// resign signs b's bytes again with cred, as a device that holds cred
+// would after changing them.
+func resign(e *Election, b *EncryptedBallot, cred *Credential) []byte {
+	signed := b.encodeSigned(e)
+	return append(signed, cred.Sign(BallotContext, signed)...)
+}
+
 // decryptWith decrypts a ciphertext with the whole secret key (tests only).
 func decryptWith(x group.Scalar, ct ciphertext) int {
 	m := new(point).Sub(ct.beta, mulPublic(ct.alpha, x))
@@ -149,7 +168,7 @@ func TestEncryptVerifyDecrypt(t *testing.T) {
 		{"leader": {"a"}},
 		{"leader": {"e"}, "council": {"q"}},
 	} {
-		raw, err := e.Encrypt(sel)
+		raw, err := e.Encrypt(testVoter, sel)
 		if err != nil {
 			t.Fatalf("Encrypt(%v) = %v", sel, err)
 		}
@@ -177,7 +196,7 @@ func TestEncryptVerifyDecrypt(t *testing.T) {
 			}
 		}
 	}
-	if _, err := e.Encrypt(Selections{"leader": {"a", "b"}}); pv.ErrorCode(err) != pv.EInvalid {
+	if _, err := e.Encrypt(testVoter, Selections{"leader": {"a", "b"}}); pv.ErrorCode(err) != pv.EInvalid {
 		t.Errorf("Encrypt(invalid) = %v; want invalid", err)
 	}
 }
@@ -186,8 +205,8 @@ func TestEncryptionIsRandomised(t *testing.T) {
 	t.Parallel()
 	e, _ := testElection(t, "e1")
 	sel := Selections{"leader": {"a"}}
-	r1, _ := e.Encrypt(sel)
-	r2, _ := e.Encrypt(sel)
+	r1, _ := e.Encrypt(testVoter, sel)
+	r2, _ := e.Encrypt(testVoter, sel)
 	if bytes.Equal(r1, r2) {
 		t.Fatal("two encryptions of the same choice are equal")
 	}
@@ -207,7 +226,7 @@ func tamper(t *testing.T, e *Election, raw []byte, f func(b *EncryptedBallot)) [
 func TestProofsRejectTampering(t *testing.T) {
 	t.Parallel()
 	e, x := testElection(t, "e1")
-	raw, err := e.Encrypt(Selections{"leader": {"b"}, "council": {"q"}})
+	raw, err := e.Encrypt(testVoter, Selections{"leader": {"b"}, "council": {"q"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,9 +277,9 @@ func TestProofsRejectTampering(t *testing.T) {
 		"a second vote (1 where 0 was, with its own valid proof)": func(b *EncryptedBallot) {
 			// A valid 0-or-1 ciphertext for option c, encrypting 1: its own proof
 			// verifies, but the question now totals 2 and the sum proof fails.
-			ct, r := encryptValue(e.Key, 1)
+			ct, r := encryptValue(e.Key, 1, randomScalar)
 			b.questions[0].options[2] = ct
-			b.questions[0].proofs[2] = proveRange(proofContext{"e1", e.Key, 0, 2}, ct, r, 1, 0, 1)
+			b.questions[0].proofs[2] = proveRange(e.proofContext(b.credentialEnc, 0, 2), ct, r, 1, 0, 1, randomScalar)
 		},
 	}
 	for name, f := range tests {
@@ -287,21 +306,92 @@ func TestProofsRejectTampering(t *testing.T) {
 	_ = x
 }
 
+// TestBallotIsBoundToItsCredential copies a ballot, or one race of it, into
+// another voter's ballot, signed with that voter's own key: the proofs,
+// which bind the credential, refuse it. And a ballot whose signature is not
+// the named credential's is refused.
+func TestBallotIsBoundToItsCredential(t *testing.T) {
+	t.Parallel()
+	e, _ := testElection(t, "e1")
+	mine, _ := e.Encrypt(testVoter, Selections{"leader": {"b"}, "council": {"q"}})
+	theirs, _ := e.Encrypt(otherVoter, Selections{"leader": {"a"}, "council": {"p"}})
+	parse := func(raw []byte) *EncryptedBallot {
+		b, err := e.ParseBallot(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cases := map[string]struct {
+		raw  []byte
+		want string
+	}{
+		"a whole ballot under another credential": {func() []byte {
+			b := parse(mine)
+			b.credentialEnc = otherVoter.Public()
+			return resign(e, b, otherVoter)
+		}(), `question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`},
+		"one race copied into another voter's ballot": {func() []byte {
+			b, m := parse(theirs), parse(mine)
+			b.questions[0] = m.questions[0]
+			return resign(e, b, otherVoter)
+		}(), `question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`},
+		"signed by a key other than the named credential": {func() []byte {
+			return resign(e, parse(mine), otherVoter)
+		}(), "its signature does not verify"},
+		"signature altered": {func() []byte {
+			b := append([]byte(nil), mine...)
+			b[len(b)-1] ^= 0x01
+			return b
+		}(), "its signature does not verify"},
+		"one bit of a ciphertext altered, everything re-signed": {func() []byte {
+			b := parse(mine)
+			ct := &b.questions[1].options[2]
+			*ct = newCiphertext(ct.alpha, new(point).Add(ct.beta, new(point).SetBase()))
+			return resign(e, b, testVoter)
+		}(), `question "council", candidate "r": the proof that it encrypts 0 or 1 does not verify`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.VerifyBallot(tc.raw)
+			if pv.ErrorCode(err) != pv.EInvalid || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("VerifyBallot = %v; want %q", err, tc.want)
+			}
+		})
+	}
+	if b, err := e.VerifyBallot(mine); err != nil || !bytes.Equal(b.Credential(), testVoter.Public()) {
+		t.Fatalf("VerifyBallot(mine) = %v; credential %x", err, b.Credential())
+	}
+	if _, err := e.Encrypt(nil, Selections{"leader": {"a"}}); pv.ErrorCode(err) != pv.EInvalid {
+		t.Errorf("Encrypt without a credential = %v; want invalid", err)
+	}
+}
+
 func TestParseBallotIsStrict(t *testing.T) {
 	t.Parallel()
 	e, _ := testElection(t, "e1")
-	raw, _ := e.Encrypt(Selections{"leader": {"a"}})
+	raw, _ := e.Encrypt(testVoter, Selections{"leader": {"a"}})
 	nonCanonical, _ := hex.DecodeString("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
 	head := len(ballotMagic) + 1 + len(e.ID)
 	cases := map[string][]byte{
-		"short":           raw[:len(raw)-1],
-		"long":            append(append([]byte{}, raw...), 0),
-		"wrong magic":     append([]byte("PVB2"), raw[4:]...),
+		"short":       raw[:len(raw)-1],
+		"long":        append(append([]byte{}, raw...), 0),
+		"wrong magic": append([]byte("PVB1"), raw[4:]...),
+		"identity credential": func() []byte {
+			b := append([]byte{}, raw...)
+			copy(b[head:], make([]byte, 32))
+			return b
+		}(),
+		"non-canonical signature scalar": func() []byte {
+			b := append([]byte{}, raw...)
+			copy(b[len(b)-32:], bytes.Repeat([]byte{0xff}, 32))
+			return b
+		}(),
 		"wrong election":  bytes.Replace(raw, []byte("\x02e1"), []byte("\x02e9"), 1),
-		"non-canonical α": append(append(append([]byte{}, raw[:head]...), nonCanonical...), raw[head+32:]...),
+		"non-canonical α": append(append(append([]byte{}, raw[:head+32]...), nonCanonical...), raw[head+64:]...),
 		"scalar ≥ ℓ": func() []byte {
 			b := append([]byte{}, raw...)
-			copy(b[head+64+64:], bytes.Repeat([]byte{0xff}, 32))
+			copy(b[head+32+64+64:], bytes.Repeat([]byte{0xff}, 32))
 			return b
 		}(),
 	}
@@ -314,7 +404,7 @@ func TestParseBallotIsStrict(t *testing.T) {
 
 func FuzzParseBallot(f *testing.F) {
 	e, _ := testElection(f, "e1")
-	raw, _ := e.Encrypt(Selections{"leader": {"a"}})
+	raw, _ := e.Encrypt(testVoter, Selections{"leader": {"a"}})
 	f.Add(raw)
 	f.Add(raw[:100])
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -333,7 +423,7 @@ func BenchmarkEncrypt(b *testing.B) {
 	e, _ := testElection(b, "e1")
 	e.Questions = e.Questions[:1]
 	for b.Loop() {
-		if _, err := e.Encrypt(Selections{"leader": {"c"}}); err != nil {
+		if _, err := e.Encrypt(testVoter, Selections{"leader": {"c"}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -343,7 +433,7 @@ func BenchmarkEncrypt(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	e, _ := testElection(b, "e1")
 	e.Questions = e.Questions[:1]
-	raw, _ := e.Encrypt(Selections{"leader": {"c"}})
+	raw, _ := e.Encrypt(testVoter, Selections{"leader": {"c"}})
 	for b.Loop() {
 		if _, err := e.VerifyBallot(raw); err != nil {
 			b.Fatal(err)

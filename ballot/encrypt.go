@@ -1,6 +1,8 @@
 package ballot
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 
@@ -39,15 +41,44 @@ func (k *ElectionKey) Bytes() []byte { return append([]byte(nil), k.enc...) }
 // MarshalText encodes the key in hex.
 func (k *ElectionKey) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(k.enc)), nil }
 
-// ballotMagic opens every encrypted ballot (format version 1).
-const ballotMagic = "PVB1"
-
-// EncryptedBallot is a parsed encrypted ballot: per question, one
-// ciphertext per candidate with its 0-or-1 proof, and the proof that the
-// question's total is within its bounds. See FORMAT.md.
-type EncryptedBallot struct {
-	questions []encryptedQuestion
+// UnmarshalText decodes a key from lower-case hex.
+func (k *ElectionKey) UnmarshalText(text []byte) error {
+	b, err := hex.DecodeString(string(text))
+	if err != nil || hex.EncodeToString(b) != string(text) {
+		return fmt.Errorf("election key: want 64 lower-case hex digits")
+	}
+	p, err := decodeElement(b)
+	if err != nil || p.IsIdentity() {
+		return fmt.Errorf("election key: not a ristretto255 element other than the identity")
+	}
+	k.point, k.enc = p, b
+	return nil
 }
+
+// ballotMagic opens every encrypted ballot (format version 2).
+const ballotMagic = "PVB2"
+
+// BallotContext is the context of a ballot's credential signature.
+const BallotContext = "ballot"
+
+// EncryptedBallot is a parsed encrypted ballot: the voter's public
+// credential; per question, one ciphertext per candidate with its 0-or-1
+// proof, and the proof that the question's total is within its bounds; and
+// the credential's signature over all of it. See FORMAT.md.
+type EncryptedBallot struct {
+	credential *point
+	// credentialEnc is P's 32 bytes, as in the ballot.
+	credentialEnc []byte
+	questions     []encryptedQuestion
+	// signed is the ballot's bytes up to the signature, which sig signs.
+	signed  []byte
+	sigR    *point
+	sigREnc []byte
+	sigS    group.Scalar
+}
+
+// Credential is the public credential P the ballot is cast with, 32 bytes.
+func (b *EncryptedBallot) Credential() []byte { return append([]byte(nil), b.credentialEnc...) }
 
 type encryptedQuestion struct {
 	options  []ciphertext
@@ -57,24 +88,41 @@ type encryptedQuestion struct {
 
 // BallotSize is the exact length of an encrypted ballot for e.
 func (e *Election) BallotSize() int {
-	n := len(ballotMagic) + 1 + len(e.ID)
+	return e.signedSize() + SignatureSize
+}
+
+// signedSize is the length of a ballot's bytes before its signature.
+func (e *Election) signedSize() int {
+	n := len(ballotMagic) + 1 + len(e.ID) + elementSize
 	for _, q := range e.Questions {
 		n += len(q.Candidates)*(2*elementSize+2*branchSize) + (q.MaxSelections-q.MinSelections+1)*branchSize
 	}
 	return n
 }
 
-// Encrypt validates sel and returns the ballot encrypted under e's key with
-// all its proofs, in canonical form. The plaintext exists only in memory, for
-// the duration of the call.
-func (e *Election) Encrypt(sel Selections) ([]byte, error) {
+// Encrypt validates sel and returns the ballot a voter's device makes: sel
+// encrypted under e's key with all its proofs, each bound to the voter's
+// credential, signed with it, in canonical form. The plaintext exists only
+// in memory, for the duration of the call.
+func (e *Election) Encrypt(cred *Credential, sel Selections) ([]byte, error) {
+	var random [32]byte
+	rand.Read(random[:])
+	return e.encrypt(cred, sel, randomScalar, random[:])
+}
+
+// encrypt is Encrypt with its randomness given: rnd draws every scalar in
+// the order FORMAT.md lists, and random hedges the signature's nonce.
+func (e *Election) encrypt(cred *Credential, sel Selections, rnd func() group.Scalar, random []byte) ([]byte, error) {
 	if err := e.Validate(sel); err != nil {
 		return nil, err
 	}
 	if e.Key == nil {
 		return nil, pv.Errorf(pv.EConflict, "election %q has no key", e.ID)
 	}
-	b := &EncryptedBallot{questions: make([]encryptedQuestion, len(e.Questions))}
+	if cred == nil {
+		return nil, pv.Errorf(pv.EInvalid, "a ballot is signed with the voter's credential")
+	}
+	b := &EncryptedBallot{credential: cred.public, credentialEnc: cred.Public(), questions: make([]encryptedQuestion, len(e.Questions))}
 	for qi, q := range e.Questions {
 		chosen := map[string]bool{}
 		for _, c := range sel[q.ID] {
@@ -87,24 +135,31 @@ func (e *Election) Encrypt(sel Selections) ([]byte, error) {
 			if chosen[c.ID] {
 				m = 1
 			}
-			ct, r := encryptValue(e.Key, m)
+			ct, r := encryptValue(e.Key, m, rnd)
 			total.Add(total, r)
-			pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: oi}
+			pc := e.proofContext(b.credentialEnc, qi, oi)
 			eq.options = append(eq.options, ct)
-			eq.proofs = append(eq.proofs, proveRange(pc, ct, r, m, 0, 1))
+			eq.proofs = append(eq.proofs, proveRange(pc, ct, r, m, 0, 1, rnd))
 		}
-		pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: optionSum}
-		eq.sumProof = proveRange(pc, sum(eq.options), total, len(chosen), q.MinSelections, q.MaxSelections)
+		pc := e.proofContext(b.credentialEnc, qi, optionSum)
+		eq.sumProof = proveRange(pc, sum(eq.options), total, len(chosen), q.MinSelections, q.MaxSelections, rnd)
 	}
-	return b.encode(e), nil
+	signed := b.encodeSigned(e)
+	return append(signed, cred.sign(BallotContext, signed, random)...), nil
 }
 
-// encode returns b's canonical bytes (FORMAT.md).
-func (b *EncryptedBallot) encode(e *Election) []byte {
+func (e *Election) proofContext(credential []byte, question, option int) proofContext {
+	return proofContext{electionID: e.ID, key: e.Key, credential: credential, question: question, option: option}
+}
+
+// encodeSigned returns the canonical bytes of b up to its signature
+// (FORMAT.md).
+func (b *EncryptedBallot) encodeSigned(e *Election) []byte {
 	out := make([]byte, 0, e.BallotSize())
 	out = append(out, ballotMagic...)
 	out = append(out, byte(len(e.ID)))
 	out = append(out, e.ID...)
+	out = append(out, b.credentialEnc...)
 	for _, eq := range b.questions {
 		for oi, ct := range eq.options {
 			out = append(out, ct.enc...)
@@ -113,6 +168,13 @@ func (b *EncryptedBallot) encode(e *Election) []byte {
 		out = eq.sumProof.appendTo(out)
 	}
 	return out
+}
+
+// encode returns b's canonical bytes, signature included.
+func (b *EncryptedBallot) encode(e *Election) []byte {
+	out := b.encodeSigned(e)
+	out = append(out, encodePoint(b.sigR)...)
+	return append(out, encodeScalar(b.sigS)...)
 }
 
 // ParseBallot decodes an encrypted ballot for e strictly: the exact length,
@@ -126,11 +188,17 @@ func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 	}
 	head := ballotMagic + string([]byte{byte(len(e.ID))}) + e.ID
 	if string(raw[:len(head)]) != head {
-		return nil, bad("not a version 1 ballot for election %q", e.ID)
+		return nil, bad("not a version 2 ballot for election %q", e.ID)
 	}
 	rest := raw[len(head):]
 	take := func(n int) []byte { b := rest[:n]; rest = rest[n:]; return b }
-	b := &EncryptedBallot{questions: make([]encryptedQuestion, len(e.Questions))}
+	b := &EncryptedBallot{questions: make([]encryptedQuestion, len(e.Questions)), signed: raw[:e.signedSize()]}
+	b.credentialEnc = take(elementSize)
+	if p, err := decodePoint(b.credentialEnc); err != nil || p.Equals(identity()) {
+		return nil, bad("the credential is not a public credential")
+	} else {
+		b.credential = p
+	}
 	for qi, q := range e.Questions {
 		eq := &b.questions[qi]
 		for _, c := range q.Candidates {
@@ -153,6 +221,14 @@ func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 		}
 		eq.sumProof = p
 	}
+	var err error
+	b.sigREnc = take(elementSize)
+	if b.sigR, err = decodePoint(b.sigREnc); err != nil {
+		return nil, bad("bad signature encoding")
+	}
+	if b.sigS, err = decodeScalar(take(scalarSize)); err != nil {
+		return nil, bad("bad signature encoding")
+	}
 	return b, nil
 }
 
@@ -174,23 +250,27 @@ func (e *Election) VerifyBallot(raw []byte) (*EncryptedBallot, error) {
 	return b, nil
 }
 
-// checkEach checks b's proofs one at a time and names the first that fails.
+// checkEach checks b's proofs and signature one at a time and names the
+// first that fails.
 func (e *Election) checkEach(b *EncryptedBallot) error {
 	for qi, q := range e.Questions {
 		eq := b.questions[qi]
 		for oi := range q.Candidates {
-			pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: oi}
-			if eq.proofs[oi].verify(pc, eq.options[oi], 0, 1) != nil {
+			if eq.proofs[oi].verify(e.proofContext(b.credentialEnc, qi, oi), eq.options[oi], 0, 1) != nil {
 				return optionProofError(q, oi)
 			}
 		}
-		pc := proofContext{electionID: e.ID, key: e.Key, question: qi, option: optionSum}
-		if eq.sumProof.verify(pc, sum(eq.options), q.MinSelections, q.MaxSelections) != nil {
+		if eq.sumProof.verify(e.proofContext(b.credentialEnc, qi, optionSum), sum(eq.options), q.MinSelections, q.MaxSelections) != nil {
 			return sumProofError(q)
 		}
 	}
+	if b.signatureEquation().verify() != nil {
+		return errBallotSignature
+	}
 	return nil
 }
+
+var errBallotSignature = pv.Errorf(pv.EInvalid, "encrypted ballot: its signature does not verify under the credential it names")
 
 func optionProofError(q Question, option int) error {
 	return pv.Errorf(pv.EInvalid, "encrypted ballot: question %q, candidate %q: the proof that it encrypts 0 or 1 does not verify", q.ID, q.Candidates[option].ID)
@@ -198,4 +278,20 @@ func optionProofError(q Question, option int) error {
 
 func sumProofError(q Question) error {
 	return pv.Errorf(pv.EInvalid, "encrypted ballot: question %q: the proof that %d to %d candidates are chosen does not verify", q.ID, q.MinSelections, q.MaxSelections)
+}
+
+// CheckBallotCredential reports whether raw, a ballot for e, names the
+// public credential P; it checks nothing else. A server calls it before
+// verifying, so that a ballot signed with someone else's credential is
+// refused by name.
+func CheckBallotCredential(e *Election, raw, public []byte) error {
+	o := len(ballotMagic) + 1 + len(e.ID)
+	if len(raw) != e.BallotSize() || !bytes.Equal(raw[o:o+elementSize], public) {
+		if len(raw) == e.BallotSize() {
+			return pv.Errorf(pv.EForbidden, "encrypted ballot: it is made with a credential that is not this voter's")
+		}
+		_, err := e.ParseBallot(raw)
+		return err
+	}
+	return nil
 }

@@ -17,8 +17,8 @@ type ciphertext struct {
 }
 
 // encryptValue encrypts m ∈ {0, 1}.
-func encryptValue(key *ElectionKey, m int) (ct ciphertext, r group.Scalar) {
-	r = randomScalar()
+func encryptValue(key *ElectionKey, m int, rnd func() group.Scalar) (ct ciphertext, r group.Scalar) {
+	r = rnd()
 	alpha := mulBase(r)
 	beta := key.mul(scalarBytes(r))
 	// Add G or the identity with a constant-time choice, so that the time
@@ -72,10 +72,12 @@ func (br *proofBranch) encodeCommitments() {
 const branchSize = 2*elementSize + 2*scalarSize
 
 // proofContext is what a proof's challenge binds besides the ciphertext:
-// the election, its key, and the position of the ciphertext on the ballot.
+// the election, its key, the voter's public credential, and the position of
+// the ciphertext on the ballot.
 type proofContext struct {
 	electionID string
 	key        *ElectionKey
+	credential []byte
 	question   int
 	option     int // optionSum for the proof about a question's total
 }
@@ -86,7 +88,7 @@ const optionSum = 0xffff
 
 func (pc proofContext) challenge(ct ciphertext, lo, hi int, p rangeProof) group.Scalar {
 	t := &transcript{}
-	t.bytes([]byte("primaryvote/v1/range-proof")).bytes([]byte(pc.electionID)).fixed(pc.key.enc).
+	t.bytes([]byte("primaryvote/v2/range-proof")).bytes([]byte(pc.electionID)).fixed(pc.key.enc).fixed(pc.credential).
 		uint16(pc.question).uint16(pc.option).uint16(lo).uint16(hi).fixed(ct.enc)
 	for _, br := range p {
 		t.fixed(br.ab)
@@ -96,8 +98,9 @@ func (pc proofContext) challenge(ct ciphertext, lo, hi int, p rangeProof) group.
 
 // proveRange proves that ct, made with randomness r, encrypts m ∈ [lo, hi].
 // The simulated branches are computed from r, so every multiplication is by
-// a fixed base (G or K).
-func proveRange(pc proofContext, ct ciphertext, r group.Scalar, m, lo, hi int) rangeProof {
+// a fixed base (G or K). rnd draws, branch by branch, w for the true
+// branch and c then z for each other one.
+func proveRange(pc proofContext, ct ciphertext, r group.Scalar, m, lo, hi int, rnd func() group.Scalar) rangeProof {
 	if m < lo || m > hi {
 		panic(fmt.Sprintf("ballot: proving %d in [%d, %d]", m, lo, hi))
 	}
@@ -107,14 +110,15 @@ func proveRange(pc proofContext, ct ciphertext, r group.Scalar, m, lo, hi int) r
 	for k := range p {
 		v := lo + k
 		if v == m {
-			w = randomScalar()
+			w = rnd()
 			p[k].a = mulBase(w)
 			p[k].b = pc.key.mul(scalarBytes(w))
 			p[k].encodeCommitments()
 			continue
 		}
 		// z·G − c·α = (z − c·r)·G and z·K − c·(β − v·G) = (z − c·r)·K − c·(m − v)·G.
-		c, z := randomScalar(), randomScalar()
+		c := rnd()
+		z := rnd()
 		t := g.NewScalar().Sub(z, g.NewScalar().Mul(c, r))
 		p[k].a = mulBase(t)
 		cm := g.NewScalar().Mul(c, signedScalar(m-v))

@@ -70,15 +70,24 @@ func signatureChallenge(context string, public, r, message []byte) group.Scalar 
 // VerifySignature checks a signature on message in context under the public
 // credential P (32 bytes, canonical).
 func VerifySignature(public []byte, context string, message, sig []byte) error {
-	p, r, s, ch, err := parseSignature(public, context, message, sig)
+	eq, err := parseSignature(public, context, message, sig)
 	if err != nil {
 		return err
 	}
+	return eq.verify()
+}
+
+// A signatureEquation is a parsed signature: it holds iff s·G = R + c·P.
+type signatureEquation struct {
+	p, r *point
+	s, c group.Scalar
+}
+
+func (eq signatureEquation) verify() error {
 	// s·G − c·P == R
-	lhs := mulBasePublic(s)
-	cp := mulPublic(p, ch)
-	lhs.Sub(lhs, cp)
-	if !lhs.Equals(r) {
+	lhs := mulBasePublic(eq.s)
+	lhs.Sub(lhs, mulPublic(eq.p, eq.c))
+	if !lhs.Equals(eq.r) {
 		return ErrSignature
 	}
 	return nil
@@ -86,20 +95,27 @@ func VerifySignature(public []byte, context string, message, sig []byte) error {
 
 // parseSignature decodes a signature and its key strictly and computes its
 // challenge.
-func parseSignature(public []byte, context string, message, sig []byte) (p, r *point, s, ch group.Scalar, err error) {
+func parseSignature(public []byte, context string, message, sig []byte) (eq signatureEquation, err error) {
 	if len(sig) != SignatureSize {
-		return nil, nil, nil, nil, ErrSignature
+		return eq, ErrSignature
 	}
-	if p, err = decodePoint(public); err != nil || p.Equals(identity()) {
-		return nil, nil, nil, nil, errors.New("not a public credential")
+	if eq.p, err = decodePoint(public); err != nil || eq.p.Equals(identity()) {
+		return eq, errors.New("not a public credential")
 	}
-	if r, err = decodePoint(sig[:elementSize]); err != nil {
-		return nil, nil, nil, nil, ErrSignature
+	if eq.r, err = decodePoint(sig[:elementSize]); err != nil {
+		return eq, ErrSignature
 	}
-	if s, err = decodeScalar(sig[elementSize:]); err != nil {
-		return nil, nil, nil, nil, ErrSignature
+	if eq.s, err = decodeScalar(sig[elementSize:]); err != nil {
+		return eq, ErrSignature
 	}
-	return p, r, s, signatureChallenge(context, public, sig[:elementSize], message), nil
+	eq.c = signatureChallenge(context, public, sig[:elementSize], message)
+	return eq, nil
+}
+
+// signatureEquation is the equation of b's signature over its bytes.
+func (b *EncryptedBallot) signatureEquation() signatureEquation {
+	return signatureEquation{p: b.credential, r: b.sigR, s: b.sigS,
+		c: signatureChallenge(BallotContext, b.credentialEnc, b.sigREnc, b.signed)}
 }
 
 // lp appends u32(len(s)) ‖ s.

@@ -87,6 +87,7 @@ func (e *Election) parseCiphertexts(raw []byte) ([]ciphertext, error) {
 	if string(raw[:o]) != ballotMagic+string([]byte{byte(len(e.ID))})+e.ID {
 		return nil, errEncoding
 	}
+	o += elementSize // the credential
 	var out []ciphertext
 	for _, q := range e.Questions {
 		for range q.Candidates {

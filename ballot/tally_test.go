@@ -44,7 +44,7 @@ func TestThresholdTallyRoundTrip(t *testing.T) {
 						sel["council"] = append(sel["council"], c.ID)
 					}
 				}
-				raw, err := e.Encrypt(sel)
+				raw, err := e.Encrypt(testVoter, sel)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -105,7 +105,7 @@ func TestCheatingTrusteeIsCaught(t *testing.T) {
 	t.Parallel()
 	e, tr, shares := electionWithTrustees(t, 2, 3)
 	sums := e.NewSums()
-	raw, _ := e.Encrypt(Selections{"leader": {"a"}})
+	raw, _ := e.Encrypt(testVoter, Selections{"leader": {"a"}})
 	b, _ := e.VerifyBallot(raw)
 	sums.AddBallot(e, "members", b)
 	honest, _ := e.PartialDecrypt(tr, sums, shares[0])
@@ -201,7 +201,7 @@ func BenchmarkTally(b *testing.B) {
 	e.Questions = e.Questions[:1]
 	ballots := make([][]byte, 64)
 	for i := range ballots {
-		ballots[i], _ = e.Encrypt(Selections{"leader": {e.Questions[0].Candidates[i%5].ID}})
+		ballots[i], _ = e.Encrypt(testVoter, Selections{"leader": {e.Questions[0].Candidates[i%5].ID}})
 	}
 	const electorate = 224556
 	for b.Loop() {
@@ -221,7 +221,7 @@ func TestCheckResults(t *testing.T) {
 	e, tr, shares := electionWithTrustees(t, 2, 3)
 	sums := e.NewSums()
 	for i, sel := range []Selections{{"leader": {"a"}}, {"leader": {"b"}, "council": {"p"}}, {"leader": {"a"}}} {
-		raw, _ := e.Encrypt(sel)
+		raw, _ := e.Encrypt(testVoter, sel)
 		b, err := e.VerifyBallot(raw)
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,6 @@ package elections
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -27,22 +26,16 @@ type CastRequest struct {
 	// IdempotencyKey identifies the attempt: a retry of the same ballot uses
 	// the same key. It must be a long random value (ValidIdempotencyKey).
 	IdempotencyKey string
-	// Body is the request exactly as received, for telling a retry from
-	// another request under the same key.
-	Body []byte
-	// Exactly one of Selections and Encrypted is set. The server encrypts
-	// Selections the moment it gets them; an Encrypted ballot (made by the
-	// voter's own device) is checked proof by proof and stored as sent.
-	Selections ballot.Selections
-	Encrypted  []byte
+	// Encrypted is the ballot the voter's device encrypted, proved and
+	// signed with the voter's credential (ballot/FORMAT.md). The server
+	// checks it and stores it as sent; it never sees a choice.
+	Encrypted []byte
 }
 
 // The idempotency record of a cast is SHA-256 of its Idempotency-Key and
-// HMAC-SHA256 of its body keyed by the Idempotency-Key itself. Only the
-// client holds the key (the database keeps its hash), so neither a copy of
-// the database nor the server's secrets tell which body, among the few a
-// ballot can have, a voter sent: there is nothing to try bodies against.
-// The key must therefore be long and random.
+// SHA-256 of the encrypted ballot sent (its tracking hash): a retry sends
+// the same ballot under the same key. Only the client holds the key (the
+// database keeps its hash). The key must be long and random.
 const (
 	minIdempotencyKey = 32
 	maxIdempotencyKey = 255
@@ -63,12 +56,9 @@ func ValidIdempotencyKey(k string) error {
 	return nil
 }
 
-// idempotencyRecord returns the stored form of a cast's key and body.
-func idempotencyRecord(key string, body []byte) (keyHash, bodyMAC [32]byte) {
-	keyHash = sha256.Sum256([]byte(key))
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return keyHash, [32]byte(m.Sum(nil))
+// idempotencyRecord returns the stored form of a cast's key and ballot.
+func idempotencyRecord(req CastRequest) (keyHash, ballotHash [32]byte) {
+	return sha256.Sum256([]byte(req.IdempotencyKey)), sha256.Sum256(req.Encrypted)
 }
 
 // Receipt is what a voter gets for a cast ballot.
@@ -87,22 +77,28 @@ type AlreadyVoted struct {
 // Cast records req's ballot and returns the receipt's response body.
 //
 // The rules, in order:
-//   - a voter who has voted, retrying with the same key and the same body,
+//   - a voter who has voted, retrying with the same key and the same ballot,
 //     gets the stored response again, byte for byte (replayed is true);
-//   - the same key with another body is an EMismatch error;
+//   - the same key with another ballot is an EMismatch error;
 //   - another key is an EConflict error whose Detail is AlreadyVoted;
-//   - otherwise the ballot must be valid for the election, which must be open
-//     and inside its window.
+//   - otherwise the ballot must name the voter's own public credential, its
+//     every proof and its signature must verify (checked with concurrent
+//     casts' ballots in one batch, before anything is stored), and the
+//     election must be open and inside its window.
 //
 // The participation row (with the idempotency record), the ballot and its
 // audit entry commit in one transaction. When concurrent casts by one voter
 // race, the primary key of participation lets exactly one commit; the others
-// are answered by the rules above.
+// are answered by the rules above. The database also refuses a second
+// ballot for one credential, and a ballot for a credential not listed.
 func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
 	if err := ValidIdempotencyKey(req.IdempotencyKey); err != nil {
 		return nil, false, err
 	}
-	group, pseudonym, prev, err := s.voter(ctx, req)
+	if len(req.Encrypted) == 0 {
+		return nil, false, ErrPlaintext
+	}
+	group, pseudonym, credential, prev, err := s.voter(ctx, req)
 	if err != nil {
 		return nil, false, err
 	}
@@ -116,10 +112,13 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return nil, false, err // checked again below
 	}
-	content, err := ballotContent(e, req)
-	if err != nil {
+	if err := ballot.CheckBallotCredential(e, req.Encrypted, credential); err != nil {
 		return nil, false, err
 	}
+	if _, err := s.verifier.verify(e, req.Encrypted); err != nil {
+		return nil, false, err
+	}
+	content := req.Encrypted
 	tracking := sha256.Sum256(content)
 	code := ballot.TrackingCode(tracking)
 	now := s.clock().UTC().Truncate(time.Second)
@@ -134,10 +133,10 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	// participation insert with no row, and the transaction is rolled back.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
-	keyHash, bodyMAC := idempotencyRecord(req.IdempotencyKey, req.Body)
-	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, keyHash[:], bodyMAC[:], response)
-	b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ($1, $2, $3, $4)`,
-		req.ElectionID, tracking[:], group, content)
+	keyHash, ballotHash := idempotencyRecord(req)
+	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, keyHash[:], ballotHash[:], response)
+	b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content, credential) VALUES ($1, $2, $3, $4, $5)`,
+		req.ElectionID, tracking[:], group, content, credential)
 	err = audit.AppendTo(b, audit.Entry{
 		ElectionID: req.ElectionID, Kind: entry.KindBallotCast, Actor: "voter", At: now, Ref: code,
 		Data: entry.Cast{Voter: hex.EncodeToString(pseudonym), Group: group, TrackingCode: code},
@@ -145,7 +144,7 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err != nil {
 		return nil, false, err
 	}
-	// The window again, now that the ballot is encrypted; the status is
+	// The window again, now that the ballot is verified; the status is
 	// checked under the lock below.
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return nil, false, err
@@ -197,9 +196,9 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 
 // participation is a voter's stored cast, if any: the idempotency record.
 type participation struct {
-	keyHash  []byte // nil when the voter has not cast
-	bodyMAC  []byte
-	response []byte
+	keyHash    []byte // nil when the voter has not cast
+	ballotHash []byte
+	response   []byte
 }
 
 // answer applies the idempotency rules to a cast by a voter who has already
@@ -208,13 +207,13 @@ func (p participation) answer(req CastRequest) ([]byte, error) {
 	if p.keyHash == nil {
 		return nil, nil
 	}
-	keyHash, bodyMAC := idempotencyRecord(req.IdempotencyKey, req.Body)
+	keyHash, ballotHash := idempotencyRecord(req)
 	switch {
 	case subtle.ConstantTimeCompare(p.keyHash, keyHash[:]) != 1:
 		return nil, &pv.Error{Code: pv.EConflict, Message: "You have already voted in this election.",
 			Detail: AlreadyVoted{Receipt: p.response}}
-	case subtle.ConstantTimeCompare(p.bodyMAC, bodyMAC[:]) != 1:
-		return nil, pv.Errorf(pv.EMismatch, "This Idempotency-Key was used with a different request body.")
+	case subtle.ConstantTimeCompare(p.ballotHash, ballotHash[:]) != 1:
+		return nil, pv.Errorf(pv.EMismatch, "This Idempotency-Key was used with a different ballot.")
 	}
 	return p.response, nil
 }
@@ -224,8 +223,8 @@ func (p participation) answer(req CastRequest) ([]byte, error) {
 // when the voter has not voted.
 func (s *Store) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
 	var p participation
-	err := q.QueryRow(ctx, `SELECT idempotency_key_hash, request_mac, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
-		req.ElectionID, req.VoterID).Scan(&p.keyHash, &p.bodyMAC, &p.response)
+	err := q.QueryRow(ctx, `SELECT idempotency_key_hash, ballot_sha256, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
+		req.ElectionID, req.VoterID).Scan(&p.keyHash, &p.ballotHash, &p.response)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -249,47 +248,42 @@ func (s *Store) Receipt(ctx context.Context, electionID, voterID string) (json.R
 	return response, nil
 }
 
-// voter returns the group and pseudonym of the request's voter, and their
-// idempotency record if they have cast.
-func (s *Store) voter(ctx context.Context, req CastRequest) (group string, pseudonym []byte, prev participation, err error) {
+// voter returns the group, pseudonym and public credential of the
+// request's voter, and their idempotency record if they have cast.
+func (s *Store) voter(ctx context.Context, req CastRequest) (group string, pseudonym, credential []byte, prev participation, err error) {
 	err = s.pool.QueryRow(ctx, selectVoterAndParticipation, req.ElectionID, req.VoterID).
-		Scan(&group, &pseudonym, &prev.keyHash, &prev.bodyMAC, &prev.response)
+		Scan(&group, &pseudonym, &credential, &prev.keyHash, &prev.ballotHash, &prev.response)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil, prev, pv.Errorf(pv.EUnauthorized, "unknown voter")
+		return "", nil, nil, prev, pv.Errorf(pv.EUnauthorized, "unknown voter")
 	}
 	if err != nil {
-		return "", nil, prev, fmt.Errorf("couldn't read voter: %w", err)
+		return "", nil, nil, prev, fmt.Errorf("couldn't read voter: %w", err)
 	}
-	return group, pseudonym, prev, nil
+	if credential == nil {
+		return "", nil, nil, prev, pv.Errorf(pv.EConflict, "voter %q has no credential", req.VoterID)
+	}
+	return group, pseudonym, credential, prev, nil
 }
 
 // insertParticipationIfOpen records the voter's cast only while the election
 // is open, as seen under the election lock.
 const insertParticipationIfOpen = `
-INSERT INTO participation (election_id, voter_id, idempotency_key_hash, request_mac, response)
+INSERT INTO participation (election_id, voter_id, idempotency_key_hash, ballot_sha256, response)
 SELECT $1, $2, $3, $4::bytea, $5::bytea
 WHERE EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')`
 
 // errNotOpen is a cast that found the election no longer open.
 var errNotOpen = errors.New("the election is not open")
 
-// selectVoterAndParticipation reads a voter's group and pseudonym and, if
-// they have cast, their idempotency record: one round trip for a cast.
+// selectVoterAndParticipation reads a voter's group, pseudonym and public
+// credential and, if they have cast, their idempotency record: one round
+// trip for a cast.
 const selectVoterAndParticipation = `
-SELECT v.group_id, v.pseudonym, p.idempotency_key_hash, p.request_mac, p.response
-FROM voters v LEFT JOIN participation p ON p.election_id = v.election_id AND p.voter_id = v.voter_id
+SELECT v.group_id, v.pseudonym, c.credential, p.idempotency_key_hash, p.ballot_sha256, p.response
+FROM voters v
+LEFT JOIN voter_credentials c ON c.election_id = v.election_id AND c.voter_id = v.voter_id
+LEFT JOIN participation p ON p.election_id = v.election_id AND p.voter_id = v.voter_id
 WHERE v.election_id = $1 AND v.voter_id = $2`
 
-// ballotContent returns the encrypted ballot to store for req.
-func ballotContent(e *ballot.Election, req CastRequest) ([]byte, error) {
-	switch {
-	case req.Encrypted != nil && req.Selections != nil:
-		return nil, pv.Errorf(pv.EInvalid, "send either selections or an encrypted ballot, not both")
-	case req.Encrypted != nil:
-		if _, err := e.VerifyBallot(req.Encrypted); err != nil {
-			return nil, err
-		}
-		return req.Encrypted, nil
-	}
-	return e.Encrypt(req.Selections)
-}
+// ErrPlaintext answers a cast without an encrypted ballot.
+var ErrPlaintext = pv.Errorf(pv.EInvalid, "The voter's device must encrypt, prove and sign the ballot: send {\"encrypted\": \"<base64 of the ballot>\"}. The server never takes choices.")

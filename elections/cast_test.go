@@ -21,9 +21,20 @@ import (
 
 var goodSelections = ballot.Selections{"leader": {"a"}, "council": {"p", "q"}}
 
-func castReq(election, voter, key string, sel ballot.Selections) elections.CastRequest {
-	body, _ := json.Marshal(map[string]any{"selections": sel})
-	return elections.CastRequest{ElectionID: election, VoterID: voter, IdempotencyKey: idemKey(key), Body: body, Selections: sel}
+// ballots remembers each ballot a test's devices made, so that a retry
+// (the same voter, key and choices) sends the same bytes, as a device does.
+var ballots sync.Map
+
+// castReq is the voter's cast of sel under the key named key, with the
+// ballot their device made (once) for it.
+func castReq(t testing.TB, env *fixture.Env, el *fixture.Election, voter, key string, sel ballot.Selections) elections.CastRequest {
+	t.Helper()
+	id := fmt.Sprintf("%s %s %s %s %v", el.Codes[voter], el.ID, voter, key, sel)
+	raw, ok := ballots.Load(id)
+	if !ok {
+		raw, _ = ballots.LoadOrStore(id, env.Ballot(t, el, voter, sel))
+	}
+	return elections.CastRequest{ElectionID: el.ID, VoterID: voter, IdempotencyKey: idemKey(key), Encrypted: raw.([]byte)}
 }
 
 // idemKey stretches a test's short name for a key to a valid Idempotency-Key.
@@ -48,9 +59,10 @@ func TestCastOneBallotPerVoterUnderConcurrency(t *testing.T) {
 	)
 	for i := range n {
 		wg.Add(1)
+		req := castReq(t, env, el, "V00001", fmt.Sprintf("key-%d", i), goodSelections)
 		go func() {
 			defer wg.Done()
-			resp, replayed, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", fmt.Sprintf("key-%d", i), goodSelections))
+			resp, replayed, err := env.Elections.Cast(ctx, req)
 			mu.Lock()
 			defer mu.Unlock()
 			var de *pv.Error
@@ -88,11 +100,12 @@ func TestCastSameKeyConcurrentlyGivesOneResponse(t *testing.T) {
 	var wg sync.WaitGroup
 	responses := make([][]byte, 20)
 	errs := make([]error, 20)
+	req := castReq(t, env, el, "V00001", "same-key", goodSelections)
 	for i := range responses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			responses[i], _, errs[i] = env.Elections.Cast(context.Background(), castReq(el.ID, "V00001", "same-key", goodSelections))
+			responses[i], _, errs[i] = env.Elections.Cast(context.Background(), req)
 		}()
 	}
 	wg.Wait()
@@ -112,7 +125,7 @@ func TestCastIdempotency(t *testing.T) {
 	el := env.Setup(t, "e1", 2, true)
 	ctx := context.Background()
 
-	first, replayed, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k1", goodSelections))
+	first, replayed, err := env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k1", goodSelections))
 	if err != nil || replayed {
 		t.Fatalf("Cast = %v, replayed %v; want success", err, replayed)
 	}
@@ -122,24 +135,24 @@ func TestCastIdempotency(t *testing.T) {
 	}
 
 	env.Clock.Set(env.Clock.Now().Add(time.Minute)) // a replay must not re-stamp the receipt
-	again, replayed, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k1", goodSelections))
+	again, replayed, err := env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k1", goodSelections))
 	if err != nil || !replayed || string(again) != string(first) {
 		t.Errorf("replay = %s, replayed %v, %v; want %s, true, nil", again, replayed, err, first)
 	}
 
-	_, _, err = env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k1", ballot.Selections{"leader": {"b"}, "council": {"p"}}))
+	_, _, err = env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k1", ballot.Selections{"leader": {"b"}, "council": {"p"}}))
 	if pv.ErrorCode(err) != pv.EMismatch {
 		t.Errorf("same key, other body: err = %v; want %s", err, pv.EMismatch)
 	}
 
-	_, _, err = env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k2", goodSelections))
+	_, _, err = env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k2", goodSelections))
 	var de *pv.Error
 	if !errors.As(err, &de) || de.Code != pv.EConflict || string(de.Detail.(elections.AlreadyVoted).Receipt) != string(first) {
 		t.Errorf("other key: err = %v; want conflict with the first receipt", err)
 	}
 
 	// The key is per voter: another voter may use the same one.
-	if _, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00002", "k1", goodSelections)); err != nil {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, el, "V00002", "k1", goodSelections)); err != nil {
 		t.Errorf("another voter, same key: %v", err)
 	}
 	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != 2 {
@@ -150,31 +163,81 @@ func TestCastIdempotency(t *testing.T) {
 func TestCastRejectsInvalidBallots(t *testing.T) {
 	t.Parallel()
 	env := fixture.New(t)
-	el := env.Setup(t, "e1", 1, true)
+	el := env.Setup(t, "e1", 2, true)
+	other := env.Setup(t, "e2", 1, true)
+	good := env.Ballot(t, el, "V00001", goodSelections)
+	flip := func(i int) []byte {
+		b := append([]byte(nil), good...)
+		b[i] ^= 0x01
+		return b
+	}
+	head := len("PVB2") + 1 + len(el.ID) + 32
 	tests := []struct {
 		name string
-		sel  ballot.Selections
+		raw  []byte
+		code pv.Code
+		want string
 	}{
-		{"no selections", nil},
-		{"question missing", ballot.Selections{"council": {"p"}}},
-		{"too few", ballot.Selections{"leader": {}, "council": {"p"}}},
-		{"too many", ballot.Selections{"leader": {"a", "b"}, "council": {"p"}}},
-		{"too many in multi", ballot.Selections{"leader": {"a"}, "council": {"p", "q", "r"}}},
-		{"unknown candidate", ballot.Selections{"leader": {"zz"}, "council": {"p"}}},
-		{"candidate of another question", ballot.Selections{"leader": {"p"}, "council": {"p"}}},
-		{"duplicate candidate", ballot.Selections{"leader": {"a"}, "council": {"p", "p"}}},
-		{"unknown question", ballot.Selections{"leader": {"a"}, "council": {"p"}, "extra": {"a"}}},
+		{"no ballot (choices in plaintext)", nil, pv.EInvalid, "must encrypt"},
+		{"truncated", good[:len(good)-1], pv.EInvalid, "bytes; a ballot for election"},
+		{"another voter's ballot", env.Ballot(t, el, "V00002", goodSelections), pv.EForbidden, "not this voter's"},
+		{"a ballot for another election", env.Ballot(t, other, "V00001", goodSelections), pv.EForbidden, "not this voter's"},
+		{"a ciphertext altered", flip(head + 40), pv.EInvalid, `candidate "a"`},
+		{"a proof altered", flip(head + 64 + 64 + 5), pv.EInvalid, `candidate "a"`},
+		{"the signature altered", flip(len(good) - 5), pv.EInvalid, "signature does not verify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := env.Elections.Cast(context.Background(), castReq(el.ID, "V00001", "k-"+tt.name, tt.sel))
-			if pv.ErrorCode(err) != pv.EInvalid {
-				t.Errorf("Cast(%v) = %v; want %s", tt.sel, err, pv.EInvalid)
+			req := elections.CastRequest{ElectionID: el.ID, VoterID: "V00001", IdempotencyKey: idemKey("k-" + tt.name), Encrypted: tt.raw}
+			_, _, err := env.Elections.Cast(context.Background(), req)
+			if pv.ErrorCode(err) != tt.code || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Cast = %v; want %s, %q", err, tt.code, tt.want)
 			}
 		})
 	}
 	if got := env.Count(t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM participation)`); got != 0 {
 		t.Errorf("rows written by invalid ballots = %d; want 0", got)
+	}
+	// Each voter's own ballot is still accepted afterwards.
+	if _, _, err := env.Elections.Cast(context.Background(), castReq(t, env, el, "V00001", "k", goodSelections)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCastVerifiesConcurrentBallotsTogether casts many ballots at once, a
+// bad one among them: the batch that holds it fails, each ballot in it is
+// checked alone, and only the bad one is refused.
+func TestCastVerifiesConcurrentBallotsTogether(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 40, true)
+	reqs := make([]elections.CastRequest, len(el.Voters))
+	for i, v := range el.Voters {
+		reqs[i] = castReq(t, env, el, v, "k", goodSelections)
+	}
+	reqs[17].Encrypted = append([]byte(nil), reqs[17].Encrypted...)
+	reqs[17].Encrypted[len(reqs[17].Encrypted)-3] ^= 0x01
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = env.Elections.Cast(context.Background(), reqs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 17 {
+			if pv.ErrorCode(err) != pv.EInvalid || !strings.Contains(err.Error(), "signature does not verify") {
+				t.Errorf("the bad ballot: %v; want its signature named", err)
+			}
+		} else if err != nil {
+			t.Errorf("ballot %d: %v", i, err)
+		}
+	}
+	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != len(reqs)-1 {
+		t.Errorf("ballots = %d; want %d", got, len(reqs)-1)
 	}
 }
 
@@ -184,7 +247,7 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 	ctx := context.Background()
 
 	draft := env.Setup(t, "draft", 1, false)
-	if _, _, err := env.Elections.Cast(ctx, castReq(draft.ID, "V00001", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, draft, "V00001", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("cast in draft = %v; want conflict", err)
 	}
 
@@ -199,7 +262,8 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 	if _, err := env.Elections.ImportRoll(ctx, "windowed", stringsReader(roll), "test"); err != nil {
 		t.Fatal(err)
 	}
-	_, public := fixture.Authority("windowed", []ballot.RollVoter{{ID: "W1", Group: "members"}})
+	codes, public := fixture.Authority("windowed", []ballot.RollVoter{{ID: "W1", Group: "members"}})
+	windowed := &fixture.Election{ID: "windowed", Codes: codes}
 	if _, err := env.Credentials.Import(ctx, "windowed", bytes.NewReader(public), "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -207,15 +271,15 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 	if err := env.Elections.Open(ctx, "windowed", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := env.Elections.Cast(ctx, castReq("windowed", "W1", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, windowed, "W1", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("cast before the window = %v; want conflict", err)
 	}
 	env.Clock.Set(closes)
-	if _, _, err := env.Elections.Cast(ctx, castReq("windowed", "W1", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, windowed, "W1", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("cast at closes_at = %v; want conflict", err)
 	}
 	env.Clock.Set(opens)
-	if _, _, err := env.Elections.Cast(ctx, castReq("windowed", "W1", "k", goodSelections)); err != nil {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, windowed, "W1", "k", goodSelections)); err != nil {
 		t.Errorf("cast at opens_at = %v; want success", err)
 	}
 
@@ -223,7 +287,7 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 	if err := env.Elections.Close(ctx, open.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := env.Elections.Cast(ctx, castReq(open.ID, "V00001", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, open, "V00001", "k", goodSelections)); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("cast after close = %v; want conflict", err)
 	}
 	if got := env.Count(t, `SELECT count(*) FROM ballots WHERE election_id <> 'windowed'`); got != 0 {
@@ -246,7 +310,7 @@ func TestCastSeesACloseByAnotherProcess(t *testing.T) {
 	if err := other.Close(ctx, el.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := env.Elections.Cast(ctx, castReq(el.ID, el.Voters[0], "k", goodSelections))
+	_, _, err := env.Elections.Cast(ctx, castReq(t, env, el, el.Voters[0], "k", goodSelections))
 	if pv.ErrorCode(err) != pv.EConflict || !strings.Contains(err.Error(), "closed") {
 		t.Errorf("cast after another process closed = %v; want conflict, closed", err)
 	}
@@ -273,10 +337,11 @@ func TestCloseWaitsForCastsInFlight(t *testing.T) {
 	start := make(chan struct{})
 	for _, v := range el.Voters {
 		wg.Add(1)
+		req := castReq(t, env, el, v, "k", goodSelections)
 		go func() {
 			defer wg.Done()
 			<-start
-			_, _, err := env.Elections.Cast(ctx, castReq(el.ID, v, "k", goodSelections))
+			_, _, err := env.Elections.Cast(ctx, req)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -306,8 +371,8 @@ func TestBallotsCannotBeLinkedToVoters(t *testing.T) {
 	el := env.Setup(t, "e1", 2, true)
 	ctx := context.Background()
 
-	// The table holds nothing but the election, the tracking code, the group
-	// and the encrypted content.
+	// The table holds nothing but the election, the tracking code, the group,
+	// the encrypted content and the public credential it is signed with.
 	rows, err := env.DB.Pool.Query(ctx, `SELECT column_name, data_type, coalesce(column_default, ''), is_identity
 FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_position`)
 	if err != nil {
@@ -324,17 +389,17 @@ FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_po
 		}
 		cols = append(cols, name+" "+typ)
 	}
-	want := []string{"election_id text", "tracking_code bytea", "group_id text", "content bytea"}
+	want := []string{"election_id text", "tracking_code bytea", "group_id text", "content bytea", "credential bytea"}
 	if fmt.Sprint(cols) != fmt.Sprint(want) {
 		t.Errorf("ballots columns = %v; want %v", cols, want)
 	}
 
 	// Equal choices by two voters give different tracking codes.
-	r1, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00001", "k", goodSelections))
+	r1, _, err := env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k", goodSelections))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00002", "k", goodSelections))
+	r2, _, err := env.Elections.Cast(ctx, castReq(t, env, el, "V00002", "k", goodSelections))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +426,7 @@ func TestTurnout(t *testing.T) {
 	start := env.Clock.Now()
 	for i, v := range []string{"V00001", "V00002", "V00003"} {
 		env.Clock.Set(start.Add(time.Duration(i) * 50 * time.Second)) // minutes 0, 0 and 1
-		if _, _, err := env.Elections.Cast(ctx, castReq(el.ID, v, "k", goodSelections)); err != nil {
+		if _, _, err := env.Elections.Cast(ctx, castReq(t, env, el, v, "k", goodSelections)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -392,7 +457,7 @@ func TestTurnout(t *testing.T) {
 	}
 	// A later call reads only what was sequenced since.
 	env.Clock.Set(start.Add(3 * time.Minute))
-	if _, _, err := env.Elections.Cast(ctx, castReq(el.ID, "V00004", "k", goodSelections)); err != nil {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, el, "V00004", "k", goodSelections)); err != nil {
 		t.Fatal(err)
 	}
 	env.Sequencer.Drain(ctx)

@@ -67,7 +67,7 @@ func TestVotersAppearInTheLogByPseudonym(t *testing.T) {
 	if err := env.Credentials.LogFailures(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := env.Elections.Cast(ctx, castReq("e1", "V00001", "k", goodSelections)); err != nil {
+	if _, _, err := env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k", goodSelections)); err != nil {
 		t.Fatal(err)
 	}
 	p1 := env.Secrets.Pseudonym("e1", "V00001")

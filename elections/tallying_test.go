@@ -24,7 +24,7 @@ func castKnown(t *testing.T, env *fixture.Env, el *fixture.Election) map[string]
 	}
 	want := map[string][2]int{}
 	for i, sel := range choices {
-		if _, _, err := env.Elections.Cast(context.Background(), castReq(el.ID, el.Voters[i], "k", sel)); err != nil {
+		if _, _, err := env.Elections.Cast(context.Background(), castReq(t, env, el, el.Voters[i], "k", sel)); err != nil {
 			t.Fatal(err)
 		}
 		gi := i % 2 // fixture: odd-numbered voters are members

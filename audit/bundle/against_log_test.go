@@ -237,15 +237,14 @@ func TestElectionRowOnlyMovesForward(t *testing.T) {
 	}
 }
 
-// forgeCast stores a ballot for voter i and logs its cast without the
-// participation row: what an insider with the application's database role
-// can do. It returns the tracking code.
+// forgeCast stores voter i's ballot (made by their device) and logs its
+// cast without the participation row, as an insider with the application's
+// database role could. It returns the tracking code.
 func (w *world) forgeCast(t *testing.T, i int) string {
 	t.Helper()
 	ctx := context.Background()
-	e, err := w.env.Elections.Get(ctx, "e1")
-	must(t, err)
-	raw, err := e.Encrypt(ballot.Selections{"leader": {"d"}, "council": {"p"}})
+	raw := w.env.Ballot(t, w.el, w.el.Voters[i], ballot.Selections{"leader": {"d"}, "council": {"p"}})
+	c, err := ballot.DeriveCredential("e1", w.el.Codes[w.el.Voters[i]])
 	must(t, err)
 	sum := sha256.Sum256(raw)
 	code := ballot.TrackingCode(sum)
@@ -253,7 +252,7 @@ func (w *world) forgeCast(t *testing.T, i int) string {
 	if (i+1)%2 == 0 {
 		group = "public"
 	}
-	_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, $2, $3)`, sum[:], group, raw)
+	_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content, credential) VALUES ('e1', $1, $2, $3, $4)`, sum[:], group, raw, c.Public())
 	must(t, err)
 	p := w.env.Secrets.Pseudonym("e1", w.el.Voters[i])
 	must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,
@@ -372,12 +371,9 @@ func TestRecordsAfterTheNewestCheckpointFail(t *testing.T) {
 	n := int64(len(records))
 	last := mustB64(t, decode(t, lines[records[n-1]])["record"].(string))
 	chain := record.ChainHash(last)
-	e, err := w.env.Elections.Get(context.Background(), "e1")
-	must(t, err)
 	var forgedRecords, forgedBallots []string
 	for k, i := range []int{4, 5} {
-		raw, err := e.Encrypt(ballot.Selections{"leader": {"d"}, "council": {"p"}})
-		must(t, err)
+		raw := w.env.Ballot(t, w.el, w.el.Voters[i], ballot.Selections{"leader": {"d"}, "council": {"p"}})
 		code := ballot.TrackingCode(sha256.Sum256(raw))
 		group := []string{"members", "public"}[k]
 		p := w.env.Secrets.Pseudonym("e1", w.el.Voters[i])
@@ -400,7 +396,7 @@ func TestRecordsAfterTheNewestCheckpointFail(t *testing.T) {
 			out = append(out, forgedBallots...)
 		}
 	}
-	_, err = verify(fixEnd(out), bundle.Options{LogKey: w.signer.VerifierKey()})
+	_, err := verify(fixEnd(out), bundle.Options{LogKey: w.signer.VerifierKey()})
 	t.Log(err)
 	want := fmt.Sprintf("records %d to %d are not covered by any signed checkpoint", n, n+1)
 	if err == nil || !strings.Contains(err.Error(), want) {

@@ -57,7 +57,7 @@ func newWorldAt(t *testing.T, status ballot.Status) *world {
 		if _, err := env.SignIn("e1", w.el.Voters[i], w.el.Codes[w.el.Voters[i]]); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := env.Elections.Cast(ctx, fixture.CastRequest("e1", w.el.Voters[i], sel)); err != nil {
+		if _, _, err := env.Elections.Cast(ctx, env.CastRequest(t, w.el, w.el.Voters[i], sel)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -151,7 +151,7 @@ func TestUntamperedBundleVerifies(t *testing.T) {
 	for _, s := range report.Steps {
 		steps[s.Name] = s.Count
 	}
-	if steps["ballots (every proof)"] != 4 || steps["roll"] != 6 || steps["partial decryptions"] != 2 || steps["results"] != 1 || steps["saved checkpoints"] != 1 {
+	if steps["ballots (every proof and signature)"] != 4 || steps["roll"] != 6 || steps["partial decryptions"] != 2 || steps["results"] != 1 || steps["saved checkpoints"] != 1 {
 		t.Errorf("report steps = %+v", report.Steps)
 	}
 	if report.Status != "published" {
@@ -173,11 +173,8 @@ func TestTamperedBundlesFail(t *testing.T) {
 	results := find(clean, "results")[0]
 	key := w.signer.VerifierKey()
 
-	// A second valid encryption under the same key, to replace a ballot with.
-	e, err := w.env.Elections.Get(context.Background(), "e1")
-	must(t, err)
-	other, err := e.Encrypt(ballot.Selections{"leader": {"d"}, "council": {"p"}})
-	must(t, err)
+	// A second valid ballot of a voter who has voted, to replace a ballot with.
+	other := w.env.Ballot(t, w.el, w.el.Voters[0], ballot.Selections{"leader": {"d"}, "council": {"p"}})
 
 	tests := []struct {
 		name   string
@@ -295,49 +292,85 @@ func TestTruncationCaughtBySavedCheckpoint(t *testing.T) {
 	}
 }
 
-// A server that bypasses the one-ballot rule, or casts for someone not on
-// the roll, writes log entries the verifier refuses.
+// An insider with the database owner's powers drops the ballots' constraints
+// and stores ballots and their log entries directly: a second ballot for
+// a voter, one for a pseudonym not on the roll, and (holding every server
+// secret but no voter's code) ballots for a voter who has not voted. The
+// verifier names each.
 func TestForgedCastsCaught(t *testing.T) {
 	t.Parallel()
-	voter := func(i int) func(w *world) string {
-		return func(w *world) string {
-			p := w.env.Secrets.Pseudonym("e1", w.el.Voters[i])
-			return hex.EncodeToString(p[:])
-		}
+	sel := ballot.Selections{"leader": {"d"}, "council": {"p"}}
+	pseudonym := func(w *world, voter string) string {
+		p := w.env.Secrets.Pseudonym("e1", voter)
+		return hex.EncodeToString(p[:])
 	}
+	insider, err := ballot.DeriveCredential("e1", ballot.NewCode())
+	must(t, err)
+	// sign signs a ballot's bytes anew with c, as whoever holds c can.
+	sign := func(raw []byte, c *ballot.Credential) []byte {
+		signed := raw[:len(raw)-ballot.SignatureSize]
+		return append(append([]byte(nil), signed...), c.Sign(ballot.BallotContext, signed)...)
+	}
+	head := len("PVB2") + 1 + len("e1")
 	for _, tc := range []struct {
-		name  string
+		name string
+		// voter is whom the cast is logged for; forge makes the ballot.
 		voter func(w *world) string
+		forge func(w *world) []byte
 		want  string
-		// forge changes the ballot's bytes before it is stored and logged.
-		forge func(raw []byte) []byte
 	}{
-		{"a pseudonym voting twice", voter(0), "casts a second ballot", nil},
-		{"a pseudonym not on the roll", func(w *world) string {
-			p := w.env.Secrets.Pseudonym("e1", "NOT-ON-ROLL")
-			return hex.EncodeToString(p[:])
-		}, "not on the roll", nil},
+		{"a pseudonym voting twice (with the voter's own code)", func(w *world) string { return pseudonym(w, w.el.Voters[0]) },
+			func(w *world) []byte { return w.env.Ballot(t, w.el, w.el.Voters[0], sel) }, "casts a second ballot"},
+		{"a pseudonym not on the roll", func(w *world) string { return pseudonym(w, "NOT-ON-ROLL") },
+			func(w *world) []byte { return w.env.Ballot(t, w.el, w.el.Voters[5], sel) }, "not on the roll"},
+		{"a ballot for a voter who has not voted, under a credential the insider made", func(w *world) string { return pseudonym(w, w.el.Voters[5]) },
+			func(w *world) []byte {
+				e, _ := w.env.Elections.Get(context.Background(), "e1")
+				raw, err := e.Encrypt(insider, sel)
+				must(t, err)
+				return raw
+			}, "made with a credential that is not this voter's"},
+		{"a ballot for a voter who has not voted, naming their credential, signed by the insider", func(w *world) string { return pseudonym(w, w.el.Voters[5]) },
+			func(w *world) []byte {
+				// The voter's P in the ballot, the proofs made for it by an
+				// honest device's code... which the insider does not have:
+				// only the signature is theirs.
+				return sign(w.env.Ballot(t, w.el, w.el.Voters[5], sel), insider)
+			}, "its signature does not verify under the credential it names"},
+		{"one race of another voter's ballot copied into a ballot of this voter", func(w *world) string { return pseudonym(w, w.el.Voters[5]) },
+			func(w *world) []byte {
+				theirs := w.env.Ballot(t, w.el, w.el.Voters[0], ballot.Selections{"leader": {"b"}, "council": {"q"}})
+				mine := w.env.Ballot(t, w.el, w.el.Voters[5], sel)
+				race := 4*(64+256) + 128 // the leader race: four candidates and the total's proof
+				copy(mine[head+32:head+32+race], theirs[head+32:head+32+race])
+				c, err := ballot.DeriveCredential("e1", w.el.Codes[w.el.Voters[5]])
+				must(t, err)
+				return sign(mine, c)
+			}, `question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`},
 		// The response z of the first candidate's first branch is off by
 		// one: every challenge still holds, one equation does not.
-		{"a ballot whose proof does not verify", voter(5), `: invalid: Encrypted ballot: question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`, func(raw []byte) []byte {
-			z := len("PVB1") + 1 + len("e1") + 64 + 96
-			raw[z] ^= 1
-			return raw
-		}},
+		{"a ballot whose proof does not verify", func(w *world) string { return pseudonym(w, w.el.Voters[5]) },
+			func(w *world) []byte {
+				raw := w.env.Ballot(t, w.el, w.el.Voters[5], sel)
+				raw[head+32+64+96] ^= 1
+				c, _ := ballot.DeriveCredential("e1", w.el.Codes[w.el.Voters[5]])
+				return sign(raw, c)
+			}, `: invalid: Encrypted ballot: question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, false)
 			ctx := context.Background()
-			e, _ := w.env.Elections.Get(ctx, "e1")
-			raw, err := e.Encrypt(ballot.Selections{"leader": {"d"}, "council": {"p"}})
+			_, err := w.env.DB.OwnerPool.Exec(ctx, `ALTER TABLE ballots DROP CONSTRAINT ballots_credential_listed, DROP CONSTRAINT ballots_one_per_credential`)
 			must(t, err)
-			group := "members"
-			if tc.forge != nil {
-				raw, group = tc.forge(raw), "public"
+			raw := tc.forge(w)
+			group := "public" // voter 5 and the stranger; voter 0 votes again in hers
+			if tc.name[:3] == "a p" && strings.Contains(tc.name, "twice") {
+				group = "members"
 			}
 			sum := sha256.Sum256(raw)
 			code := ballot.TrackingCode(sum)
-			_, err = w.env.DB.Pool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content) VALUES ('e1', $1, $3, $2)`, sum[:], raw, group)
+			_, err = w.env.DB.OwnerPool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content, credential) VALUES ('e1', $1, $3, $2, $4)`,
+				sum[:], raw, group, raw[head:head+32])
 			must(t, err)
 			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,
 				Data: entry.Cast{Voter: tc.voter(w), Group: group, TrackingCode: code}}))

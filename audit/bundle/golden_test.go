@@ -288,6 +288,10 @@ func specDerive(t *testing.T, lines []string) *vectors {
 			logged[d.TrackingCode] = true
 		}
 	}
+	rollCredentials := map[string]bool{}
+	for _, m := range byType["voter"] {
+		rollCredentials[str(m, "credential")] = true
+	}
 	nSums := 0
 	for _, q := range questions {
 		nSums += q.candidates * len(def.Groups)
@@ -304,9 +308,16 @@ func specDerive(t *testing.T, lines []string) *vectors {
 		if !logged[code] {
 			fatal("ballot %s is not logged", code)
 		}
-		cts, proofs, err := specParseBallot(raw, electionID, questions)
+		sb, err := specParseBallot(raw, electionID, questions)
 		if err != nil {
 			fatal("ballot %s: %v", code, err)
+		}
+		cts, proofs := sb.cts, sb.proofs
+		if !rollCredentials[hex.EncodeToString(sb.credential)] {
+			fatal("ballot %s names a credential that is not on the roll", code)
+		}
+		if err := specCheckBallotSignature(sb); err != nil {
+			fatal("ballot %s: its signature: %v", code, err)
 		}
 		for pi, p := range proofs {
 			if err := specCheckRangeProof(electionID, key, p); err != nil {

@@ -281,7 +281,7 @@ func (g *electionLog) onCast(n int64, at time.Time, d *entry.Cast) error {
 		return fmt.Errorf("tracking code %s is logged twice", d.TrackingCode)
 	}
 	v.castBy[d.Voter] = n
-	v.cast[d.TrackingCode] = castEntry{group: d.Group, position: n}
+	v.cast[d.TrackingCode] = castEntry{voter: d.Voter, group: d.Group, position: n}
 	g.casts++
 	g.perGroup[d.Group]++
 	return nil

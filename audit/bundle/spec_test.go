@@ -58,7 +58,7 @@ func specTreeHash(leaves [][]byte) []byte {
 // checks the key hash: the first four bytes of
 // SHA-256(name ‖ "\n" ‖ 0x01 ‖ key).
 func specVerifierKey(vkey string) (name string, hash []byte, pub ed25519.PublicKey, err error) {
-	parts := strings.Split(vkey, "+")
+	parts := strings.SplitN(vkey, "+", 3) // the name has no "+"; the base64 may
 	if len(parts) != 3 {
 		return "", nil, nil, errors.New("want name+hash+key")
 	}
@@ -172,6 +172,7 @@ func lp(s string) []byte { return append(binary.BigEndian.AppendUint32(nil, uint
 
 // specRangeProof is one range proof of a ballot, as FORMAT.md lays it out.
 type specRangeProof struct {
+	credential               []byte // the voter's P, which the ballot names
 	question, option, lo, hi int
 	alpha, beta              []byte
 	branches                 [][4][]byte // a, b, c, z
@@ -179,8 +180,8 @@ type specRangeProof struct {
 
 // specTranscript is FORMAT.md's challenge transcript T for a proof.
 func specTranscript(electionID string, key []byte, p specRangeProof) []byte {
-	t := append(lp("primaryvote/v1/range-proof"), lp(electionID)...)
-	t = append(t, key...)
+	t := append(lp("primaryvote/v2/range-proof"), lp(electionID)...)
+	t = append(append(t, key...), p.credential...)
 	for _, v := range []int{p.question, p.option, p.lo, p.hi} {
 		t = binary.BigEndian.AppendUint16(t, uint16(v))
 	}
@@ -236,13 +237,22 @@ type specQuestion struct {
 	min, max   int
 }
 
-// specParseBallot splits a ballot into its ciphertexts and proofs,
-// following FORMAT.md's layout.
-func specParseBallot(raw []byte, electionID string, questions []specQuestion) (cts [][2][]byte, proofs []specRangeProof, err error) {
-	head := append([]byte("PVB1"), byte(len(electionID)))
+// specBallot is a ballot split as FORMAT.md lays it out.
+type specBallot struct {
+	credential []byte
+	cts        [][2][]byte
+	proofs     []specRangeProof
+	// signed is the bytes the signature (R ‖ s) signs.
+	signed, signature []byte
+}
+
+// specParseBallot splits a ballot into its credential, ciphertexts, proofs
+// and signature, following FORMAT.md's layout.
+func specParseBallot(raw []byte, electionID string, questions []specQuestion) (b specBallot, err error) {
+	head := append([]byte("PVB2"), byte(len(electionID)))
 	head = append(head, electionID...)
 	if !bytes.HasPrefix(raw, head) {
-		return nil, nil, errors.New("bad header")
+		return b, errors.New("bad header")
 	}
 	rest := raw[len(head):]
 	take := func(n int) []byte {
@@ -261,27 +271,49 @@ func specParseBallot(raw []byte, electionID string, questions []specQuestion) (c
 		}
 		return out
 	}
+	b.credential = take(32)
 	for qi, q := range questions {
 		alphas, betas := r255.Identity(), r255.Identity()
 		for o := range q.candidates {
 			alpha, beta := take(32), take(32)
-			cts = append(cts, [2][]byte{alpha, beta})
-			proofs = append(proofs, specRangeProof{question: qi, option: o, lo: 0, hi: 1, alpha: alpha, beta: beta, branches: branches(2)})
-			a, err1 := specElement(alpha)
-			b, err2 := specElement(beta)
+			b.cts = append(b.cts, [2][]byte{alpha, beta})
+			b.proofs = append(b.proofs, specRangeProof{credential: b.credential, question: qi, option: o, lo: 0, hi: 1, alpha: alpha, beta: beta, branches: branches(2)})
+			ea, err1 := specElement(alpha)
+			eb, err2 := specElement(beta)
 			if err1 != nil || err2 != nil {
-				return nil, nil, errors.New("bad ciphertext")
+				return b, errors.New("bad ciphertext")
 			}
-			alphas.Add(alphas, a)
-			betas.Add(betas, b)
+			alphas.Add(alphas, ea)
+			betas.Add(betas, eb)
 		}
-		proofs = append(proofs, specRangeProof{question: qi, option: 0xffff, lo: q.min, hi: q.max,
+		b.proofs = append(b.proofs, specRangeProof{credential: b.credential, question: qi, option: 0xffff, lo: q.min, hi: q.max,
 			alpha: elementBytes(alphas), beta: elementBytes(betas), branches: branches(q.max - q.min + 1)})
 	}
+	b.signed = raw[:len(raw)-len(rest)]
+	b.signature = take(64)
 	if len(rest) != 0 {
-		return nil, nil, errors.New("trailing bytes")
+		return b, errors.New("trailing bytes")
 	}
-	return cts, proofs, err
+	return b, err
+}
+
+// specCheckBallotSignature checks the ballot's signature by its credential:
+// c = HashToScalar(lp(domain) ‖ lp("ballot") ‖ P ‖ R ‖ lp(signed bytes)) and
+// s·G = R + c·P.
+func specCheckBallotSignature(b specBallot) error {
+	P, err1 := specElement(b.credential)
+	R, err2 := specElement(b.signature[:32])
+	s, err3 := specScalar(b.signature[32:])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return err
+	}
+	t := append(append(append(lp("primaryvote/v2/signature"), lp("ballot")...), b.credential...), b.signature[:32]...)
+	t = append(t, lp(string(b.signed))...)
+	c := specHashToScalar(t, []byte("primaryvote-v2-signature"))
+	if !r255.NewElement().MulGen(s).IsEqual(r255.NewElement().Add(R, r255.NewElement().Mul(P, c))) {
+		return errors.New("s·G ≠ R + c·P")
+	}
+	return nil
 }
 
 // specDLEQ checks a partial decryption's proof (c ‖ s) that log_G(K_i) =

@@ -124,7 +124,10 @@ type Report struct {
 //   - the ballots: each cast between the logged open and close and inside
 //     the election's window, by a voter on the roll, in their group, once;
 //     the count at close equal to the ballots; the bundle's ballots exactly
-//     the logged ones; every ballot's proofs;
+//     the logged ones; every ballot's proofs, each bound to the credential
+//     the ballot names, which must be the casting voter's, and its
+//     signature by that credential (so a ballot is one voter's, and there
+//     is one per credential);
 //   - the count: the sums are the sums of the ballots; every partial
 //     decryption verifies unless the tally refused it; the trustees the
 //     tally combined give exactly the logged results.
@@ -134,7 +137,7 @@ type Report struct {
 func Verify(r io.Reader, opts Options) (*Report, error) {
 	now := time.Now()
 	v := &verifier{opts: opts, report: &Report{LogKeyPinned: opts.LogKey != "", LogKey: opts.LogKey}, start: now, lastReport: now,
-		roll: map[string]string{}, credentials: map[string]bool{}, castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{},
+		roll: map[string]string{}, credentials: map[string]bool{}, credentialOf: map[string][]byte{}, castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{},
 		valid: map[int]*ballot.PartialDecryption{}}
 	v.log = newElectionLog(v)
 	err := CheckOptions(opts)
@@ -149,6 +152,7 @@ func Verify(r io.Reader, opts Options) (*Report, error) {
 }
 
 type castEntry struct {
+	voter    string // the pseudonym that cast it
 	group    string
 	position int64
 }
@@ -166,9 +170,10 @@ type verifier struct {
 	definition []byte
 	trustees   *ballot.Trustees
 
-	roll        map[string]string // pseudonym → group
-	rollList    []ballot.RollEntry
-	credentials map[string]bool // public credentials on the roll, hex
+	roll         map[string]string // pseudonym → group
+	rollList     []ballot.RollEntry
+	credentials  map[string]bool   // public credentials on the roll, hex
+	credentialOf map[string][]byte // pseudonym → public credential
 
 	records int64
 	chains  []tlog.Hash
@@ -494,6 +499,7 @@ func (v *verifier) onVoter(l line) error {
 			return v.fail("credential %s is on the roll twice", *l.Credential)
 		}
 		v.credentials[*l.Credential] = true
+		v.credentialOf[l.Pseudonym] = c
 		entry.Credential = [32]byte(c)
 	}
 	v.roll[l.Pseudonym] = l.Group
@@ -623,9 +629,15 @@ func (v *verifier) onBallot(l line) error {
 	if e.group != l.Group {
 		return v.fail("ballot %s is in group %q; its log entry (record %d) says %q", code, l.Group, e.position, e.group)
 	}
+	// The ballot must be signed with the credential of the voter who cast
+	// it (a credential is never replaced once its voter has cast): the
+	// signature itself is checked with the proofs.
+	if err := ballot.CheckBallotCredential(v.election, l.Content, v.credentialOf[e.voter]); err != nil {
+		return v.fail("ballot %s (record %d, pseudonym %s): %v", code, e.position, e.voter, err)
+	}
 	v.seen[code] = true
 	v.ballots++
-	v.step("ballots (every proof)")
+	v.step("ballots (every proof and signature)")
 	v.work <- ballotJob{line: v.lineNo, group: l.Group, content: l.Content}
 	return nil
 }

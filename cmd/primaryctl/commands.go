@@ -102,6 +102,8 @@ var commands = []command{
 		help: "verify the election straight from the database, against this server's own log key"},
 	{name: "signin", args: []string{"--election ID [--url U] VOTER"}, runEnv: signIn,
 		help: "sign a voter in as their device does: read the code from stdin, sign with the key it derives, print the session token (JSON)"},
+	{name: "vote", args: []string{"--election ID [--url U] [--log-key K]", "VOTER QUESTION=CANDIDATE[,CANDIDATE…]…"}, runEnv: vote,
+		help: "vote as the voter's device does (the reference client): read the code from stdin, sign in, encrypt, prove and sign the ballot here, cast it, print the receipt, and check the ballot's inclusion proof in the signed log"},
 	{name: "bench", args: []string{"[--url U] [--election ID]", "[--voters FILE] [--concurrency N]", "[--rate R] [--surge X] [--limit N]", "[--out FILE] [--ledger FILE]"}, runEnv: bench,
 		help: "play the voters of a credentials file through a server: sign in, ballot, cast, receipt; report latency percentiles, throughput and errors (--out JSON), and the ledger of acknowledged receipts (--ledger)"},
 }
@@ -311,8 +313,8 @@ func (t *tool) sequence(ctx context.Context) error {
 	return nil
 }
 
-// parse parses flags and returns the positional arguments, which must number
-// exactly want.
+// parse parses flags and returns the positional arguments, of which there
+// must be exactly want (any number when want is negative).
 func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	// Allow flags after positional arguments: "roll import ID FILE" and
@@ -329,7 +331,7 @@ func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) != want {
+	if want >= 0 && len(pos) != want {
 		return nil, errUsage
 	}
 	return pos, nil

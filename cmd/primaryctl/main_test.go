@@ -21,6 +21,7 @@ import (
 
 	"primaryvote/api"
 	"primaryvote/audit/bundle"
+	"primaryvote/audit/record"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/internal/dbtest"
@@ -454,5 +455,55 @@ func TestSignInCommand(t *testing.T) {
 	}
 	if _, err := c.run("not a code\n", "signin --url "+srv.URL+" --election e1 V00001"); err == nil {
 		t.Error("signin with a malformed code succeeded")
+	}
+}
+
+// primaryctl vote is the reference voter client: it encrypts, proves and
+// signs on this side, casts, and checks the receipt's inclusion proof.
+func TestVoteCommand(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 3, true)
+	srv := httptest.NewServer(api.New(api.Config{}, api.Services{
+		Database: env.DB.Pool, Elections: env.Elections, Credentials: auth.NewCredentials(env.DB.Pool, env.Secrets, time.Now),
+		Officials: env.Officials, Tokens: env.Tokens, Log: env.Log,
+	}, nil))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go env.Sequencer.Run(ctx, 20*time.Millisecond)
+	c := &cli{t: t, env: Env{}}
+	vote := "vote --url " + srv.URL + " --election e1 --log-key " + env.Signer.VerifierKey() + " "
+	for _, bad := range []struct{ code, args, want string }{
+		{el.Codes["V00001"], "V00001 leader=zz council=p", `no candidate "zz"`},
+		{el.Codes["V00001"], "V00001 leader=a,b council=p", "exactly 1"},
+		{el.Codes["V00001"], "V00001 leader", "want QUESTION=CANDIDATE"},
+		{el.Codes["V00002"], "V00001 leader=a council=p", "401"},
+		{"not a code", "V00001 leader=a council=p", "not a voter code"},
+	} {
+		if _, err := c.run(bad.code+"\n", vote+bad.args); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("vote %s = %v; want %q", bad.args, err, bad.want)
+		}
+	}
+	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 0 {
+		t.Fatalf("refused votes stored %d ballots", n)
+	}
+	out, err := c.run(el.Codes["V00001"]+"\n", vote+"V00001 leader=b council=q,s")
+	if err != nil || !strings.Contains(out, `"tracking_code":"`) {
+		t.Fatalf("vote = %q, %v", out, err)
+	}
+	var stored []byte
+	env.DB.Pool.QueryRow(context.Background(), `SELECT content FROM ballots`).Scan(&stored)
+	if code := ballot.TrackingCode(sha256.Sum256(stored)); !strings.Contains(out, code) {
+		t.Errorf("receipt %s; the stored ballot's code is %s", out, code)
+	}
+	if _, err := c.run(el.Codes["V00001"]+"\n", vote+"V00001 leader=a council=p"); err == nil || !strings.Contains(err.Error(), "already voted") {
+		t.Errorf("a second vote = %v; want already voted", err)
+	}
+	// A log key the server's checkpoints are not signed with: the proof is
+	// not trusted.
+	other, _ := record.GenerateSigner(fixture.LogOrigin)
+	if _, err := c.run(el.Codes["V00002"]+"\n", "vote --url "+srv.URL+" --election e1 --log-key "+other.VerifierKey()+" V00002 leader=a council=p"); err == nil || !strings.Contains(err.Error(), "checkpoint") {
+		t.Errorf("vote checked against another log key = %v; want the checkpoint refused", err)
 	}
 }

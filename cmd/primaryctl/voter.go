@@ -4,6 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"primaryvote/audit"
 	"primaryvote/ballot"
 )
 
@@ -29,37 +34,258 @@ func signIn(ctx context.Context, env *Env, args []string) error {
 	if err != nil || *election == "" {
 		return errUsage
 	}
-	voter := pos[0]
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("couldn't read the code: %w", err)
-	}
-	cred, err := ballot.DeriveCredential(*election, strings.TrimSpace(line))
+	d, err := newDevice(env, *url, *election, pos[0])
 	if err != nil {
 		return err
 	}
-	at := time.Now()
-	body, _ := json.Marshal(map[string]any{
-		"voter_id":  voter,
-		"at":        at.UnixMilli(),
-		"signature": cred.Sign(ballot.SignInContext, ballot.SignInStatement(*election, voter, at)),
-	})
-	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(*url, "/")+"/api/v1/elections/"+*election+"/sessions", bytes.NewReader(body))
+	answer, err := d.signIn(ctx)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
-	if res.StatusCode != http.StatusCreated {
-		var p struct{ Detail string }
-		json.Unmarshal(answer, &p)
-		return fmt.Errorf("sign-in refused (%s): %s", res.Status, p.Detail)
 	}
 	_, err = env.Stdout.Write(answer)
 	return err
+}
+
+// vote is the reference voter client: it does what the ballot page does on
+// a phone. It reads the code from stdin and derives the credential key;
+// signs in; reads the election and its key; encrypts the choices, proves
+// them and signs the ballot; casts it under a fresh Idempotency-Key
+// (retrying network errors and 5xx with the same key and ballot); checks
+// the receipt names the ballot's own tracking code; and, once the ballot is
+// in the log, checks its inclusion proof against a checkpoint signed by the
+// log key (--log-key, or the server's own). Neither the code nor a choice
+// leaves this process.
+func vote(ctx context.Context, env *Env, args []string) error {
+	flags := flag.NewFlagSet("vote", flag.ContinueOnError)
+	url := flags.String("url", "http://127.0.0.1:8080", "the server")
+	election := flags.String("election", "", "the election's id")
+	logKey := flags.String("log-key", "", "the log's verifier key, as published; the server's own if not given")
+	wait := flags.Duration("wait", 30*time.Second, "how long to wait for the ballot to be in the log")
+	pos, err := parse(flags, args, -1)
+	if err != nil || *election == "" || len(pos) < 2 {
+		return errUsage
+	}
+	sel, err := parseChoices(pos[1:])
+	if err != nil {
+		return err
+	}
+	d, err := newDevice(env, *url, *election, pos[0])
+	if err != nil {
+		return err
+	}
+	answer, err := d.signIn(ctx)
+	if err != nil {
+		return err
+	}
+	var sess struct{ Token string }
+	json.Unmarshal(answer, &sess)
+	var b struct {
+		Election *ballot.Election `json:"election"`
+		Voted    bool             `json:"voted"`
+		Receipt  json.RawMessage  `json:"receipt"`
+	}
+	if err := d.get(ctx, "/ballot", sess.Token, &b); err != nil {
+		return err
+	}
+	if b.Voted {
+		return fmt.Errorf("voter %s has already voted; the receipt: %s", d.voter, b.Receipt)
+	}
+	if b.Election == nil || b.Election.Key == nil {
+		return fmt.Errorf("election %s has no key to encrypt under", *election)
+	}
+	raw, err := b.Election.Encrypt(d.credential, sel)
+	if err != nil {
+		return err
+	}
+	code := ballot.TrackingCode(sha256.Sum256(raw))
+	fmt.Fprintf(env.Stderr, "encrypted, proved and signed on this machine: tracking code %s\n", code)
+	body, _ := json.Marshal(map[string]string{"encrypted": base64.StdEncoding.EncodeToString(raw)})
+	receipt, err := d.cast(ctx, sess.Token, body)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if json.Unmarshal(receipt, &r) != nil || r.TrackingCode != code {
+		return fmt.Errorf("the server's receipt %s is not for the ballot sent (tracking code %s): keep this output and tell an election official", receipt, code)
+	}
+	if _, err := env.Stdout.Write(receipt); err != nil {
+		return err
+	}
+	key := *logKey
+	if key == "" {
+		k, err := d.text(ctx, "/api/v1/log/key")
+		if err != nil {
+			return fmt.Errorf("couldn't read the log key: %w", err)
+		}
+		key = strings.TrimSpace(k)
+		fmt.Fprintln(env.Stderr, "checking against the server's own log key; pass --log-key with the published one to check the server too")
+	}
+	deadline := time.Now().Add(*wait)
+	for {
+		var in struct {
+			InLog bool `json:"in_log"`
+			*audit.Inclusion
+		}
+		if err := d.get(ctx, "/receipts/"+code, "", &in); err != nil {
+			return err
+		}
+		if in.InLog && in.Inclusion != nil {
+			c, err := in.CheckCast(key, *election, code)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stderr, "ballot %s is record %d of the log, proven under the signed checkpoint of %d records\n", code, in.Position, c.Size)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ballot %s was cast but is not in the log after %s: check it later at /verify", code, *wait)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// parseChoices reads QUESTION=CANDIDATE[,CANDIDATE…] arguments; a question
+// with no candidate chosen is QUESTION=.
+func parseChoices(args []string) (ballot.Selections, error) {
+	sel := ballot.Selections{}
+	for _, a := range args {
+		q, cands, ok := strings.Cut(a, "=")
+		if !ok || q == "" {
+			return nil, fmt.Errorf("choice %q: want QUESTION=CANDIDATE[,CANDIDATE…]", a)
+		}
+		if _, dup := sel[q]; dup {
+			return nil, fmt.Errorf("question %q is given twice", q)
+		}
+		sel[q] = []string{}
+		if cands != "" {
+			sel[q] = strings.Split(cands, ",")
+		}
+	}
+	return sel, nil
+}
+
+// device is the reference client's state: the server, the election, the
+// voter and the credential key their code derives.
+type device struct {
+	url, election, voter string
+	credential           *ballot.Credential
+	client               *http.Client
+}
+
+// newDevice reads the voter's code from the first line of stdin and derives
+// the credential key.
+func newDevice(env *Env, url, election, voter string) (*device, error) {
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("couldn't read the code: %w", err)
+	}
+	cred, err := ballot.DeriveCredential(election, strings.TrimSpace(line))
+	if err != nil {
+		return nil, err
+	}
+	return &device{url: strings.TrimRight(url, "/"), election: election, voter: voter, credential: cred,
+		client: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+func (d *device) base() string { return d.url + "/api/v1/elections/" + d.election }
+
+// signIn signs the sign-in statement and returns the server's answer.
+func (d *device) signIn(ctx context.Context) ([]byte, error) {
+	at := time.Now()
+	body, _ := json.Marshal(map[string]any{
+		"voter_id":  d.voter,
+		"at":        at.UnixMilli(),
+		"signature": d.credential.Sign(ballot.SignInContext, ballot.SignInStatement(d.election, d.voter, at)),
+	})
+	st, answer, err := d.do(ctx, "POST", d.base()+"/sessions", "", "", body)
+	if err != nil {
+		return nil, err
+	}
+	if st != http.StatusCreated {
+		return nil, fmt.Errorf("sign-in refused (%d): %s", st, problemDetail(answer))
+	}
+	return answer, nil
+}
+
+// cast sends the ballot under one Idempotency-Key until the server answers
+// for it: network errors, 429 and 5xx are retried with the same key and
+// body for up to a minute, so a flaky connection never casts two ballots.
+func (d *device) cast(ctx context.Context, token string, body []byte) ([]byte, error) {
+	var k [16]byte
+	rand.Read(k[:])
+	key := hex.EncodeToString(k[:])
+	deadline := time.Now().Add(time.Minute)
+	backoff := 250 * time.Millisecond
+	for {
+		st, answer, err := d.do(ctx, "POST", d.base()+"/ballots", token, key, body)
+		switch {
+		case err == nil && st == http.StatusCreated:
+			return answer, nil
+		case err == nil && st < 500 && st != http.StatusTooManyRequests:
+			return nil, fmt.Errorf("the ballot was refused (%d): %s", st, problemDetail(answer))
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("the ballot could not be sent (last: %d %v); run the command again: it casts nothing twice", st, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// get reads a JSON resource of the election.
+func (d *device) get(ctx context.Context, path, token string, out any) error {
+	st, answer, err := d.do(ctx, "GET", d.base()+path, token, "", nil)
+	if err != nil {
+		return err
+	}
+	if st != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", path, st, problemDetail(answer))
+	}
+	return json.Unmarshal(answer, out)
+}
+
+// text reads a plain-text resource of the server.
+func (d *device) text(ctx context.Context, path string) (string, error) {
+	st, answer, err := d.do(ctx, "GET", d.url+path, "", "", nil)
+	if err == nil && st != http.StatusOK {
+		err = fmt.Errorf("GET %s: %d", path, st)
+	}
+	return string(answer), err
+}
+
+func (d *device) do(ctx context.Context, method, url, token, key string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	res, err := d.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, answer, err
+}
+
+// problemDetail is a problem document's detail, or the body itself.
+func problemDetail(body []byte) string {
+	var p struct{ Detail string }
+	if json.Unmarshal(body, &p) == nil && p.Detail != "" {
+		return p.Detail
+	}
+	return strings.TrimSpace(string(body))
 }

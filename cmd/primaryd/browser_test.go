@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -239,7 +241,7 @@ func TestPublicResultsPage(t *testing.T) {
 	env, el, base := browserWorld(t)
 	ctx := context.Background()
 	for i, sel := range []ballot.Selections{{"leader": {"a"}, "council": {"p"}}, {"leader": {"a"}, "council": {"q", "r"}}, {"leader": {"b"}, "council": {"p"}}} {
-		if _, _, err := env.Elections.Cast(ctx, fixture.CastRequest("demo", el.Voters[i], sel)); err != nil {
+		if _, _, err := env.Elections.Cast(ctx, env.CastRequest(t, el, el.Voters[i], sel)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -327,7 +329,7 @@ func TestOfficialSeesTurnoutRise(t *testing.T) {
 		return got
 	}
 	waitText("turnout-total", "0 of 5 voted")
-	if _, _, err := env.Elections.Cast(ctx, fixture.CastRequest("demo", el.Voters[0], ballot.Selections{"leader": {"a"}, "council": {"p"}})); err != nil {
+	if _, _, err := env.Elections.Cast(ctx, env.CastRequest(t, el, el.Voters[0], ballot.Selections{"leader": {"a"}, "council": {"p"}})); err != nil {
 		t.Fatal(err)
 	}
 	waitText("turnout-total", "1 of 5 voted (20.0%)")
@@ -514,7 +516,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		}
 	}
 	for i, sel := range []ballot.Selections{{"leader": {"a"}, "council": {"p"}}, {"leader": {"b"}, "council": {"q", "r"}}} {
-		_, _, err := env.Elections.Cast(ctx, fixture.CastRequest("demo", el.Voters[i], sel))
+		_, _, err := env.Elections.Cast(ctx, env.CastRequest(t, el, el.Voters[i], sel))
 		must(err)
 	}
 	env.Tally(t, el)
@@ -550,4 +552,184 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 			t.Errorf("axe on the finished election's page in %s: %v", lang, v)
 		}
 	}
+}
+
+// TestNoChoiceLeavesThePhone votes through the page with a recording proxy
+// between page and server: no request (path, query or body) names a
+// candidate by id or name, the stored ballot is the page's and verifies in
+// Go, and the trustees' count finds the choices the voter made.
+func TestNoChoiceLeavesThePhone(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	d := fixture.Definition("demo")
+	names := map[string]string{
+		"a": "김하늘", "b": "이바다", "c": "박서준", "d": "최민지",
+		"p": "강소라", "q": "한지민", "r": "장나라", "s": "윤도현", "t": "정우성",
+	}
+	var secrets []string
+	for qi := range d.Questions {
+		for ci := range d.Questions[qi].Candidates {
+			c := &d.Questions[qi].Candidates[ci]
+			c.Name = names[c.ID]
+			c.ID = "cand-" + d.Questions[qi].ID + "-" + c.ID
+			secrets = append(secrets, c.ID, c.Name)
+		}
+	}
+	el := env.SetupWith(t, d, 3, true)
+	backend := start(t, env, env.SecretsDir, api.Config{})
+	target, _ := url.Parse(backend)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var (
+		mu   sync.Mutex
+		sent []string
+	)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mu.Lock()
+		sent = append(sent, r.Method+" "+r.URL.String()+"\n"+string(body))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(360, 780),
+		chromedp.Navigate(front.URL+"/e/demo?lang=en"),
+		chromedp.WaitVisible(chromedp.ID("voter-id")),
+		chromedp.SendKeys(chromedp.ID("voter-id"), "V00001"),
+		chromedp.SendKeys(chromedp.ID("code"), el.Codes["V00001"]),
+		chromedp.Click(chromedp.ID("signin-submit")),
+		chromedp.WaitVisible(chromedp.ID("ballot")),
+		chromedp.Click(chromedp.ID("c-leader-cand-leader-c")),
+		chromedp.Click(chromedp.ID("c-council-cand-council-p")),
+		chromedp.Click(chromedp.ID("c-council-cand-council-t")),
+		chromedp.Click(chromedp.ID("to-review")),
+		chromedp.WaitVisible(chromedp.ID("review")),
+		chromedp.Click(chromedp.ID("cast")),
+		chromedp.WaitVisible(chromedp.ID("receipt")),
+	)
+	if err != nil {
+		t.Fatalf("voting through the page: %v", err)
+	}
+	code, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("tracking-code")))
+
+	mu.Lock()
+	defer mu.Unlock()
+	casts := 0
+	for _, req := range sent {
+		if strings.HasPrefix(req, "POST ") && strings.Contains(req, "/ballots") {
+			casts++
+		}
+		if strings.Contains(req, "/static/") {
+			continue // the page's own assets, fetched, not sent
+		}
+		for _, s := range secrets {
+			escaped, _ := json.Marshal(s)
+			if strings.Contains(req, s) || strings.Contains(req, strings.Trim(string(escaped), `"`)) || strings.Contains(req, url.QueryEscape(s)) {
+				t.Errorf("a request names %q:\n%.300s", s, req)
+			}
+		}
+		if strings.Contains(req, "selections") {
+			t.Errorf("a request carries selections:\n%.300s", req)
+		}
+	}
+	if casts != 1 {
+		t.Errorf("%d casts went through the proxy; want 1", casts)
+	}
+
+	var stored []byte
+	env.DB.Pool.QueryRow(context.Background(), `SELECT content FROM ballots`).Scan(&stored)
+	e, err := env.Elections.Get(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.VerifyBallot(stored)
+	if err != nil {
+		t.Fatalf("the page's ballot does not verify in Go: %v", err)
+	}
+	mine, _ := ballot.DeriveCredential("demo", el.Codes["V00001"])
+	if !bytes.Equal(b.Credential(), mine.Public()) || code != ballot.TrackingCode(sha256.Sum256(stored)) {
+		t.Errorf("the stored ballot is not the page's (code %s) under the voter's credential", code)
+	}
+	res := env.Tally(t, el)
+	votes := map[string]int{}
+	for _, q := range res.Questions {
+		for _, c := range q.Candidates {
+			votes[c.ID] = c.Total
+		}
+	}
+	if votes["cand-leader-c"] != 1 || votes["cand-council-p"] != 1 || votes["cand-council-t"] != 1 || res.Ballots != 1 {
+		t.Errorf("the count = %v over %d ballots; want leader c, council p and t", votes, res.Ballots)
+	}
+}
+
+// TestPageEncryptionTime times, in headless Chromium, what the ballot page
+// does on "next": derive nothing (the key is derived at sign-in), encrypt
+// the demo ballot, prove it and sign it. It reports the time; the bar is
+// 150 ms on a phone-class CPU, which the closing figures compare against.
+func TestPageEncryptionTime(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	d := demoDefinition(t)
+	el := env.SetupWith(t, d, 1, true)
+	base := start(t, env, env.SecretsDir, api.Config{})
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/e/"+d.ID+"?lang=en"), chromedp.WaitVisible(chromedp.ID("voter-id"))); err != nil {
+		t.Fatal(err)
+	}
+	e, err := env.Elections.Get(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	election, _ := json.Marshal(e)
+	sel := map[string][]string{}
+	for _, q := range e.Questions {
+		sel[q.ID] = []string{}
+		for _, c := range q.Candidates[:q.MinSelections] {
+			sel[q.ID] = append(sel[q.ID], c.ID)
+		}
+	}
+	selJSON, _ := json.Marshal(sel)
+	script := fmt.Sprintf(`(() => {
+  const c = window.primaryvoteCrypto;
+  const e = %s, sel = %s;
+  const cred = c.deriveCredential(e.id, %q);
+  c.castBallot(e, cred, sel); // warm up
+  const runs = 10, t0 = performance.now();
+  let made;
+  for (let i = 0; i < runs; i++) made = c.castBallot(e, cred, sel);
+  const ms = (performance.now() - t0) / runs;
+  return JSON.stringify({ms, ok: c.verifyBallot(e, made.ballot) === null, bytes: made.ballot.length});
+})()`, election, selJSON, el.Codes[el.Voters[0]])
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		MS    float64
+		OK    bool
+		Bytes int
+	}
+	json.Unmarshal([]byte(out), &r)
+	if !r.OK || r.Bytes != e.BallotSize() {
+		t.Fatalf("the page's ballot: %s", out)
+	}
+	t.Logf("headless Chromium: encrypt, prove and sign the %s ballot (%d bytes): %.1f ms", d.ID, r.Bytes, r.MS)
+}
+
+// demoDefinition is the demo election `make run` seeds.
+func demoDefinition(t *testing.T) *ballot.Definition {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "primaryctl", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := ballot.ParseDefinition(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -23,6 +23,7 @@ import (
 	"primaryvote/audit"
 	"primaryvote/audit/bundle"
 	"primaryvote/auth"
+	"primaryvote/ballot"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
 	"primaryvote/internal/loadtest"
@@ -110,10 +111,15 @@ func TestCrashLosesNoAcknowledgedBallot(t *testing.T) {
 		wg        sync.WaitGroup
 		next      atomic.Int64
 	)
+	// Every device makes its ballot first; a retry sends the same one.
+	bodies := make(map[string]string, len(el.Voters))
+	for _, v := range el.Voters {
+		bodies[v] = fixture.CastBody(env.Ballot(t, el, v, ballot.Selections{"leader": {"a"}, "council": {"p"}}))
+	}
 	// vote casts one voter's ballot, retrying through the crash with the same key.
 	vote := func(voter string) error {
 		deadline := time.Now().Add(60 * time.Second)
-		body := `{"selections":{"leader":["a"],"council":["p"]}}`
+		body := bodies[voter]
 		for time.Now().Before(deadline) {
 			st, out, err := post("/api/v1/elections/crash/sessions", "", "", signInBody("crash", voter, el.Codes[voter]))
 			if err != nil || st >= 500 {

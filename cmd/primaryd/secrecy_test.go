@@ -76,8 +76,8 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 		if st != 201 {
 			t.Fatalf("sign in: %d %s", st, body)
 		}
-		sel, _ := json.Marshal(map[string]any{"selections": map[string][]string{"leader": v.leader, "council": v.council}})
-		if st, body := c.call("POST", "/api/v1/elections/secret/ballots", field(t, body, "token"), "k", string(sel)); st != 201 {
+		cast := fixture.CastBody(env.Ballot(t, el, voter, ballot.Selections{"leader": v.leader, "council": v.council}))
+		if st, body := c.call("POST", "/api/v1/elections/secret/ballots", field(t, body, "token"), "k", cast); st != 201 {
 			t.Fatalf("cast: %d %s", st, body)
 		}
 		for _, id := range append(append([]string{}, v.leader...), v.council...) {
@@ -201,7 +201,7 @@ func votesFromIdempotencyRecords(t *testing.T, env *fixture.Env, secretsDir stri
 		io.ReadFull(hkdf.New(sha256.New, env.Secrets.Pepper, nil, []byte(info)), k)
 		keys = append(keys, k)
 	}
-	rows, err := env.DB.Pool.Query(context.Background(), `SELECT idempotency_key_hash, request_mac, response FROM participation WHERE election_id = 'secret'`)
+	rows, err := env.DB.Pool.Query(context.Background(), `SELECT idempotency_key_hash, ballot_sha256, response FROM participation WHERE election_id = 'secret'`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"primaryvote/api"
 	"primaryvote/auth"
+	"primaryvote/ballot"
 	"primaryvote/internal/fixture"
 )
 
@@ -107,9 +109,15 @@ func TestInjectionAttemptsChangeNothing(t *testing.T) {
 	}
 	token := field(t, body, "token")
 	for _, a := range attacks {
+		// Choices in plaintext are refused whatever they hold, and so is
+		// anything in place of a ballot's base64.
 		sel := fmt.Sprintf(`{"selections":{"leader":[%q],"council":["p"]}}`, a)
 		if st, _ := c.call("POST", "/api/v1/elections/demo/ballots", token, "k-"+fmt.Sprint(len(a)), sel); st != 400 {
 			t.Errorf("candidate %q = %d; want 400", a, st)
+		}
+		enc, _ := json.Marshal(map[string]string{"encrypted": a})
+		if st, _ := c.call("POST", "/api/v1/elections/demo/ballots", token, "k-enc-"+fmt.Sprint(len(a)), string(enc)); st != 400 {
+			t.Errorf("ballot %q = %d; want 400", a, st)
 		}
 	}
 	if after := count(); after != before {
@@ -157,7 +165,7 @@ func behindProxy(t *testing.T) (*fixture.Env, *fixture.Election, string) {
 // at a time, on many connections, holds no work slot: everyone else still
 // signs in and casts, and the server stays ready.
 func TestSlowBodiesHoldNoSlots(t *testing.T) {
-	_, el, base := behindProxy(t)
+	env, el, base := behindProxy(t)
 	addr := strings.TrimPrefix(base, "http://")
 	var attack []net.Conn
 	defer func() {
@@ -184,7 +192,7 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 		t.Fatalf("sign-in during the attack = %d %s", st, body)
 	}
 	if st, _, body := callFrom(t, base, "198.51.100.7", "POST", "/api/v1/elections/demo/ballots", field(t, body, "token"),
-		`{"selections":{"leader":["a"],"council":["p"]}}`); st != 201 {
+		fixture.CastBody(env.Ballot(t, el, "V00001", ballot.Selections{"leader": {"a"}, "council": {"p"}}))); st != 201 {
 		t.Errorf("cast during the attack = %d %s", st, body)
 	}
 	// The attacker's connections beyond its share were refused at once, and

@@ -1,7 +1,9 @@
 // Package loadtest plays an electorate through primaryvote's HTTP API, as
 // voters' phones would: sign in by signing with the key the voter's code
-// derives (every key derived before the clock starts), read the ballot, cast
-// with an Idempotency-Key, and check the receipt. It retries a refused or failed
+// derives, read the ballot, cast the ballot the device encrypted, proved and
+// signed with an Idempotency-Key, and check the receipt names the ballot's
+// tracking code. Every device derives its key and makes its ballot before
+// the clock starts, on every core. It retries a refused or failed
 // request after Retry-After with the same key, as the ballot page does, and
 // keeps a ledger of every acknowledged receipt so a run can be reconciled
 // with the audit log and the count (nothing lost, nothing duplicated).
@@ -11,6 +13,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -33,11 +37,15 @@ import (
 // has them.
 type Voter struct{ ID, Code string }
 
-// device is a voter's phone: the voter id and the credential key the code
-// derives.
+// device is a voter's phone: the voter id, the credential key the code
+// derives, and the ballot it made: the choices, the cast's body and the
+// tracking code the receipt must show.
 type device struct {
 	id         string
 	credential *ballot.Credential
+	sel        ballot.Selections
+	body       []byte
+	tracking   string
 }
 
 // ReadVoters reads a credentials file (header voter_id,code).
@@ -93,8 +101,8 @@ type Report struct {
 	Endpoints map[string]Latencies `json:"endpoints"`
 	Errors    map[string]int       `json:"errors"` // by class: "503 sessions", "network ballots", …
 	Retries   int                  `json:"retries"`
-	// PrepareSeconds is how long the devices took to derive their keys,
-	// before the clock started.
+	// PrepareSeconds is how long the devices took to derive their keys and
+	// encrypt, prove and sign their ballots, before the clock started.
 	PrepareSeconds float64 `json:"prepare_seconds"`
 	// Ledger maps each acknowledged voter to their tracking code.
 	Ledger map[string]string `json:"-"`
@@ -115,16 +123,7 @@ type Latencies struct {
 type run struct {
 	cfg      Config
 	client   *http.Client
-	election struct {
-		Questions []struct {
-			ID            string `json:"id"`
-			MinSelections int    `json:"min_selections"`
-			MaxSelections int    `json:"max_selections"`
-			Candidates    []struct {
-				ID string `json:"id"`
-			} `json:"candidates"`
-		} `json:"questions"`
-	}
+	election *ballot.Election
 
 	mu        sync.Mutex
 	latencies map[string][]time.Duration
@@ -154,15 +153,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the election: %w", err)
 	}
-	err = json.NewDecoder(res.Body).Decode(&r.election)
+	r.election = new(ballot.Election)
+	err = json.NewDecoder(res.Body).Decode(r.election)
 	res.Body.Close()
 	if err != nil || res.StatusCode != 200 {
 		return nil, fmt.Errorf("couldn't read the election: %d %v", res.StatusCode, err)
 	}
 
-	// The devices derive their keys before the clock starts, on every core.
+	if r.election.Key == nil {
+		return nil, fmt.Errorf("election %s has no public key to encrypt under", cfg.Election)
+	}
+	// The devices derive their keys and make their ballots before the
+	// clock starts, on every core.
 	prepared := time.Now()
-	devices, err := prepare(cfg.Election, cfg.Voters)
+	devices, err := r.prepare(cfg.Voters)
 	if err != nil {
 		return nil, err
 	}
@@ -232,8 +236,9 @@ func (r *run) feed(ctx context.Context, jobs chan<- device, devices []device, st
 	}
 }
 
-// prepare derives every voter's credential key, on every core.
-func prepare(election string, voters []Voter) ([]device, error) {
+// prepare derives every voter's credential key and makes their ballot of
+// random choices, on every core.
+func (r *run) prepare(voters []Voter) ([]device, error) {
 	devices := make([]device, len(voters))
 	errs := make([]error, len(voters))
 	workers := runtime.GOMAXPROCS(0)
@@ -241,16 +246,26 @@ func prepare(election string, voters []Voter) ([]device, error) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(voters); i += workers {
-				c, err := ballot.DeriveCredential(election, voters[i].Code)
-				if err != nil {
-					errs[i] = fmt.Errorf("voter %s: %w", voters[i].ID, err)
-				}
-				devices[i] = device{id: voters[i].ID, credential: c}
+				devices[i], errs[i] = r.makeDevice(voters[i])
 			}
 		})
 	}
 	wg.Wait()
 	return devices, errors.Join(errs...)
+}
+
+func (r *run) makeDevice(v Voter) (device, error) {
+	c, err := ballot.DeriveCredential(r.cfg.Election, v.Code)
+	if err != nil {
+		return device{}, fmt.Errorf("voter %s: %w", v.ID, err)
+	}
+	sel := r.choose()
+	raw, err := r.election.Encrypt(c, sel)
+	if err != nil {
+		return device{}, fmt.Errorf("voter %s: %w", v.ID, err)
+	}
+	body, _ := json.Marshal(map[string]string{"encrypted": base64.StdEncoding.EncodeToString(raw)})
+	return device{id: v.ID, credential: c, sel: sel, body: body, tracking: ballot.TrackingCode(sha256.Sum256(raw))}, nil
 }
 
 // vote plays one voter to a receipt, or gives up after a minute.
@@ -268,20 +283,25 @@ func (r *run) vote(ctx context.Context, v device) {
 		r.fail()
 		return
 	}
-	sel := r.choose()
-	cast, _ := json.Marshal(map[string]any{"selections": sel})
 	key := make([]byte, 16)
 	rand.Read(key)
 	var receipt struct {
 		TrackingCode string `json:"tracking_code"`
 	}
-	if !r.call(ctx, "ballots", "POST", base+"/ballots", sess.Token, hex.EncodeToString(key), cast, 201, &receipt) {
+	if !r.call(ctx, "ballots", "POST", base+"/ballots", sess.Token, hex.EncodeToString(key), v.body, 201, &receipt) {
 		r.fail()
 		return
 	}
 	r.mu.Lock()
+	if receipt.TrackingCode != v.tracking {
+		// The server acknowledged a ballot other than the one sent.
+		r.errs["receipt of another ballot"]++
+		r.failed++
+		r.mu.Unlock()
+		return
+	}
 	r.ledger[v.id] = receipt.TrackingCode
-	for q, cands := range sel {
+	for q, cands := range v.sel {
 		if r.chosen[q] == nil {
 			r.chosen[q] = map[string]int{}
 		}
@@ -293,9 +313,9 @@ func (r *run) vote(ctx context.Context, v device) {
 	r.call(ctx, "receipts", "GET", base+"/receipts/"+receipt.TrackingCode, "", "", nil, 200, nil)
 }
 
-// choose makes a valid random ballot.
-func (r *run) choose() map[string][]string {
-	sel := map[string][]string{}
+// choose makes valid random choices.
+func (r *run) choose() ballot.Selections {
+	sel := ballot.Selections{}
 	for _, q := range r.election.Questions {
 		n := q.MinSelections + mrand.IntN(q.MaxSelections-q.MinSelections+1)
 		perm := mrand.Perm(len(q.Candidates))

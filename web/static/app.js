@@ -1,7 +1,8 @@
 // primaryvote's pages: sign in, choose, review, cast, receipt; and the
-// public ballot check. No framework. The ballot page signs in with the
-// device crypto (static/crypto.js, built from web/js): the code derives the
-// voter's key on this device and never leaves it.
+// public ballot check. No framework. The ballot page does its crypto on the
+// phone (static/crypto.js, built from web/js): the code derives the voter's
+// key, which signs the sign-in and the ballot; the ballot is encrypted and
+// proved here. Neither the code nor a choice ever leaves the phone.
 "use strict";
 (function () {
   const messages = JSON.parse(document.getElementById("messages").textContent);
@@ -32,6 +33,10 @@
       del(k) { sessionStorage.removeItem(id + ":" + k); },
     };
     const sections = ["signin", "ballot", "review", "receipt"];
+    // The election as the server gave it (questions and key), and the
+    // voter's credential: in memory only, for this page's life.
+    let election = null;
+    let credential = null;
     function show(name, focus) {
       for (const s of sections) $(s).hidden = s !== name;
       if (focus && $(focus)) $(focus).focus();
@@ -65,6 +70,8 @@
       if (!res.ok) return signInAgain(t("error.generic"));
       const b = await res.json();
       if (b.voted) return showReceipt(b.receipt, true);
+      election = b.election;
+      if (!credential) return signInAgain(t("error.code_again"));
       show("ballot", "ballot-heading");
     }
 
@@ -106,13 +113,14 @@
       }
       if (res.status === 201) {
         store.set("session", await res.json());
+        credential = window.primaryvoteCrypto.deriveCredential(id, code);
         $("code").value = "";
         return loadBallot();
       }
       err.textContent = { 400: t("error.signin"), 401: t("error.signin"), 409: t("error.closed"), 429: t("error.throttled") }[res.status] || t("error.generic");
     });
 
-    $("ballot-form").addEventListener("submit", (ev) => {
+    $("ballot-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const err = $("ballot-error");
       err.textContent = "";
@@ -136,11 +144,29 @@
           : t("review.none");
         list.append(dt, dd);
       }
-      // One Idempotency-Key per ballot: the same choices keep their key, so
-      // a retry can never cast a second ballot.
-      const body = JSON.stringify({ selections: selections });
+      // The phone encrypts, proves and signs the ballot. The same choices
+      // keep their ballot and its Idempotency-Key, so a retry can never
+      // cast a second ballot.
+      const choices = JSON.stringify(selections);
       const draft = store.get("draft");
-      store.set("draft", { key: draft && draft.body === body ? draft.key : newKey(), body: body });
+      if (!draft || draft.choices !== choices) {
+        if (!credential || !election) return signInAgain(t("error.code_again"));
+        const busy = $("to-review");
+        busy.disabled = true;
+        err.textContent = t("review.encrypting");
+        await sleep(0); // let the page say so before the work starts
+        let made;
+        try {
+          made = window.primaryvoteCrypto.castBallot(election, credential, selections);
+        } catch (e) {
+          err.textContent = t("error.generic");
+          return;
+        } finally {
+          busy.disabled = false;
+        }
+        err.textContent = "";
+        store.set("draft", { key: newKey(), body: JSON.stringify(made.body), tracking: made.trackingCode, choices: choices });
+      }
       show("review", "review-heading");
     });
 
@@ -182,6 +208,12 @@
             if (receipt) {
               store.del("pending");
               store.del("draft");
+              // A receipt for this ballot names the tracking code the
+              // phone computed; a 409's names the ballot cast before.
+              if (res.status === 201 && receipt.tracking_code !== draft.tracking) {
+                status.textContent = t("error.receipt");
+                return;
+              }
               return showReceipt(receipt, res.status === 409);
             }
             store.del("pending");

@@ -1,11 +1,12 @@
 // The voter's device crypto, as ballot/FORMAT.md specifies it: voter codes,
-// credential keys and credential signatures over ristretto255. The Go side
-// (package ballot) and this file are held to the same vectors in
-// ballot/testdata.
+// credential keys, credential signatures and encrypted ballots over
+// ristretto255. The Go side (package ballot) and this file are held to the
+// same vectors in ballot/testdata.
 import { RistrettoPoint } from '@noble/curves/ed25519';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve';
+import { sha256 } from '@noble/hashes/sha256';
 import { sha512 } from '@noble/hashes/sha512';
-import { randomBytes } from '@noble/hashes/utils';
+import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils';
 
 // L is the order of ristretto255.
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -155,4 +156,263 @@ export function signInRequest(electionId, voterId, typedCode, ms = Date.now()) {
   if (credential === null) return null;
   const signature = sign(credential, 'sign-in', signInStatement(electionId, voterId, ms));
   return { voter_id: voterId, at: ms, signature: base64(signature) };
+}
+
+// ——— Ballots (FORMAT.md, "Encrypted ballot (version 2)") ———
+
+const BALLOT_MAGIC = utf8.encode('PVB2');
+const CHALLENGE_DST = 'primaryvote-v1-challenge';
+const OPTION_SUM = 0xffff;
+
+/** randomScalar draws a uniformly random non-zero scalar. */
+function randomScalar() {
+  for (;;) {
+    const s = leToBigInt(randomBytes(64)) % L;
+    if (s !== 0n) return s;
+  }
+}
+
+const mod = (n) => ((n % L) + L) % L;
+
+/** mulG is n·G for any scalar n, zero included. */
+function mulG(n) {
+  n = mod(n);
+  return n === 0n ? RistrettoPoint.ZERO : G.multiply(n);
+}
+
+/** mulPoint is n·Q for any scalar n (in constant time for a non-zero n). */
+function mulPoint(Q, n) {
+  n = mod(n);
+  return n === 0n ? RistrettoPoint.ZERO : Q.multiply(n);
+}
+
+function u16(n) {
+  return new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
+}
+
+/** electionKey decodes the election's public key and precomputes its multiples. */
+function electionKey(election) {
+  if (!election || typeof election.public_key !== 'string') throw new Error('the election has no public key');
+  const bytes = hexToBytes(election.public_key);
+  const K = RistrettoPoint.fromBytes(bytes);
+  if (K.is0()) throw new Error('the election key is the identity');
+  return { K: K.precompute(4, false), bytes };
+}
+
+/**
+ * rangeChallenge is the Fiat–Shamir challenge of a range proof: T =
+ * lp(domain) ‖ lp(election id) ‖ K ‖ P ‖ u16(question) ‖ u16(option) ‖
+ * u16(lo) ‖ u16(hi) ‖ α ‖ β ‖ a_0 ‖ b_0 ‖ …
+ */
+function rangeChallenge(ctx, ct, lo, hi, branches) {
+  return hashToScalar(
+    concat(
+      lp('primaryvote/v2/range-proof'), lp(ctx.electionId), ctx.key.bytes, ctx.credential,
+      u16(ctx.question), u16(ctx.option), u16(lo), u16(hi), ct.bytes,
+      ...branches.map((br) => concat(br.a.toBytes(), br.b.toBytes())),
+    ),
+    CHALLENGE_DST,
+  );
+}
+
+function ciphertext(alpha, beta) {
+  return { alpha, beta, bytes: concat(alpha.toBytes(), beta.toBytes()) };
+}
+
+/** proveRange proves that ct, made with randomness r, encrypts m ∈ [lo, hi]. */
+function proveRange(ctx, ct, r, m, lo, hi, rnd) {
+  if (m < lo || m > hi) throw new Error(`a question's total ${m} is outside [${lo}, ${hi}]`);
+  const { K } = ctx.key;
+  const branches = [];
+  let w = 0n;
+  let others = 0n;
+  for (let v = lo; v <= hi; v++) {
+    if (v === m) {
+      w = rnd();
+      branches.push({ a: mulG(w), b: mulPoint(K, w) });
+      continue;
+    }
+    const c = rnd();
+    const z = rnd();
+    const t = mod(z - c * r);
+    const cm = mod(c * BigInt(m - v));
+    branches.push({ a: mulG(t), b: mulPoint(K, t).subtract(mulG(cm)), c, z });
+    others = mod(others + c);
+  }
+  const honest = branches[m - lo];
+  honest.c = mod(rangeChallenge(ctx, ct, lo, hi, branches) - others);
+  honest.z = mod(w + honest.c * r);
+  return branches;
+}
+
+function encodeProof(branches) {
+  return concat(...branches.map((br) => concat(br.a.toBytes(), br.b.toBytes(), scalarBytes(br.c), scalarBytes(br.z))));
+}
+
+/** checkSelections refuses choices the election's questions do not allow. */
+function checkSelections(election, selections) {
+  const known = new Set(election.questions.map((q) => q.id));
+  for (const id of Object.keys(selections || {})) {
+    if (!known.has(id)) throw new Error(`no question "${id}"`);
+  }
+  for (const q of election.questions) {
+    const chosen = (selections && selections[q.id]) || [];
+    const ids = new Set(q.candidates.map((c) => c.id));
+    if (new Set(chosen).size !== chosen.length) throw new Error(`question "${q.id}": a candidate is chosen twice`);
+    for (const c of chosen) if (!ids.has(c)) throw new Error(`question "${q.id}": no candidate "${c}"`);
+    if (chosen.length < q.min_selections || chosen.length > q.max_selections) {
+      throw new Error(`question "${q.id}": choose ${q.min_selections} to ${q.max_selections}`);
+    }
+  }
+}
+
+/**
+ * encryptBallot encrypts the voter's selections ({question id: [candidate
+ * id, …]}) under the election's key, proves every ciphertext and total,
+ * binds every proof to the voter's credential and signs the ballot with it.
+ * It returns the ballot's bytes. rnd and random are the randomness (given
+ * only by tests): every scalar in FORMAT.md's order, and the signature's
+ * hedging bytes.
+ */
+export function encryptBallot(election, credential, selections, rnd = randomScalar, random = randomBytes(32)) {
+  checkSelections(election, selections);
+  const key = electionKey(election);
+  const id = utf8.encode(election.id);
+  if (id.length > 255) throw new Error('the election id is too long');
+  const parts = [BALLOT_MAGIC, new Uint8Array([id.length]), id, credential.publicKey];
+  election.questions.forEach((q, qi) => {
+    const chosen = new Set(selections[q.id] || []);
+    let alpha = RistrettoPoint.ZERO;
+    let beta = RistrettoPoint.ZERO;
+    let total = 0n;
+    q.candidates.forEach((cand, oi) => {
+      const m = chosen.has(cand.id) ? 1 : 0;
+      const r = rnd();
+      const a = mulG(r);
+      let b = mulPoint(key.K, r);
+      if (m === 1) b = b.add(G);
+      const ct = ciphertext(a, b);
+      alpha = alpha.add(a);
+      beta = beta.add(b);
+      total = mod(total + r);
+      const ctx = { electionId: election.id, key, credential: credential.publicKey, question: qi, option: oi };
+      parts.push(ct.bytes, encodeProof(proveRange(ctx, ct, r, m, 0, 1, rnd)));
+    });
+    const ctx = { electionId: election.id, key, credential: credential.publicKey, question: qi, option: OPTION_SUM };
+    parts.push(encodeProof(proveRange(ctx, ciphertext(alpha, beta), total, chosen.size, q.min_selections, q.max_selections, rnd)));
+  });
+  const signed = concat(...parts);
+  return concat(signed, sign(credential, 'ballot', signed, random));
+}
+
+/** ballotSize is the exact length of a ballot for the election. */
+export function ballotSize(election) {
+  let n = 4 + 1 + utf8.encode(election.id).length + 32 + 64;
+  for (const q of election.questions) {
+    n += q.candidates.length * (64 + 2 * 128) + (q.max_selections - q.min_selections + 1) * 128;
+  }
+  return n;
+}
+
+/**
+ * verifyBallot checks a ballot's every proof and its signature, equation
+ * by equation, for the election: the page's own check of what it made, and
+ * the one an independent checker runs. It returns null if it verifies and
+ * otherwise says what fails.
+ */
+export function verifyBallot(election, bytes) {
+  let key;
+  try {
+    key = electionKey(election);
+  } catch (e) {
+    return e.message;
+  }
+  if (!(bytes instanceof Uint8Array) || bytes.length !== ballotSize(election)) return 'the ballot has the wrong length';
+  const id = utf8.encode(election.id);
+  const head = concat(BALLOT_MAGIC, new Uint8Array([id.length]), id);
+  if (bytesToHex(bytes.subarray(0, head.length)) !== bytesToHex(head)) return `not a version 2 ballot for election "${election.id}"`;
+  let o = head.length;
+  const take = (n) => bytes.subarray(o, (o += n));
+  const point = (b) => RistrettoPoint.fromBytes(b);
+  const scalar = (b) => {
+    const s = leToBigInt(b);
+    if (s >= L) throw new Error('non-canonical scalar');
+    return s;
+  };
+  const credential = take(32);
+  const checkRange = (ctx, ct, lo, hi, raw) => {
+    const branches = [];
+    for (let k = 0; k <= hi - lo; k++) {
+      const b = raw.subarray(k * 128, (k + 1) * 128);
+      branches.push({ a: point(b.subarray(0, 32)), b: point(b.subarray(32, 64)), c: scalar(b.subarray(64, 96)), z: scalar(b.subarray(96)) });
+    }
+    let total = 0n;
+    for (let k = 0; k < branches.length; k++) {
+      const br = branches[k];
+      const v = lo + k;
+      if (!G.multiplyUnsafe(br.z).equals(br.a.add(ct.alpha.multiplyUnsafe(br.c)))) return false;
+      const shifted = v === 0 ? ct.beta : ct.beta.subtract(G.multiplyUnsafe(BigInt(v)));
+      if (!key.K.multiplyUnsafe(br.z).equals(br.b.add(shifted.multiplyUnsafe(br.c)))) return false;
+      total = mod(total + br.c);
+    }
+    return total === rangeChallenge(ctx, ct, lo, hi, branches);
+  };
+  try {
+    if (point(credential).is0()) return 'the credential is the identity';
+    for (const [qi, q] of election.questions.entries()) {
+      let alpha = RistrettoPoint.ZERO;
+      let beta = RistrettoPoint.ZERO;
+      for (const [oi, cand] of q.candidates.entries()) {
+        const enc = take(64);
+        const ct = { alpha: point(enc.subarray(0, 32)), beta: point(enc.subarray(32)), bytes: enc };
+        alpha = alpha.add(ct.alpha);
+        beta = beta.add(ct.beta);
+        const ctx = { electionId: election.id, key, credential, question: qi, option: oi };
+        if (!checkRange(ctx, ct, 0, 1, take(256))) return `question "${q.id}", candidate "${cand.id}": the proof that it encrypts 0 or 1 does not verify`;
+      }
+      const ctx = { electionId: election.id, key, credential, question: qi, option: OPTION_SUM };
+      const L2 = q.max_selections - q.min_selections + 1;
+      if (!checkRange(ctx, ciphertext(alpha, beta), q.min_selections, q.max_selections, take(L2 * 128))) {
+        return `question "${q.id}": the proof that ${q.min_selections} to ${q.max_selections} candidates are chosen does not verify`;
+      }
+    }
+  } catch {
+    return 'the ballot has a non-canonical encoding';
+  }
+  const signed = bytes.subarray(0, o);
+  if (!verifySignature(credential, 'ballot', signed, bytes.subarray(o))) return 'its signature does not verify under the credential it names';
+  return null;
+}
+
+const TRACKING_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** trackingCode is the ballot's tracking code: SHA-256 in Crockford base32, in groups of four. */
+export function trackingCode(bytes) {
+  const h = sha256(bytes);
+  let bits = 0;
+  let acc = 0;
+  let s = '';
+  for (const byte of h) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      s += TRACKING_ALPHABET[(acc >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) s += TRACKING_ALPHABET[(acc << (5 - bits)) & 31];
+  return s.match(/.{1,4}/g).join('-');
+}
+
+/**
+ * castBallot makes the body of a cast: the ballot the device makes of the
+ * choices with the voter's credential (from deriveCredential), in base64,
+ * with its tracking code (which the page checks the receipt against; it is
+ * not sent).
+ */
+export function castBallot(election, credential, selections) {
+  if (!credential || !(credential.publicKey instanceof Uint8Array)) throw new Error('no credential');
+  const ballot = encryptBallot(election, credential, selections);
+  return { body: { encrypted: base64(ballot) }, trackingCode: trackingCode(ballot), ballot };
 }
