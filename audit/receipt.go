@@ -33,21 +33,30 @@ var ErrNotLogged = errors.New("audit: no such entry")
 // the queue at once (migration 00004 indexes exactly those columns in both).
 // One statement sees one snapshot, and the sequencer moves entries from the
 // queue to the log atomically, so the entry is found in exactly one of them.
+// It reads the newest checkpoint in the same snapshot: the sequencer signs
+// one in the transaction that moves entries, so it covers the entry.
 const selectEntry = `
-SELECT position, record FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3
+SELECT position, record, (SELECT signed FROM audit_checkpoints ORDER BY size DESC LIMIT 1)
+FROM audit_log WHERE ref = $1 AND election_id = $2 AND kind = $3
 UNION ALL
-SELECT NULL, NULL FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3
+SELECT NULL, NULL, NULL FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3
 LIMIT 1`
 
 // Include finds the entry of electionID with the given kind and ref and
 // proves its inclusion against the latest checkpoint, which must verify
 // under verifierKey.
 func Include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string) (*Inclusion, error) {
+	return include(ctx, q, electionID, kind, ref, verifierKey, nil)
+}
+
+// include is Include reading tree hashes through cache, if there is one.
+func include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string, cache *hashCache) (*Inclusion, error) {
 	var (
 		in       Inclusion
 		position *int64
+		signed   []byte
 	)
-	found, err := scanOne(ctx, q, selectEntry, []any{ref, electionID, kind}, &position, &in.Record)
+	found, err := scanOne(ctx, q, selectEntry, []any{ref, electionID, kind}, &position, &in.Record, &signed)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("couldn't look up the entry: %w", err)
@@ -57,10 +66,6 @@ func Include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 		return nil, ErrQueued
 	}
 	in.Position = *position
-	signed, err := LatestCheckpoint(ctx, q)
-	if err != nil {
-		return nil, err
-	}
 	if signed == nil {
 		return nil, ErrQueued
 	}
@@ -68,7 +73,11 @@ func Include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 	if err != nil {
 		return nil, err
 	}
-	if in.Proof, err = tlog.ProveRecord(c.Size, in.Position, HashReader(ctx, q)); err != nil {
+	var hr tlog.HashReader = HashReader(ctx, q)
+	if cache != nil {
+		hr = cache.reader(hr)
+	}
+	if in.Proof, err = tlog.ProveRecord(c.Size, in.Position, hr); err != nil {
 		return nil, fmt.Errorf("couldn't prove inclusion: %w", err)
 	}
 	in.Checkpoint = string(signed)
@@ -97,13 +106,13 @@ type Activity struct {
 }
 
 // RecentActivity returns the newest logged actions about an election, newest
-// first, leaving out the per-voter entries (sign-ins and ballots), which the
-// turnout already counts.
+// first, leaving out the ballots and the sign-in counts, which the turnout
+// already shows.
 func RecentActivity(ctx context.Context, q Query, electionID string, limit int) ([]Activity, error) {
 	rows, err := q.Query(ctx, `
 SELECT position, kind, substring(record from $3) FROM audit_log
 WHERE election_id = $1 AND kind <> ALL ($4)
-ORDER BY position DESC LIMIT $2`, electionID, limit, record.HeaderSize+1, []entry.Kind{entry.KindBallotCast, entry.KindVoterSignIn})
+ORDER BY position DESC LIMIT $2`, electionID, limit, record.HeaderSize+1, []entry.Kind{entry.KindBallotCast, entry.KindVoterSignIns})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the log: %w", err)
 	}

@@ -56,7 +56,7 @@ func TestEntryLookupUsesItsIndex(t *testing.T) {
 	check("empty log")
 	if _, err := conn.Exec(ctx, `
 		INSERT INTO audit_log (position, entry_id, election_id, kind, ref, record)
-		SELECT i, i, 'e1', CASE WHEN i % 2 = 0 THEN 'ballot.cast' ELSE 'voter.signin' END, md5(i::text), '\x00'
+		SELECT i, i, 'e1', CASE WHEN i % 2 = 0 THEN 'ballot.cast' ELSE 'voter.signins' END, md5(i::text), '\x00'
 		FROM generate_series(0, 20000) i;
 		ANALYZE audit_log`); err != nil {
 		t.Fatal(err)

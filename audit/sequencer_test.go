@@ -31,7 +31,7 @@ func appendN(t *testing.T, db *dbtest.DB, from, n int) {
 	t.Helper()
 	err := pgx.BeginFunc(context.Background(), db.Pool, func(tx pgx.Tx) error {
 		for i := from; i < from+n; i++ {
-			if err := audit.Append(context.Background(), tx, audit.Entry{ElectionID: "e1", Kind: entry.KindVoterSignIn, Actor: "test", At: time.Unix(0, 0), Data: entry.Voter{Voter: fmt.Sprint(i)}}); err != nil {
+			if err := audit.Append(context.Background(), tx, audit.Entry{ElectionID: "e1", Kind: entry.KindVoterSignIns, Actor: "test", At: time.Unix(0, 0), Data: entry.SignIns{SignedIn: i}}); err != nil {
 				return err
 			}
 		}

@@ -30,15 +30,15 @@ type Credentials struct {
 	secrets *Secrets
 	clock   func() time.Time
 
-	mu       sync.Mutex
-	failures map[string]*entry.SignInFailures // by election, since the last LogFailures
-	used     map[[32]byte]time.Time           // sign-in signatures seen, until they expire
+	mu      sync.Mutex
+	signIns map[string]*entry.SignIns // by election, since the last LogSignIns
+	used    map[[32]byte]time.Time    // sign-in signatures seen, until they expire
 }
 
 // NewCredentials returns the credential store.
 func NewCredentials(pool *pgxpool.Pool, secrets *Secrets, clock func() time.Time) *Credentials {
 	return &Credentials{pool: pool, secrets: secrets, clock: clock,
-		failures: map[string]*entry.SignInFailures{}, used: map[[32]byte]time.Time{}}
+		signIns: map[string]*entry.SignIns{}, used: map[[32]byte]time.Time{}}
 }
 
 // SignInWindow is how far a sign-in's time may be from the server's clock.
@@ -201,9 +201,9 @@ var dummyCredential = func() []byte {
 // key, of the sign-in statement for the election, the voter and the time at
 // (ballot.SignInStatement), within SignInWindow of the server's clock and
 // never seen before. Every failure — unknown voter, bad signature — returns
-// the same EUnauthorized error after the same work, and writes nothing. It
-// reports whether the voter has voted. The audit log records each sign-in by
-// the voter's pseudonym, and the failures as counts (LogFailures).
+// the same EUnauthorized error after the same work. It reports whether the
+// voter has voted. It writes nothing: sign-ins and failures are counted, and
+// the counts logged once a minute (LogSignIns).
 func (c *Credentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (voted bool, err error) {
 	now := c.clock()
 	if d := now.Sub(at); d > SignInWindow || d < -SignInWindow {
@@ -226,36 +226,23 @@ FROM voter_credentials c WHERE c.election_id = $1 AND c.voter_id = $2`, election
 		c.countFailure(electionID, known)
 		return false, errBadCredential
 	}
-	key := sha256.Sum256(signature)
-	if c.wasUsed(key) {
+	if !c.markUsed(sha256.Sum256(signature), at) {
 		return false, pv.Errorf(pv.EUnauthorized, "This sign-in was already used: sign in again.")
 	}
-	p := c.secrets.Pseudonym(electionID, voterID)
-	if err := audit.Append(ctx, c.pool, audit.Entry{
-		ElectionID: electionID, Kind: entry.KindVoterSignIn, Actor: "voter", At: now,
-		Data: entry.Voter{Voter: hex.EncodeToString(p[:])},
-	}); err != nil {
-		return false, err // the same sign-in may be sent again
-	}
-	c.markUsed(key, at)
+	c.count(electionID, func(s *entry.SignIns) { s.SignedIn++ })
 	return voted, nil
 }
 
-// wasUsed reports whether a sign-in signature (by its hash) has already
-// signed a voter in.
-func (c *Credentials) wasUsed(key [32]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, seen := c.used[key]
-	return seen
-}
-
-// markUsed remembers a sign-in signature until its time leaves the window,
-// after which SignIn refuses it anyway.
-func (c *Credentials) markUsed(key [32]byte, at time.Time) {
+// markUsed remembers a sign-in signature (by its hash) until its time leaves
+// the window, after which SignIn refuses it anyway. It reports false if the
+// signature has already signed a voter in.
+func (c *Credentials) markUsed(key [32]byte, at time.Time) bool {
 	now := c.clock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, seen := c.used[key]; seen {
+		return false
+	}
 	if len(c.used) > 1<<16 {
 		for k, expires := range c.used {
 			if now.After(expires) {
@@ -264,56 +251,71 @@ func (c *Credentials) markUsed(key [32]byte, at time.Time) {
 		}
 	}
 	c.used[key] = at.Add(SignInWindow)
+	return true
 }
 
 func (c *Credentials) countFailure(electionID string, known bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f := c.failures[electionID]
-	if f == nil {
-		f = &entry.SignInFailures{From: c.clock().UTC()}
-		c.failures[electionID] = f
-	}
-	if known {
-		f.WrongCode++
-	} else {
-		f.UnknownVoter++
-	}
+	c.count(electionID, func(s *entry.SignIns) {
+		if known {
+			s.WrongCode++
+		} else {
+			s.UnknownVoter++
+		}
+	})
 }
 
-// LogFailures appends, for each election, the sign-in failures counted
-// since the last call, and starts counting afresh.
-func (c *Credentials) LogFailures(ctx context.Context) error {
+// count adds to the election's sign-in counts.
+func (c *Credentials) count(electionID string, add func(*entry.SignIns)) {
 	c.mu.Lock()
-	counted := c.failures
-	c.failures = map[string]*entry.SignInFailures{}
+	defer c.mu.Unlock()
+	s := c.signIns[electionID]
+	if s == nil {
+		s = &entry.SignIns{From: c.clock().UTC()}
+		c.signIns[electionID] = s
+	}
+	add(s)
+}
+
+// LogSignIns appends, for each election, the sign-ins and failures counted
+// since the last call, and starts counting afresh. Counts it cannot log
+// are kept for the next call.
+func (c *Credentials) LogSignIns(ctx context.Context) error {
+	c.mu.Lock()
+	counted := c.signIns
+	c.signIns = map[string]*entry.SignIns{}
 	c.mu.Unlock()
 	now := c.clock().UTC()
 	var errs []error
-	for id, f := range counted {
-		f.To = now
-		if err := audit.Append(ctx, c.pool, audit.Entry{ElectionID: id, Kind: entry.KindVoterSignInFailures, Actor: "system", At: now, Data: *f}); err != nil {
+	for id, s := range counted {
+		s.To = now
+		if err := audit.Append(ctx, c.pool, audit.Entry{ElectionID: id, Kind: entry.KindVoterSignIns, Actor: "system", At: now, Data: *s}); err != nil {
 			errs = append(errs, err)
+			c.count(id, func(next *entry.SignIns) {
+				next.From = s.From
+				next.SignedIn += s.SignedIn
+				next.WrongCode += s.WrongCode
+				next.UnknownVoter += s.UnknownVoter
+			})
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// RunFailureLog logs the counted failures every interval until ctx ends,
-// and once more then.
-func (c *Credentials) RunFailureLog(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+// RunSignInLog logs the sign-in counts every interval until ctx ends, and
+// once more then.
+func (c *Credentials) RunSignInLog(ctx context.Context, interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := c.LogFailures(context.WithoutCancel(ctx)); err != nil {
-				logger.Error("couldn't log sign-in failures", "err", err)
+			if err := c.LogSignIns(context.WithoutCancel(ctx)); err != nil {
+				logger.Error("couldn't log the sign-in counts", "err", err)
 			}
 			return
 		case <-t.C:
-			if err := c.LogFailures(ctx); err != nil {
-				logger.Error("couldn't log sign-in failures", "err", err)
+			if err := c.LogSignIns(ctx); err != nil {
+				logger.Error("couldn't log the sign-in counts", "err", err)
 			}
 		}
 	}

@@ -127,10 +127,13 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
 	}
 
-	// One round trip: the election lock (shared with other casts, exclusive
-	// with Close), then the inserts. Each statement reads the status afresh
-	// once the lock is held, so a Close that committed first leaves the
-	// participation insert with no row, and the transaction is rolled back.
+	// One round trip and one commit: the statements go as one pipeline,
+	// which PostgreSQL runs as one implicit transaction, all or nothing.
+	// First the election lock (shared with other casts, exclusive with
+	// Close), then the inserts. Each statement reads the status afresh once
+	// the lock is held, so a Close that committed first makes the
+	// participation insert fail (its election is NULL unless the election
+	// is open) and nothing is stored.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
 	keyHash, ballotHash := idempotencyRecord(req)
@@ -149,27 +152,9 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return nil, false, err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("couldn't lock election: %w", err)
-		}
-		tag, err := br.Exec()
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return errNotOpen
-		}
-		for range 2 {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
-		return br.Close()
-	})
-	if errors.Is(err, errNotOpen) {
+	err = s.pool.SendBatch(ctx, b).Close()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.TableName == "participation" && pgErr.ColumnName == "election_id" {
 		// Closed while this cast was on its way: say so as Get would.
 		if e, err = s.get(ctx, s.pool, req.ElectionID); err == nil {
 			err = e.AcceptsBallotsAt(s.clock())
@@ -179,7 +164,6 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 		}
 		return nil, false, err
 	}
-	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "participation" {
 		// Another cast by this voter committed first.
 		resp, err := s.previousCast(ctx, s.pool, req)
@@ -266,14 +250,11 @@ func (s *Store) voter(ctx context.Context, req CastRequest) (group string, pseud
 }
 
 // insertParticipationIfOpen records the voter's cast only while the election
-// is open, as seen under the election lock.
+// is open, as seen under the election lock: otherwise its election is NULL,
+// which the table refuses (23502), and the whole cast with it.
 const insertParticipationIfOpen = `
 INSERT INTO participation (election_id, voter_id, idempotency_key_hash, ballot_sha256, response)
-SELECT $1, $2, $3, $4::bytea, $5::bytea
-WHERE EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')`
-
-// errNotOpen is a cast that found the election no longer open.
-var errNotOpen = errors.New("the election is not open")
+VALUES ((SELECT id FROM elections WHERE id = $1 AND status = 'open'), $2, $3, $4, $5)`
 
 // selectVoterAndParticipation reads a voter's group, pseudonym and public
 // credential and, if they have cast, their idempotency record: one round

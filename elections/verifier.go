@@ -3,27 +3,33 @@ package elections
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"primaryvote/ballot"
 )
 
 // A verifier checks the ballots of concurrent casts together. Casts queue
-// their ballots; up to one worker per CPU takes everything queued (up to
-// maxBatch) and checks it as one batch, so that under load a ballot costs
-// a share of one multi-scalar multiplication rather than a check of its
-// own, and when idle a ballot is checked at once, alone. A batch that does
-// not hold is checked ballot by ballot, and each cast gets its own answer.
-// Workers exist only while there is work.
+// their ballots; a worker waits until the oldest has waited linger, or
+// maxBatch are queued, and checks them as one batch, so that a ballot costs
+// a share of one multi-scalar multiplication (whose cost a point falls as
+// the batch grows) rather than a check of its own. A backlog of a full
+// batch or more starts another worker, up to one per CPU. A batch that
+// does not hold is checked ballot by ballot, and each cast gets its own
+// answer. Workers exist only while there is work.
 type verifier struct {
 	workers  int
 	maxBatch int
+	linger   time.Duration
 
 	mu      sync.Mutex
 	queue   []*verifyJob
 	running int
+	// full wakes a lingering worker when a batch is full.
+	full chan struct{}
 }
 
 type verifyJob struct {
+	queued time.Time
 	e      *ballot.Election
 	raw    []byte
 	ballot *ballot.EncryptedBallot
@@ -31,19 +37,29 @@ type verifyJob struct {
 	done   chan struct{}
 }
 
+// verifierLinger is how long a ballot may wait for others to share its
+// batch: a small part of a cast's latency budget.
+const verifierLinger = 20 * time.Millisecond
+
 func newVerifier() *verifier {
-	return &verifier{workers: runtime.GOMAXPROCS(0), maxBatch: 64}
+	return &verifier{workers: runtime.GOMAXPROCS(0), maxBatch: 64, linger: verifierLinger, full: make(chan struct{}, 1)}
 }
 
 // verify parses raw as a ballot of e and checks every proof and its
 // signature; the error names the first failure.
 func (v *verifier) verify(e *ballot.Election, raw []byte) (*ballot.EncryptedBallot, error) {
-	j := &verifyJob{e: e, raw: raw, done: make(chan struct{})}
+	j := &verifyJob{queued: time.Now(), e: e, raw: raw, done: make(chan struct{})}
 	v.mu.Lock()
 	v.queue = append(v.queue, j)
-	if v.running < v.workers {
+	if v.running == 0 || len(v.queue) >= v.maxBatch*v.running && v.running < v.workers {
 		v.running++
 		go v.work()
+	}
+	if len(v.queue) >= v.maxBatch {
+		select {
+		case v.full <- struct{}{}:
+		default:
+		}
 	}
 	v.mu.Unlock()
 	<-j.done
@@ -57,6 +73,16 @@ func (v *verifier) work() {
 			v.running--
 			v.mu.Unlock()
 			return
+		}
+		if wait := v.linger - time.Since(v.queue[0].queued); wait > 0 && len(v.queue) < v.maxBatch {
+			v.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-v.full:
+				t.Stop()
+			}
+			continue
 		}
 		n := min(len(v.queue), v.maxBatch)
 		jobs := v.queue[:n:n]

@@ -37,8 +37,7 @@ const (
 	KindCredentialsReplace   Kind = "credentials.replace"      // CredentialReplaced, about an election
 	KindTrusteesSetup        Kind = "trustees.setup"           // TrusteesSet, about an election
 	KindElectionOpen         Kind = "election.open"            // Opened, about an election
-	KindVoterSignIn          Kind = "voter.signin"             // Voter, about an election
-	KindVoterSignInFailures  Kind = "voter.signin_failures"    // SignInFailures, about an election
+	KindVoterSignIns         Kind = "voter.signins"            // SignIns, about an election
 	KindBallotCast           Kind = "ballot.cast"              // Cast, about an election
 	KindElectionClose        Kind = "election.closed"          // Closed, about an election
 	KindTallySums            Kind = "tally.sums"               // Summed, about an election
@@ -127,19 +126,17 @@ type Opened struct {
 	DefinitionSHA256 string         `json:"definition_sha256"`
 }
 
-// Voter names a voter, by pseudonym (hex), in a sign-in entry.
-type Voter struct {
-	Voter string `json:"voter"`
-}
-
-// SignInFailures counts the failed voter sign-ins one server saw between
-// From and To: with a code that is not the voter's, and with a voter id that
-// is not on the roll. Failures are counted, not logged one by one, so that
-// nobody can grow the signed log, which every bundle carries, by failing to
-// sign in, and so that a failure takes the same work whatever failed.
-type SignInFailures struct {
+// SignIns counts the voter sign-ins one server saw between From and To:
+// those that succeeded, and the failures, with a code that is not the
+// voter's and with a voter id that is not on the roll. Sign-ins are counted,
+// not logged one by one: nobody can grow the signed log, which every bundle
+// carries, by signing in or failing to; a failure takes the same work
+// whatever failed; and a sign-in needs no write of its own (a sign-in can
+// cast nothing: a ballot must be signed with the voter's credential).
+type SignIns struct {
 	From         time.Time `json:"from"`
 	To           time.Time `json:"to"`
+	SignedIn     int       `json:"signed_in"`
 	WrongCode    int       `json:"wrong_code"`
 	UnknownVoter int       `json:"unknown_voter"`
 }
@@ -216,8 +213,7 @@ var schema = map[Kind]kindInfo{
 	KindCredentialsReplace:   {reflect.TypeFor[CredentialReplaced](), true},
 	KindTrusteesSetup:        {reflect.TypeFor[TrusteesSet](), true},
 	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
-	KindVoterSignIn:          {reflect.TypeFor[Voter](), true},
-	KindVoterSignInFailures:  {reflect.TypeFor[SignInFailures](), true},
+	KindVoterSignIns:         {reflect.TypeFor[SignIns](), true},
 	KindBallotCast:           {reflect.TypeFor[Cast](), true},
 	KindElectionClose:        {reflect.TypeFor[Closed](), true},
 	KindTallySums:            {reflect.TypeFor[Summed](), true},

@@ -65,7 +65,7 @@ func TestEncodeRefusesEntriesOffTheSchema(t *testing.T) {
 	for _, e := range []testEntry{
 		{Election: "e1", Kind: KindBallotCast, Actor: "voter", At: at, Data: map[string]string{"voter": "00"}},
 		{Election: "e1", Kind: KindBallotCast, Actor: "voter", At: at, Data: &Cast{}},
-		{Election: "e1", Kind: KindBallotCast, Actor: "voter", At: at, Data: Voter{}},
+		{Election: "e1", Kind: KindBallotCast, Actor: "voter", At: at, Data: SignIns{}},
 		{Kind: KindBallotCast, Actor: "voter", At: at, Data: Cast{}},
 		{Election: "e1", Kind: KindOfficialAdd, Actor: "cli:root", At: at, Data: OfficialSignIn{}},
 		{Election: "e1", Kind: "ballot.spoiled", Actor: "voter", At: at, Data: Cast{}},

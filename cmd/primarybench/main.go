@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -265,7 +266,8 @@ func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-addr", addr, "-signins-per-ip", "100000000", "-log-level", "warn", "-metrics-addr", ""}
+	// The load tester is one client address playing every voter.
+	args := []string{"-addr", addr, "-signins-per-ip", "100000000", "-requests-per-ip", strconv.Itoa(2 * c.concurrency), "-log-level", "warn", "-metrics-addr", ""}
 	var debugAddr string
 	if c.profile != "" {
 		if err := os.MkdirAll(c.profile, 0o755); err != nil {

@@ -12,7 +12,7 @@ func (s *summary) write(w io.Writer) {
 	fmt.Fprintf(w, "roll import           %.2f s\n", s.RollImportS)
 	fmt.Fprintf(w, "credential authority  %.2f s (offline), import %.2f s\n", s.AuthorityS, s.ImportS)
 	if l := s.Load; l != nil {
-		fmt.Fprintf(w, "devices' keys         %.2f s, before the clock\n", l.PrepareSeconds)
+		fmt.Fprintf(w, "devices' ballots      %.2f s (keys, encryption, proofs, signatures), before the clock\n", l.PrepareSeconds)
 		fmt.Fprintf(w, "voting                %.1f s at %.0f votes/s (%d acknowledged, %d failed, %d retries)\n",
 			l.Seconds, l.VotesPerSec, l.Acknowledged, l.Failed, l.Retries)
 		names := make([]string, 0, len(l.Endpoints))

@@ -52,9 +52,9 @@ type Config struct {
 	LogOrigin string
 	// SequenceInterval is how often the audit sequencer looks for entries.
 	SequenceInterval time.Duration
-	// FailureLogInterval is how often the failed voter sign-ins counted are
+	// SignInLogInterval is how often the voter sign-ins and failures counted are
 	// logged (default a minute); they are logged at shutdown too.
-	FailureLogInterval time.Duration
+	SignInLogInterval time.Duration
 	// API tunes the HTTP API.
 	API api.Config
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
@@ -81,8 +81,8 @@ type Main struct {
 	stopSequencer context.CancelFunc
 	sequencerDone chan struct{}
 
-	stopFailureLog context.CancelFunc
-	failureLogDone chan struct{}
+	stopSignInLog context.CancelFunc
+	signInLogDone chan struct{}
 }
 
 // Run connects, checks the schema is current and starts serving; it returns
@@ -135,16 +135,16 @@ func (m *Main) Run(ctx context.Context) error {
 	clock := time.Now
 	elections := elections.New(m.pool, clock, secrets, signer.VerifierKey())
 	credentials := auth.NewCredentials(m.pool, secrets, clock)
-	failureInterval := m.Config.FailureLogInterval
-	if failureInterval == 0 {
-		failureInterval = time.Minute
+	signInLogInterval := m.Config.SignInLogInterval
+	if signInLogInterval == 0 {
+		signInLogInterval = time.Minute
 	}
-	var failureCtx context.Context
-	failureCtx, m.stopFailureLog = context.WithCancel(context.Background())
-	m.failureLogDone = make(chan struct{})
+	var signInLogCtx context.Context
+	signInLogCtx, m.stopSignInLog = context.WithCancel(context.Background())
+	m.signInLogDone = make(chan struct{})
 	go func() {
-		defer close(m.failureLogDone)
-		credentials.RunFailureLog(failureCtx, failureInterval, m.Logger)
+		defer close(m.signInLogDone)
+		credentials.RunSignInLog(signInLogCtx, signInLogInterval, m.Logger)
 	}()
 	handler := api.New(m.Config.API, api.Services{
 		Database:    m.pool,
@@ -158,8 +158,8 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
-		m.stopFailureLog()
-		<-m.failureLogDone
+		m.stopSignInLog()
+		<-m.signInLogDone
 		m.stopSequencer()
 		<-m.sequencerDone
 		m.pool.Close()
@@ -224,9 +224,9 @@ func (m *Main) Close() error {
 	for _, srv := range m.ops {
 		srv.Close()
 	}
-	if m.stopFailureLog != nil {
-		m.stopFailureLog()
-		<-m.failureLogDone
+	if m.stopSignInLog != nil {
+		m.stopSignInLog()
+		<-m.signInLogDone
 	}
 	if m.sequencer != nil {
 		m.stopSequencer()
@@ -249,6 +249,7 @@ func main() {
 	flag.StringVar(&cfg.SecretsDir, "secrets", envOr("PRIMARYVOTE_SECRETS", auth.DefaultSecretsDir), "secrets directory (PRIMARYVOTE_SECRETS)")
 	flag.StringVar(&trusted, "trusted-proxies", os.Getenv("PRIMARYVOTE_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (PRIMARYVOTE_TRUSTED_PROXIES)")
 	defaults := api.DefaultConfig()
+	flag.IntVar(&cfg.API.MaxInFlightPerClient, "requests-per-ip", envInt("PRIMARYVOTE_REQUESTS_PER_IP", defaults.MaxInFlightPerClient), "API requests one client address may have in progress at once (PRIMARYVOTE_REQUESTS_PER_IP)")
 	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", envInt("PRIMARYVOTE_SIGNINS_PER_IP", defaults.SignInsPerIP), "voter sign-in attempts per client address per minute (PRIMARYVOTE_SIGNINS_PER_IP)")
 	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", defaults.SignInsPerVoter, "sign-in attempts per voter id from one client address per minute")
 	var maxConns int

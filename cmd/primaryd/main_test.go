@@ -335,13 +335,13 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	}
 }
 
-// The failed sign-ins a server counted are logged when it shuts down.
+// The sign-ins and failures a server counted are logged when it shuts down.
 func TestSignInFailuresLoggedAtShutdown(t *testing.T) {
 	t.Parallel()
 	env := fixture.New(t)
 	env.Setup(t, "e1", 2, true)
 	m := &Main{Config: Config{Addr: "127.0.0.1:0", DatabaseURL: env.DB.URL, SecretsDir: env.SecretsDir, MaxConns: 5,
-		ShutdownTimeout: 5 * time.Second, LogOrigin: fixture.LogOrigin, FailureLogInterval: time.Hour}, Logger: slog.New(slog.DiscardHandler)}
+		ShutdownTimeout: 5 * time.Second, LogOrigin: fixture.LogOrigin, SignInLogInterval: time.Hour}, Logger: slog.New(slog.DiscardHandler)}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -355,8 +355,8 @@ func TestSignInFailuresLoggedAtShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	var data string
-	err := env.DB.Pool.QueryRow(context.Background(), `SELECT convert_from(substring(record from 45), 'UTF8')::json->>'data' FROM audit_log WHERE kind = 'voter.signin_failures'`).Scan(&data)
-	if err != nil || !strings.Contains(data, `"wrong_code":1,"unknown_voter":2`) {
+	err := env.DB.Pool.QueryRow(context.Background(), `SELECT convert_from(substring(record from 45), 'UTF8')::json->>'data' FROM audit_log WHERE kind = 'voter.signins'`).Scan(&data)
+	if err != nil || !strings.Contains(data, `"signed_in":0,"wrong_code":1,"unknown_voter":2`) {
 		t.Errorf("logged failures = %s, %v", data, err)
 	}
 }

@@ -34,7 +34,7 @@ func TestLoadRunReconciles(t *testing.T) {
 	if rep.Acknowledged != 60 || rep.Failed != 0 || len(rep.Ledger) != 60 {
 		t.Fatalf("report: %d acknowledged, %d failed; want 60, 0 (errors %v)", rep.Acknowledged, rep.Failed, rep.Errors)
 	}
-	for _, name := range []string{"sessions", "ballot", "ballots", "receipts"} {
+	for _, name := range []string{"sessions", "ballots", "receipts"} {
 		if l := rep.Endpoints[name]; l.Count < 60 || l.P50 <= 0 || l.P99 < l.P50 || l.Max < l.P99 {
 			t.Errorf("%s latencies = %+v", name, l)
 		}
