@@ -666,9 +666,10 @@ func TestNoChoiceLeavesThePhone(t *testing.T) {
 }
 
 // TestPageEncryptionTime times, in headless Chromium, what the ballot page
-// does on "next": derive nothing (the key is derived at sign-in), encrypt
-// the demo ballot, prove it and sign it. It reports the time; the bar is
-// 150 ms on a phone-class CPU, which the closing figures compare against.
+// does on "next" (the key is derived at sign-in): encrypt the demo ballot,
+// prove it and sign it, first on a freshly loaded page and then warm. It
+// reports the times, which benchmarks compare against the bars (150 ms and
+// 40 ms); it asserts only that the ballot verifies.
 func TestPageEncryptionTime(t *testing.T) {
 	t.Parallel()
 	env := fixture.New(t)
@@ -696,18 +697,22 @@ func TestPageEncryptionTime(t *testing.T) {
   const c = window.primaryvoteCrypto;
   const e = %s, sel = %s;
   const cred = c.deriveCredential(e.id, %q);
-  c.castBallot(e, cred, sel); // warm up
-  const runs = 10, t0 = performance.now();
+  let t0 = performance.now();
+  c.castBallot(e, cred, sel); // the first, on a freshly loaded page
+  const first = performance.now() - t0;
+  const runs = 10;
   let made;
+  t0 = performance.now();
   for (let i = 0; i < runs; i++) made = c.castBallot(e, cred, sel);
   const ms = (performance.now() - t0) / runs;
-  return JSON.stringify({ms, ok: c.verifyBallot(e, made.ballot) === null, bytes: made.ballot.length});
+  return JSON.stringify({first, ms, ok: c.verifyBallot(e, made.ballot) === null, bytes: made.ballot.length});
 })()`, election, selJSON, el.Codes[el.Voters[0]])
 	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](script))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var r struct {
+		First float64
 		MS    float64
 		OK    bool
 		Bytes int
@@ -716,7 +721,7 @@ func TestPageEncryptionTime(t *testing.T) {
 	if !r.OK || r.Bytes != e.BallotSize() {
 		t.Fatalf("the page's ballot: %s", out)
 	}
-	t.Logf("headless Chromium: encrypt, prove and sign the %s ballot (%d bytes): %.1f ms", d.ID, r.Bytes, r.MS)
+	t.Logf("headless Chromium: encrypt, prove and sign the %s ballot (%d bytes): %.1f ms on a freshly loaded page, %.1f ms warm", d.ID, r.Bytes, r.First, r.MS)
 }
 
 // demoDefinition is the demo election `make run` seeds.

@@ -73,6 +73,8 @@
       election = b.election;
       if (!credential) return signInAgain(t("error.code_again"));
       show("ballot", "ballot-heading");
+      // Make the encryption's tables while the voter reads the ballot.
+      setTimeout(() => { try { window.primaryvoteCrypto.prepare(election); } catch (e) { /* encrypting says so */ } }, 0);
     }
 
     $("signin-form").addEventListener("submit", async (ev) => {

@@ -163,6 +163,7 @@ export function signInRequest(electionId, voterId, typedCode, ms = Date.now()) {
 const BALLOT_MAGIC = utf8.encode('PVB2');
 const CHALLENGE_DST = 'primaryvote-v1-challenge';
 const OPTION_SUM = 0xffff;
+const KEY_WINDOW = 4;
 
 /** randomScalar draws a uniformly random non-zero scalar. */
 function randomScalar() {
@@ -190,13 +191,24 @@ function u16(n) {
   return new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
 }
 
+// keys caches each election key decoded with its table of multiples, made
+// once per page: the first ballot pays for it, a second (after "change")
+// does not.
+const keys = new Map();
+
 /** electionKey decodes the election's public key and precomputes its multiples. */
 function electionKey(election) {
   if (!election || typeof election.public_key !== 'string') throw new Error('the election has no public key');
-  const bytes = hexToBytes(election.public_key);
-  const K = RistrettoPoint.fromBytes(bytes);
-  if (K.is0()) throw new Error('the election key is the identity');
-  return { K: K.precompute(4, false), bytes };
+  let key = keys.get(election.public_key);
+  if (key === undefined) {
+    const bytes = hexToBytes(election.public_key);
+    const K = RistrettoPoint.fromBytes(bytes);
+    if (K.is0()) throw new Error('the election key is the identity');
+    key = { K: K.precompute(KEY_WINDOW, false), bytes };
+    if (keys.size > 4) keys.clear();
+    keys.set(election.public_key, key);
+  }
+  return key;
 }
 
 /**
@@ -209,7 +221,7 @@ function rangeChallenge(ctx, ct, lo, hi, branches) {
     concat(
       lp('primaryvote/v2/range-proof'), lp(ctx.electionId), ctx.key.bytes, ctx.credential,
       u16(ctx.question), u16(ctx.option), u16(lo), u16(hi), ct.bytes,
-      ...branches.map((br) => concat(br.a.toBytes(), br.b.toBytes())),
+      ...branches.map((br) => br.ab),
     ),
     CHALLENGE_DST,
   );
@@ -229,14 +241,14 @@ function proveRange(ctx, ct, r, m, lo, hi, rnd) {
   for (let v = lo; v <= hi; v++) {
     if (v === m) {
       w = rnd();
-      branches.push({ a: mulG(w), b: mulPoint(K, w) });
+      branches.push(commitments(mulG(w), mulPoint(K, w)));
       continue;
     }
     const c = rnd();
     const z = rnd();
     const t = mod(z - c * r);
     const cm = mod(c * BigInt(m - v));
-    branches.push({ a: mulG(t), b: mulPoint(K, t).subtract(mulG(cm)), c, z });
+    branches.push({ ...commitments(mulG(t), mulPoint(K, t).subtract(mulG(cm))), c, z });
     others = mod(others + c);
   }
   const honest = branches[m - lo];
@@ -245,8 +257,13 @@ function proveRange(ctx, ct, r, m, lo, hi, rnd) {
   return branches;
 }
 
+/** commitments is a branch's (a, b) with their encoding a ‖ b, made once. */
+function commitments(a, b) {
+  return { a, b, ab: concat(a.toBytes(), b.toBytes()) };
+}
+
 function encodeProof(branches) {
-  return concat(...branches.map((br) => concat(br.a.toBytes(), br.b.toBytes(), scalarBytes(br.c), scalarBytes(br.z))));
+  return concat(...branches.map((br) => concat(br.ab, scalarBytes(br.c), scalarBytes(br.z))));
 }
 
 /** checkSelections refuses choices the election's questions do not allow. */
@@ -305,6 +322,16 @@ export function encryptBallot(election, credential, selections, rnd = randomScal
   return concat(signed, sign(credential, 'ballot', signed, random));
 }
 
+/**
+ * prepare makes the tables encryption uses (the election key's multiples,
+ * and the generator's), so that the page can do this while the voter reads
+ * the ballot and encrypt at once on "next".
+ */
+export function prepare(election) {
+  electionKey(election);
+  mulG(1n);
+}
+
 /** ballotSize is the exact length of a ballot for the election. */
 export function ballotSize(election) {
   let n = 4 + 1 + utf8.encode(election.id).length + 32 + 64;
@@ -344,7 +371,7 @@ export function verifyBallot(election, bytes) {
     const branches = [];
     for (let k = 0; k <= hi - lo; k++) {
       const b = raw.subarray(k * 128, (k + 1) * 128);
-      branches.push({ a: point(b.subarray(0, 32)), b: point(b.subarray(32, 64)), c: scalar(b.subarray(64, 96)), z: scalar(b.subarray(96)) });
+      branches.push({ a: point(b.subarray(0, 32)), b: point(b.subarray(32, 64)), ab: b.subarray(0, 64), c: scalar(b.subarray(64, 96)), z: scalar(b.subarray(96)) });
     }
     let total = 0n;
     for (let k = 0; k < branches.length; k++) {
