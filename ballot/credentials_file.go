@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	pv "primaryvote"
@@ -90,4 +91,28 @@ func ReadCredentials(r io.Reader, f func(PublicCredential) error) error {
 			return err
 		}
 	}
+}
+
+// VotingLink is a voter's link to the ballot page of election on site,
+// with the voter id and code in its fragment (FORMAT.md, "Voting links"):
+// a browser never sends a fragment, and the page removes it from the
+// address bar at once.
+func VotingLink(site, election, voterID, code string) string {
+	return strings.TrimRight(site, "/") + "/e/" + election + "#v=" + url.QueryEscape(voterID) + "&c=" + code
+}
+
+// CheckSiteURL checks a voting site's address for links: https (or http to
+// this machine, for a demo), a host, and no path, query or fragment.
+func CheckSiteURL(site string) error {
+	u, err := url.Parse(site)
+	local := err == nil && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "::1")
+	switch {
+	case err != nil || u.Host == "" || u.User != nil:
+		return fmt.Errorf("link %q: want the voting site's address, such as https://vote.example.org", site)
+	case u.Scheme != "https" && !(u.Scheme == "http" && local):
+		return fmt.Errorf("link %q: voting links must be https (http only to this machine)", site)
+	case strings.TrimRight(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("link %q: give the site alone, without a path, query or fragment", site)
+	}
+	return nil
 }

@@ -39,7 +39,7 @@ type verifyJob struct {
 
 // verifierLinger is how long a ballot may wait for others to share its
 // batch: a small part of a cast's latency budget.
-const verifierLinger = 20 * time.Millisecond
+const verifierLinger = 50 * time.Millisecond
 
 func newVerifier() *verifier {
 	return &verifier{workers: runtime.GOMAXPROCS(0), maxBatch: 64, linger: verifierLinger, full: make(chan struct{}, 1)}

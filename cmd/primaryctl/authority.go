@@ -29,11 +29,17 @@ func credentialsGenerate(ctx context.Context, env *Env, args []string) error {
 	rollFile := flags.String("roll", "", "the roll (CSV voter_id,group,region)")
 	out := flags.String("out", "", "the directory to write the two files to")
 	voter := flags.String("voter", "", "only this voter of the roll, who lost their code: a replacement")
+	link := flags.String("link", "", "the voting site (https://…): the codes file gets each voter's voting link, the voter id and code in its fragment")
 	if _, err := parse(flags, args, 0); err != nil || *election == "" || *rollFile == "" || *out == "" {
 		return errUsage
 	}
 	if !ballot.ValidElectionID(*election) {
 		return fmt.Errorf("election id %q must be 1-64 of a-z, 0-9, '-' and '_'", *election)
+	}
+	if *link != "" {
+		if err := ballot.CheckSiteURL(*link); err != nil {
+			return err
+		}
 	}
 	name := *election
 	if *voter != "" {
@@ -75,7 +81,7 @@ func credentialsGenerate(ctx context.Context, env *Env, args []string) error {
 		return errors.New("the roll has no voters")
 	}
 
-	codesFile, publicFile, err := authority(ctx, *election, voters)
+	codesFile, publicFile, err := authority(ctx, *election, voters, *link)
 	if err != nil {
 		return err
 	}
@@ -103,16 +109,25 @@ func credentialsGenerate(ctx context.Context, env *Env, args []string) error {
 
 // authority does the credential authority's work for voters: a code each
 // and the credential it derives. It returns the private codes file
-// (voter_id,code) and the public credentials file.
-func authority(ctx context.Context, election string, voters []ballot.RollVoter) (codesFile, publicFile []byte, err error) {
+// (voter_id,code, and each voter's voting link on site when there is one)
+// and the public credentials file.
+func authority(ctx context.Context, election string, voters []ballot.RollVoter, site string) (codesFile, publicFile []byte, err error) {
 	codes, public := generateCredentials(ctx, election, voters)
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	codesFile = append(codesFile, "voter_id,code\n"...)
+	if site == "" {
+		codesFile = append(codesFile, "voter_id,code\n"...)
+	} else {
+		codesFile = append(codesFile, "voter_id,code,link\n"...)
+	}
 	publicFile = append(publicFile, ballot.CredentialsHeader+"\n"...)
 	for i, v := range voters {
-		codesFile = fmt.Appendf(codesFile, "%s,%s\n", v.ID, codes[i])
+		codesFile = fmt.Appendf(codesFile, "%s,%s", v.ID, codes[i])
+		if site != "" {
+			codesFile = append(append(codesFile, ','), ballot.VotingLink(site, election, v.ID, codes[i])...)
+		}
+		codesFile = append(codesFile, '\n')
 		publicFile = ballot.AppendCredentialLine(publicFile, public[i])
 	}
 	return codesFile, publicFile, nil

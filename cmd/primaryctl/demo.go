@@ -38,6 +38,7 @@ var demoRegions = []string{"서울", "부산", "대구", "인천", "광주", "�
 func (t *tool) demo(ctx context.Context, args []string) error {
 	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dir := flags.String("dir", ".data/demo", "where to write the demo's credentials")
+	site := flags.String("link", "http://127.0.0.1:8080", "the demo's site, for the voters' voting links")
 	if _, err := parse(flags, args, 0); err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 		for rr := ballot.NewRollReader(&roll); rr.Next(); {
 			voters = append(voters, rr.Voter())
 		}
-		codes, public, err := authority(ctx, d.ID, voters)
+		codes, public, err := authority(ctx, d.ID, voters, *site)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"primaryvote/ballot"
 	"primaryvote/internal/dbtest"
 	"primaryvote/internal/fixture"
+	"primaryvote/internal/loadtest"
 )
 
 type cli struct {
@@ -238,7 +240,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 	voters, _ := os.ReadFile(filepath.Join(dir, "voters.csv"))
 	officials, _ := os.ReadFile(filepath.Join(dir, "officials.csv"))
-	if n := bytes.Count(voters, []byte("\n")); n != 1001 || !bytes.HasPrefix(voters, []byte("voter_id,code\n")) {
+	if n := bytes.Count(voters, []byte("\n")); n != 1001 || !bytes.HasPrefix(voters, []byte("voter_id,code,link\n")) || !bytes.Contains(voters, []byte(",http://127.0.0.1:8080/e/demo#v=V")) {
 		t.Errorf("voters.csv has %d lines", n)
 	}
 	if !bytes.HasPrefix(officials, []byte("username,password,role\nadmin,")) {
@@ -427,10 +429,43 @@ func TestCredentialAuthority(t *testing.T) {
 	for _, line := range []string{
 		"credentials generate --roll " + roll + " --out x",
 		"credentials generate --election E1! --roll " + roll + " --out x",
+		"credentials generate --election e1 --roll " + roll + " --out x --link http://vote.example.org",
+		"credentials generate --election e1 --roll " + roll + " --out x --link https://vote.example.org/e/e1",
+		"credentials generate --election e1 --roll " + roll + " --out x --link vote.example.org",
 	} {
 		if _, err := c.run("", line); err == nil {
 			t.Errorf("%s: succeeded", line)
 		}
+	}
+}
+
+// With --link, the codes file gives each voter a voting link whose
+// fragment holds their voter id and code.
+func TestCredentialAuthorityLinks(t *testing.T) {
+	t.Parallel()
+	c := &cli{t: t, env: Env{}}
+	dir := t.TempDir()
+	roll := filepath.Join(dir, "roll.csv")
+	os.WriteFile(roll, []byte("voter_id,group,region\nA.1,members,서울\nA2,public,부산\n"), 0o600)
+	c.must("credentials generate --election e1 --roll " + roll + " --out " + filepath.Join(dir, "auth") + " --link https://vote.example.org/")
+	codes, _ := os.ReadFile(filepath.Join(dir, "auth", "e1-codes.csv"))
+	recs, err := csv.NewReader(bytes.NewReader(codes)).ReadAll()
+	if err != nil || len(recs) != 3 || strings.Join(recs[0], ",") != "voter_id,code,link" {
+		t.Fatalf("codes file: %v %v", recs, err)
+	}
+	for _, rec := range recs[1:] {
+		u, err := url.Parse(rec[2])
+		if err != nil || u.Scheme != "https" || u.Host != "vote.example.org" || u.Path != "/e/e1" || u.RawQuery != "" {
+			t.Fatalf("link %q", rec[2])
+		}
+		f, _ := url.ParseQuery(u.Fragment)
+		if f.Get("v") != rec[0] || f.Get("c") != rec[1] {
+			t.Errorf("link %q: the fragment does not hold %s's id and code", rec[2], rec[0])
+		}
+	}
+	// The voters file of a bench or a demo reads with its links.
+	if vs, err := loadtest.ReadVoters(bytes.NewReader(codes)); err != nil || len(vs) != 2 || vs[1].Code != recs[2][1] {
+		t.Errorf("ReadVoters = %v, %v", vs, err)
 	}
 }
 

@@ -110,7 +110,7 @@ func vote(ctx context.Context, env *Env, args []string) error {
 	if json.Unmarshal(receipt, &r) != nil || r.TrackingCode != code {
 		return fmt.Errorf("the server's receipt %s is not for the ballot sent (tracking code %s): keep this output and tell an election official", receipt, code)
 	}
-	if _, err := env.Stdout.Write(receipt); err != nil {
+	if _, err := fmt.Fprintf(env.Stdout, "%s\n", bytes.TrimSpace(receipt)); err != nil {
 		return err
 	}
 	key := *logKey

@@ -738,3 +738,54 @@ func demoDefinition(t *testing.T) *ballot.Definition {
 	}
 	return d
 }
+
+// TestVotingLinkFillsTheForm opens a voter's voting link: the page fills in
+// the voter id and code from the fragment, takes the fragment out of the
+// address bar, and signs in; no request carries the code.
+func TestVotingLinkFillsTheForm(t *testing.T) {
+	t.Parallel()
+	_, el, backend := browserWorld(t)
+	target, _ := url.Parse(backend)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var (
+		mu   sync.Mutex
+		sent []string
+	)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mu.Lock()
+		sent = append(sent, r.Method+" "+r.URL.String()+"\n"+fmt.Sprint(r.Header)+"\n"+string(body))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	code := el.Codes["V00003"]
+	link := ballot.VotingLink(front.URL, "demo", "V00003", code)
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(360, 780),
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("signin")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	voter, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("voter-id")))
+	typed, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("code")))
+	href, _ := chromedp.Run(ctx, chromedp.Location())
+	if voter != "V00003" || typed != code || strings.Contains(href, "#") || strings.Contains(href, code) {
+		t.Fatalf("after the link: voter %q, code %q, address %q; want the form filled and no fragment", voter, typed, href)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("signin-submit")), chromedp.WaitVisible(chromedp.ID("ballot"))); err != nil {
+		t.Fatalf("signing in from the link: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	norm, _ := ballot.NormalizeCode(code)
+	for _, req := range sent {
+		if strings.Contains(req, code) || strings.Contains(req, norm) {
+			t.Errorf("a request carries the code:\n%.300s", req)
+		}
+	}
+}

@@ -114,6 +114,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.MaxConns > 0 {
 		pc.MaxConns = m.Config.MaxConns
 	}
+	// The service's statements are prepared once per connection; each is
+	// simple enough that one plan serves every execution, and planning it
+	// afresh each time (PostgreSQL's default for its first executions and
+	// whenever a custom plan looks cheaper) cost a tenth of PostgreSQL's
+	// CPU per vote.
+	pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	// Half the pool is opened at start, so the opening surge does not wait
+	// for connections.
+	pc.MinConns = pc.MaxConns / 2
 	m.pool, err = pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return fmt.Errorf("couldn't open database pool: %w", err)

@@ -48,14 +48,15 @@ type device struct {
 	tracking   string
 }
 
-// ReadVoters reads a credentials file (header voter_id,code).
+// ReadVoters reads a codes file (header voter_id,code, and maybe a link
+// column, which it ignores).
 func ReadVoters(r io.Reader) ([]Voter, error) {
 	recs, err := csv.NewReader(r).ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read voters: %w", err)
 	}
-	if len(recs) == 0 || len(recs[0]) != 2 || recs[0][0] != "voter_id" {
-		return nil, errors.New("voters file: want a header voter_id,code")
+	if len(recs) == 0 || len(recs[0]) < 2 || len(recs[0]) > 3 || recs[0][0] != "voter_id" || recs[0][1] != "code" {
+		return nil, errors.New("voters file: want a header voter_id,code (and perhaps link)")
 	}
 	out := make([]Voter, 0, len(recs)-1)
 	for _, r := range recs[1:] {

@@ -52,8 +52,20 @@
       show("signin", "voter-id");
     }
 
+    // A voting link carries the voter id and code in its fragment, which
+    // no browser sends: fill them in, and take them out of the address bar
+    // (and the history) at once.
+    function fromLink() {
+      if (!location.hash) return;
+      const p = new URLSearchParams(location.hash.slice(1));
+      history.replaceState(null, "", location.pathname + location.search);
+      if (p.get("v")) $("voter-id").value = p.get("v");
+      if (p.get("c")) $("code").value = p.get("c");
+    }
+
     async function start() {
-      if (!token()) return show("signin");
+      fromLink();
+      if (!token()) return show("signin", $("voter-id").value && $("code").value ? "signin-submit" : null);
       const pending = store.get("pending");
       if (pending) return cast(pending); // the page went away mid-cast: finish it, same key
       await loadBallot();
