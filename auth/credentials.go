@@ -33,6 +33,7 @@ type Credentials struct {
 	mu      sync.Mutex
 	signIns map[string]*entry.SignIns // by election, since the last LogSignIns
 	used    map[[32]byte]time.Time    // sign-in signatures seen, until they expire
+	swept   time.Time                 // when used was last rid of expired ones
 }
 
 // NewCredentials returns the credential store.
@@ -243,12 +244,15 @@ func (c *Credentials) markUsed(key [32]byte, at time.Time) bool {
 	if _, seen := c.used[key]; seen {
 		return false
 	}
-	if len(c.used) > 1<<16 {
+	// Expired signatures go at most once a window: sweeping on every
+	// sign-in would cost each one a pass over five minutes of sign-ins.
+	if now.Sub(c.swept) > SignInWindow {
 		for k, expires := range c.used {
 			if now.After(expires) {
 				delete(c.used, k)
 			}
 		}
+		c.swept = now
 	}
 	c.used[key] = at.Add(SignInWindow)
 	return true
