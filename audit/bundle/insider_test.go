@@ -28,6 +28,15 @@ func TestInsiderCannotReplaceACredentialThatVoted(t *testing.T) {
 	// voter 0 of newWorld has voted.
 	_, replacement := fixture.Authority("e1", []ballot.RollVoter{{ID: "V00001", Group: "members"}})
 	theirs := mustHex(t, replacementP(t, replacement))
+	// swap drops the ballot's foreign key and replaces V00001's credential,
+	// as the database's owner can.
+	swap := func(t *testing.T, w *world) {
+		t.Helper()
+		_, err := w.env.DB.OwnerPool.Exec(ctx, `ALTER TABLE ballots DROP CONSTRAINT ballots_credential_listed`)
+		must(t, err)
+		_, err = w.env.DB.OwnerPool.Exec(ctx, `UPDATE voter_credentials SET credential = $1 WHERE election_id = 'e1' AND voter_id = 'V00001'`, theirs)
+		must(t, err)
+	}
 
 	t.Run("through the service", func(t *testing.T) {
 		w := newWorld(t, false)
@@ -44,11 +53,9 @@ func TestInsiderCannotReplaceACredentialThatVoted(t *testing.T) {
 	})
 	t.Run("with the owner's powers, silently", func(t *testing.T) {
 		w := newWorld(t, false)
-		_, err := w.env.DB.OwnerPool.Exec(ctx, `ALTER TABLE ballots DROP CONSTRAINT ballots_credential_listed;
-UPDATE voter_credentials SET credential = '\x`+replacementP(t, replacement)+`' WHERE election_id = 'e1' AND voter_id = 'V00001'`)
-		must(t, err)
+		swap(t, w)
 		w.drain(t)
-		_, err = verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
+		_, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
 		t.Log(err)
 		// The roll no longer matches its commitment at opening (no logged
 		// replacement puts the credential back).
@@ -58,15 +65,13 @@ UPDATE voter_credentials SET credential = '\x`+replacementP(t, replacement)+`' W
 	})
 	t.Run("with the owner's powers and the signing key, logged", func(t *testing.T) {
 		w := newWorld(t, false)
-		_, err := w.env.DB.OwnerPool.Exec(ctx, `ALTER TABLE ballots DROP CONSTRAINT ballots_credential_listed;
-UPDATE voter_credentials SET credential = '\x`+replacementP(t, replacement)+`' WHERE election_id = 'e1' AND voter_id = 'V00001'`)
-		must(t, err)
+		swap(t, w)
 		old, _ := ballot.DeriveCredential("e1", w.el.Codes["V00001"])
 		p := w.env.Secrets.Pseudonym("e1", "V00001")
 		must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindCredentialsReplace, Actor: "cli:insider", At: w.env.Clock.Now(),
 			Data: entry.CredentialReplaced{Voter: hex.EncodeToString(p[:]), Old: old.PublicHex(), New: replacementP(t, replacement)}}))
 		w.drain(t)
-		_, err = verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
+		_, err := verify(w.export(t), bundle.Options{LogKey: w.signer.VerifierKey()})
 		t.Log(err)
 		if err == nil || !strings.Contains(err.Error(), "who has already cast a ballot") {
 			t.Errorf("Verify = %v; want the replacement after the cast refused", err)

@@ -576,27 +576,12 @@ func TestNoChoiceLeavesThePhone(t *testing.T) {
 		}
 	}
 	el := env.SetupWith(t, d, 3, true)
-	backend := start(t, env, env.SecretsDir, api.Config{})
-	target, _ := url.Parse(backend)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var (
-		mu   sync.Mutex
-		sent []string
-	)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		mu.Lock()
-		sent = append(sent, r.Method+" "+r.URL.String()+"\n"+string(body))
-		mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	front, recorded := recordingProxy(t, start(t, env, env.SecretsDir, api.Config{}))
 
 	ctx := browser(t)
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(360, 780),
-		chromedp.Navigate(front.URL+"/e/demo?lang=en"),
+		chromedp.Navigate(front+"/e/demo?lang=en"),
 		chromedp.WaitVisible(chromedp.ID("voter-id")),
 		chromedp.SendKeys(chromedp.ID("voter-id"), "V00001"),
 		chromedp.SendKeys(chromedp.ID("code"), el.Codes["V00001"]),
@@ -615,10 +600,8 @@ func TestNoChoiceLeavesThePhone(t *testing.T) {
 	}
 	code, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("tracking-code")))
 
-	mu.Lock()
-	defer mu.Unlock()
 	casts := 0
-	for _, req := range sent {
+	for _, req := range recorded() {
 		if strings.HasPrefix(req, "POST ") && strings.Contains(req, "/ballots") {
 			casts++
 		}
@@ -745,23 +728,9 @@ func demoDefinition(t *testing.T) *ballot.Definition {
 func TestVotingLinkFillsTheForm(t *testing.T) {
 	t.Parallel()
 	_, el, backend := browserWorld(t)
-	target, _ := url.Parse(backend)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var (
-		mu   sync.Mutex
-		sent []string
-	)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		mu.Lock()
-		sent = append(sent, r.Method+" "+r.URL.String()+"\n"+fmt.Sprint(r.Header)+"\n"+string(body))
-		mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	front, recorded := recordingProxy(t, backend)
 	code := el.Codes["V00003"]
-	link := ballot.VotingLink(front.URL, "demo", "V00003", code)
+	link := ballot.VotingLink(front, "demo", "V00003", code)
 	ctx := browser(t)
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(360, 780),
@@ -780,12 +749,41 @@ func TestVotingLinkFillsTheForm(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("signin-submit")), chromedp.WaitVisible(chromedp.ID("ballot"))); err != nil {
 		t.Fatalf("signing in from the link: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	norm, _ := ballot.NormalizeCode(code)
-	for _, req := range sent {
+	for _, req := range recorded() {
 		if strings.Contains(req, code) || strings.Contains(req, norm) {
 			t.Errorf("a request carries the code:\n%.300s", req)
 		}
+	}
+}
+
+// recordingProxy puts a proxy in front of backend that records every
+// request it passes on (method, URL, headers and body), as an observer on
+// the network between the page and the server would see it. It returns the
+// proxy's URL and a function that returns what it has recorded so far.
+func recordingProxy(t *testing.T, backend string) (string, func() []string) {
+	t.Helper()
+	target, err := url.Parse(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var (
+		mu   sync.Mutex
+		sent []string
+	)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mu.Lock()
+		sent = append(sent, r.Method+" "+r.URL.String()+"\n"+fmt.Sprint(r.Header)+"\n"+string(body))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	return front.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), sent...)
 	}
 }
