@@ -787,3 +787,46 @@ func recordingProxy(t *testing.T, backend string) (string, func() []string) {
 		return append([]string(nil), sent...)
 	}
 }
+
+// TestAnotherVoterInTheSameTab: one voter reviews a ballot and leaves it
+// uncast; another signs in on the same phone and makes the same choices.
+// The first voter's encrypted ballot (bound to their credential) is not
+// reused: the second voter casts a ballot of their own.
+func TestAnotherVoterInTheSameTab(t *testing.T) {
+	t.Parallel()
+	env, el, base := browserWorld(t)
+	ctx := browser(t)
+	choose := chromedp.Steps(
+		chromedp.WaitVisible(chromedp.ID("ballot")),
+		chromedp.Click(chromedp.ID("c-leader-b")),
+		chromedp.Click(chromedp.ID("c-council-q")),
+		chromedp.Click(chromedp.ID("to-review")),
+		chromedp.WaitVisible(chromedp.ID("review")),
+	)
+	signIn := func(voter string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.WaitVisible(chromedp.ID("voter-id")),
+			chromedp.SetValue(chromedp.ID("voter-id"), voter),
+			chromedp.SetValue(chromedp.ID("code"), el.Codes[voter]),
+			chromedp.Click(chromedp.ID("signin-submit")),
+		)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/e/demo?lang=en"), signIn("V00001"), choose); err != nil {
+		t.Fatal(err)
+	}
+	// The session ends (here: taken away) before V00001 casts.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`sessionStorage.removeItem("demo:session"), true`)); err != nil {
+		t.Fatal(err)
+	}
+	err := chromedp.Do(ctx, chromedp.Reload(), signIn("V00002"), choose,
+		chromedp.Click(chromedp.ID("cast")), chromedp.WaitVisible(chromedp.ID("receipt")))
+	if err != nil {
+		t.Fatalf("the second voter casting: %v", err)
+	}
+	var stored []byte
+	env.DB.Pool.QueryRow(context.Background(), `SELECT credential FROM ballots`).Scan(&stored)
+	second, _ := ballot.DeriveCredential("demo", el.Codes["V00002"])
+	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 1 || !bytes.Equal(stored, second.Public()) {
+		t.Errorf("%d ballots; the one stored is not V00002's", n)
+	}
+}

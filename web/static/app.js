@@ -13,11 +13,12 @@
     return s;
   }
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   // A random Idempotency-Key; getRandomValues works without HTTPS too.
   function newKey() {
     const b = new Uint8Array(16);
     crypto.getRandomValues(b);
-    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return hex(b);
   }
 
   if ($("app")) ballotPage($("app"));
@@ -159,11 +160,12 @@
         list.append(dt, dd);
       }
       // The phone encrypts, proves and signs the ballot. The same choices
-      // keep their ballot and its Idempotency-Key, so a retry can never
-      // cast a second ballot.
+      // by the same voter keep their ballot and its Idempotency-Key, so a
+      // retry can never cast a second ballot.
       const choices = JSON.stringify(selections);
+      const owner = credential ? hex(credential.publicKey) : null;
       const draft = store.get("draft");
-      if (!draft || draft.choices !== choices) {
+      if (!draft || draft.choices !== choices || (owner && draft.owner !== owner)) {
         if (!credential || !election) return signInAgain(t("error.code_again"));
         const busy = $("to-review");
         busy.disabled = true;
@@ -179,7 +181,7 @@
           busy.disabled = false;
         }
         err.textContent = "";
-        store.set("draft", { key: newKey(), body: JSON.stringify(made.body), tracking: made.trackingCode, choices: choices });
+        store.set("draft", { key: newKey(), body: JSON.stringify(made.body), tracking: made.trackingCode, choices: choices, owner: owner });
       }
       show("review", "review-heading");
     });
