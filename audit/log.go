@@ -38,7 +38,8 @@ func (l *Log) LatestCheckpoint(ctx context.Context) ([]byte, error) {
 }
 
 // Include proves that the entry of electionID with kind and ref is in the
-// log (see the function Include); ErrQueued and ErrNotLogged say why not.
+// log against the newest checkpoint; ErrQueued and ErrNotLogged say why
+// not.
 func (l *Log) Include(ctx context.Context, electionID string, kind entry.Kind, ref string) (*Inclusion, error) {
 	return include(ctx, l.q, electionID, kind, ref, l.verifierKey, l.hashes)
 }

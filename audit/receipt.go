@@ -42,14 +42,9 @@ UNION ALL
 SELECT NULL, NULL, NULL FROM audit_entries WHERE ref = $1 AND election_id = $2 AND kind = $3
 LIMIT 1`
 
-// Include finds the entry of electionID with the given kind and ref and
+// include finds the entry of electionID with the given kind and ref and
 // proves its inclusion against the latest checkpoint, which must verify
-// under verifierKey.
-func Include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string) (*Inclusion, error) {
-	return include(ctx, q, electionID, kind, ref, verifierKey, nil)
-}
-
-// include is Include reading tree hashes through cache, if there is one.
+// under verifierKey, reading tree hashes through cache.
 func include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string, cache *hashCache) (*Inclusion, error) {
 	var (
 		in       Inclusion
@@ -73,11 +68,7 @@ func include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 	if err != nil {
 		return nil, err
 	}
-	var hr tlog.HashReader = HashReader(ctx, q)
-	if cache != nil {
-		hr = cache.reader(hr)
-	}
-	if in.Proof, err = tlog.ProveRecord(c.Size, in.Position, hr); err != nil {
+	if in.Proof, err = tlog.ProveRecord(c.Size, in.Position, cache.reader(HashReader(ctx, q))); err != nil {
 		return nil, fmt.Errorf("couldn't prove inclusion: %w", err)
 	}
 	in.Checkpoint = string(signed)

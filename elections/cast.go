@@ -115,11 +115,12 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err := ballot.CheckBallotCredential(e, req.Encrypted, credential); err != nil {
 		return nil, false, err
 	}
-	if _, err := s.verifier.verify(e, req.Encrypted); err != nil {
+	if err := s.verifier.verify(e, req.Encrypted); err != nil {
 		return nil, false, err
 	}
 	content := req.Encrypted
-	tracking := sha256.Sum256(content)
+	// The idempotency record's ballot hash is the tracking hash.
+	keyHash, tracking := idempotencyRecord(req)
 	code := ballot.TrackingCode(tracking)
 	now := s.clock().UTC().Truncate(time.Second)
 	response, err = json.Marshal(Receipt{TrackingCode: code, CastAt: now})
@@ -136,8 +137,7 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	// is open) and nothing is stored.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
-	keyHash, ballotHash := idempotencyRecord(req)
-	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, keyHash[:], ballotHash[:], response)
+	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, keyHash[:], tracking[:], response)
 	b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content, credential) VALUES ($1, $2, $3, $4, $5)`,
 		req.ElectionID, tracking[:], group, content, credential)
 	err = audit.AppendTo(b, audit.Entry{

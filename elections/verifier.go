@@ -32,7 +32,6 @@ type verifyJob struct {
 	queued time.Time
 	e      *ballot.Election
 	raw    []byte
-	ballot *ballot.EncryptedBallot
 	err    error
 	done   chan struct{}
 }
@@ -47,7 +46,7 @@ func newVerifier() *verifier {
 
 // verify parses raw as a ballot of e and checks every proof and its
 // signature; the error names the first failure.
-func (v *verifier) verify(e *ballot.Election, raw []byte) (*ballot.EncryptedBallot, error) {
+func (v *verifier) verify(e *ballot.Election, raw []byte) error {
 	j := &verifyJob{queued: time.Now(), e: e, raw: raw, done: make(chan struct{})}
 	v.mu.Lock()
 	v.queue = append(v.queue, j)
@@ -63,7 +62,7 @@ func (v *verifier) verify(e *ballot.Election, raw []byte) (*ballot.EncryptedBall
 	}
 	v.mu.Unlock()
 	<-j.done
-	return j.ballot, j.err
+	return j.err
 }
 
 func (v *verifier) work() {
@@ -103,7 +102,7 @@ func verifyBatch(jobs []*verifyJob) {
 		var added []*verifyJob
 		for _, j := range js {
 			if err == nil {
-				j.ballot, j.err = bt.Add(j.raw)
+				_, j.err = bt.Add(j.raw)
 			} else {
 				j.err = err
 			}
@@ -114,7 +113,7 @@ func verifyBatch(jobs []*verifyJob) {
 		if bt != nil {
 			for i, err := range bt.VerifyEach() {
 				if err != nil {
-					added[i].ballot, added[i].err = nil, err
+					added[i].err = err
 				}
 			}
 		}

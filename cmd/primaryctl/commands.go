@@ -401,64 +401,63 @@ func (t *tool) lifecycle(ctx context.Context, args []string, step func(context.C
 	return nil
 }
 
-func (t *tool) rollImport(ctx context.Context, args []string) error {
-	pos, err := parse(flag.NewFlagSet("roll import", flag.ContinueOnError), args, 2)
+// idAndFile parses the arguments ID FILE of the command name and opens the
+// file, which the caller closes.
+func idAndFile(name string, args []string) (string, *os.File, error) {
+	pos, err := parse(flag.NewFlagSet(name, flag.ContinueOnError), args, 2)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	f, err := os.Open(pos[1])
+	return pos[0], f, err
+}
+
+func (t *tool) rollImport(ctx context.Context, args []string) error {
+	id, f, err := idAndFile("roll import", args)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	start := time.Now()
-	sum, err := t.elections.ImportRoll(ctx, pos[0], bufio.NewReaderSize(f, 1<<16), t.actor)
+	sum, err := t.elections.ImportRoll(ctx, id, bufio.NewReaderSize(f, 1<<16), t.actor)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(t.env.Stdout, "roll of %s imported: %d voters in %.2fs (sha256 %s)\n",
-		pos[0], sum.Voters, time.Since(start).Seconds(), sum.Digest)
+		id, sum.Voters, time.Since(start).Seconds(), sum.Digest)
 	return nil
 }
 
 // credentialsImport loads the authority's public credentials file.
 func (t *tool) credentialsImport(ctx context.Context, args []string) error {
-	pos, err := parse(flag.NewFlagSet("credentials import", flag.ContinueOnError), args, 2)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(pos[1])
+	id, f, err := idAndFile("credentials import", args)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	start := time.Now()
-	sum, err := t.credentials.Import(ctx, pos[0], f, t.actor)
+	sum, err := t.credentials.Import(ctx, id, f, t.actor)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(t.env.Stdout, "credentials of %d voters of %s imported in %.2fs (sha256 %s: check it is the one the authority published)\n",
-		sum.Voters, pos[0], time.Since(start).Seconds(), sum.SHA256)
+		sum.Voters, id, time.Since(start).Seconds(), sum.SHA256)
 	return nil
 }
 
 // credentialsReplace gives a voter who lost their code the authority's new
 // credential.
 func (t *tool) credentialsReplace(ctx context.Context, args []string) error {
-	pos, err := parse(flag.NewFlagSet("credentials replace", flag.ContinueOnError), args, 2)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(pos[1])
+	id, f, err := idAndFile("credentials replace", args)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	p, err := t.credentials.Replace(ctx, pos[0], f, t.actor)
+	p, err := t.credentials.Replace(ctx, id, f, t.actor)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(t.env.Stdout, "voter %s of %s has a new credential; the old code no longer signs in\n", p.VoterID, pos[0])
+	fmt.Fprintf(t.env.Stdout, "voter %s of %s has a new credential; the old code no longer signs in\n", p.VoterID, id)
 	return nil
 }
 

@@ -27,14 +27,7 @@ import (
 // expiry and whether the voter has voted). The code never leaves this
 // process.
 func signIn(ctx context.Context, env *Env, args []string) error {
-	flags := flag.NewFlagSet("signin", flag.ContinueOnError)
-	url := flags.String("url", "http://127.0.0.1:8080", "the server")
-	election := flags.String("election", "", "the election's id")
-	pos, err := parse(flags, args, 1)
-	if err != nil || *election == "" {
-		return errUsage
-	}
-	d, err := newDevice(env, *url, *election, pos[0])
+	d, _, err := newDeviceFlags("signin").device(env, args, 1)
 	if err != nil {
 		return err
 	}
@@ -56,20 +49,17 @@ func signIn(ctx context.Context, env *Env, args []string) error {
 // log key (--log-key, or the server's own). Neither the code nor a choice
 // leaves this process.
 func vote(ctx context.Context, env *Env, args []string) error {
-	flags := flag.NewFlagSet("vote", flag.ContinueOnError)
-	url := flags.String("url", "http://127.0.0.1:8080", "the server")
-	election := flags.String("election", "", "the election's id")
+	flags := newDeviceFlags("vote")
 	logKey := flags.String("log-key", "", "the log's verifier key, as published; the server's own if not given")
 	wait := flags.Duration("wait", 30*time.Second, "how long to wait for the ballot to be in the log")
-	pos, err := parse(flags, args, -1)
-	if err != nil || *election == "" || len(pos) < 2 {
-		return errUsage
-	}
-	sel, err := parseChoices(pos[1:])
+	d, pos, err := flags.device(env, args, -1)
 	if err != nil {
 		return err
 	}
-	d, err := newDevice(env, *url, *election, pos[0])
+	if len(pos) < 2 {
+		return errUsage
+	}
+	sel, err := parseChoices(pos[1:])
 	if err != nil {
 		return err
 	}
@@ -91,7 +81,7 @@ func vote(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("voter %s has already voted; the receipt: %s", d.voter, b.Receipt)
 	}
 	if b.Election == nil || b.Election.Key == nil {
-		return fmt.Errorf("election %s has no key to encrypt under", *election)
+		return fmt.Errorf("election %s has no key to encrypt under", d.election)
 	}
 	raw, err := b.Election.Encrypt(d.credential, sel)
 	if err != nil {
@@ -132,7 +122,7 @@ func vote(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if in.InLog && in.Inclusion != nil {
-			c, err := in.CheckCast(key, *election, code)
+			c, err := in.CheckCast(key, d.election, code)
 			if err != nil {
 				return err
 			}
@@ -172,6 +162,32 @@ type device struct {
 	url, election, voter string
 	credential           *ballot.Credential
 	client               *http.Client
+}
+
+// deviceFlags are the flags of the commands that act as a voter's device:
+// the server and the election.
+type deviceFlags struct {
+	*flag.FlagSet
+	url, election *string
+}
+
+func newDeviceFlags(name string) deviceFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return deviceFlags{FlagSet: fs,
+		url:      fs.String("url", "http://127.0.0.1:8080", "the server"),
+		election: fs.String("election", "", "the election's id")}
+}
+
+// device parses args (the voter id first, want positional arguments in
+// all, any number if negative) and makes the voter's device from the code
+// on stdin. It returns the positional arguments.
+func (f deviceFlags) device(env *Env, args []string, want int) (*device, []string, error) {
+	pos, err := parse(f.FlagSet, args, want)
+	if err != nil || *f.election == "" || len(pos) == 0 {
+		return nil, nil, errUsage
+	}
+	d, err := newDevice(env, *f.url, *f.election, pos[0])
+	return d, pos, err
 }
 
 // newDevice reads the voter's code from the first line of stdin and derives
