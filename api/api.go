@@ -273,7 +273,7 @@ func (s *Server) requireRole(want ...auth.Role) func(http.Handler) http.Handler 
 	}
 }
 
-func voterFrom(ctx context.Context) string { v, _ := ctx.Value(voterKey).(string); return v }
+func voterFrom(ctx context.Context) auth.Voter { v, _ := ctx.Value(voterKey).(auth.Voter); return v }
 
 func officialFrom(ctx context.Context) auth.Principal {
 	p, _ := ctx.Value(officialKey).(auth.Principal)

@@ -67,7 +67,7 @@ func newHarness(t *testing.T, cfg api.Config) *harness {
 		}
 	}
 	h.countWritten = func() int {
-		return env.Count(t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM participation)`)
+		return env.Count(t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast')`)
 	}
 	return h
 }
@@ -176,7 +176,7 @@ func TestCastRejectsBadInput(t *testing.T) {
 	h := newHarness(t, api.Config{})
 	tok := h.voterToken("V00001")
 	other := h.env.Setup(t, "e2", 1, true)
-	otherTok, _, _ := h.env.Tokens.IssueVoter("e2", other.Voters[0])
+	otherTok, _, _ := h.env.Tokens.IssueVoter("e2", auth.Voter{ID: other.Voters[0], Group: other.Groups[other.Voters[0]]})
 
 	tests := []struct {
 		name    string
@@ -208,7 +208,7 @@ func TestCastRejectsBadInput(t *testing.T) {
 		{"null selections", `{"selections":null}`, nil, 400, "device must encrypt"},
 		{"not base64", `{"encrypted":"!!"}`, nil, 400, "base64"},
 		{"another voter's ballot", h.ballot("V00002"), nil, 403, "not this voter's"},
-		{"a ballot for another election", fixture.CastBody(h.env.Ballot(t, other, other.Voters[0], goodSelections)), nil, 403, "not this voter's"},
+		{"a ballot for another election", fixture.CastBody(h.env.Ballot(t, other, other.Voters[0], goodSelections)), nil, 400, `not a version 2 ballot for election`},
 		{"unknown election", h.ballot("V00001"), []string{"X-Path", "/api/v1/elections/nope/ballots"}, 401, "sign in again"},
 	}
 	for _, tt := range tests {
@@ -279,12 +279,15 @@ func TestCastIdempotencyOverHTTP(t *testing.T) {
 	if n := h.env.Count(t, `SELECT count(*) FROM ballots`); n != 1 {
 		t.Errorf("ballots = %d; want 1", n)
 	}
-	// The record holds the hash of the encrypted ballot, nothing of a choice.
-	var stored, content []byte
-	h.env.DB.Pool.QueryRow(context.Background(), `SELECT ballot_sha256 FROM participation`).Scan(&stored)
-	h.env.DB.Pool.QueryRow(context.Background(), `SELECT content FROM ballots`).Scan(&content)
-	if sum := sha256.Sum256(content); !bytes.Equal(stored, sum[:]) {
-		t.Errorf("participation.ballot_sha256 is not the SHA-256 of the stored ballot")
+	// The record holds hashes and the receipt, nothing of a choice: the
+	// ballot's hash is its tracking code.
+	var keyHash, tracking, content []byte
+	h.env.DB.Pool.QueryRow(context.Background(), `SELECT idempotency_key_hash, tracking_code, content FROM ballots`).Scan(&keyHash, &tracking, &content)
+	if sum := sha256.Sum256(content); !bytes.Equal(tracking, sum[:]) {
+		t.Errorf("the stored tracking code is not the SHA-256 of the stored ballot")
+	}
+	if sum := sha256.Sum256([]byte(idemKey("k1"))); !bytes.Equal(keyHash, sum[:]) {
+		t.Errorf("the stored idempotency record is not the SHA-256 of the key")
 	}
 }
 

@@ -134,6 +134,9 @@ func (w *world) Cast(ctx context.Context, req elections.CastRequest) ([]byte, bo
 	if e := w.elections[req.ElectionID]; e == nil || e.Status != ballot.Open {
 		return nil, false, pv.Errorf(pv.EConflict, "the election is not open")
 	}
+	if req.Group != fakeGroup {
+		return nil, false, pv.Errorf(pv.EUnauthorized, "the session names another group than the voter's")
+	}
 	k := req.ElectionID + "/" + req.VoterID
 	if r, ok := w.receipts[k]; ok {
 		if w.keys[k] == req.IdempotencyKey {
@@ -175,27 +178,30 @@ func (w *world) Export(ctx context.Context, id string, out io.Writer) error {
 // the sign-in statement under the credential each voter's code derives.
 type voterCredentials struct{ *world }
 
-func (v voterCredentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, sig []byte) (bool, error) {
+// fakeGroup is every fake voter's group: the token carries it to the cast.
+const fakeGroup = "members"
+
+func (v voterCredentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, sig []byte) (string, bool, error) {
 	bad := pv.Errorf(pv.EUnauthorized, "The voter ID or code is not correct.")
 	if d := v.clock.Now().Sub(at); d > auth.SignInWindow || d < -auth.SignInWindow {
-		return false, pv.Errorf(pv.EUnauthorized, "The sign-in is too far from the server's clock.")
+		return "", false, pv.Errorf(pv.EUnauthorized, "The sign-in is too far from the server's clock.")
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	code, ok := v.codes[voterID]
 	if !ok {
-		return false, bad
+		return "", false, bad
 	}
 	c, _ := ballot.DeriveCredential(electionID, code)
 	if ballot.VerifySignature(c.Public(), ballot.SignInContext, ballot.SignInStatement(electionID, voterID, at), sig) != nil {
-		return false, bad
+		return "", false, bad
 	}
 	if v.used[string(sig)] {
-		return false, pv.Errorf(pv.EUnauthorized, "This sign-in was already used: sign in again.")
+		return "", false, pv.Errorf(pv.EUnauthorized, "This sign-in was already used: sign in again.")
 	}
 	v.used[string(sig)] = true
 	_, voted := v.receipts[electionID+"/"+voterID]
-	return voted, nil
+	return fakeGroup, voted, nil
 }
 
 func (w *world) SignIn(ctx context.Context, username, password string) (auth.Role, error) {

@@ -71,12 +71,12 @@ func (s *Server) createVoterSession(w http.ResponseWriter, r *http.Request) {
 	if s.voterLimiter.RespondOnLimit(w, r, clientIPFrom(r.Context())+"\x00"+id+"\x00"+req.VoterID) {
 		return
 	}
-	voted, err := s.svc.Credentials.SignIn(r.Context(), id, req.VoterID, time.UnixMilli(*req.At), req.Signature)
+	group, voted, err := s.svc.Credentials.SignIn(r.Context(), id, req.VoterID, time.UnixMilli(*req.At), req.Signature)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	token, exp, err := s.svc.Tokens.IssueVoter(id, req.VoterID)
+	token, exp, err := s.svc.Tokens.IssueVoter(id, auth.Voter{ID: req.VoterID, Group: group})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -97,7 +97,7 @@ func (s *Server) getBallot(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	receipt, err := s.svc.Elections.Receipt(r.Context(), id, voterFrom(r.Context()))
+	receipt, err := s.svc.Elections.Receipt(r.Context(), id, voterFrom(r.Context()).ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -134,9 +134,11 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pv.Errorf(pv.EInvalid, "encrypted must be the ballot's bytes in standard base64."))
 		return
 	}
+	voter := voterFrom(r.Context())
 	cast := elections.CastRequest{
 		ElectionID:     chi.URLParam(r, "id"),
-		VoterID:        voterFrom(r.Context()),
+		VoterID:        voter.ID,
+		Group:          voter.Group,
 		IdempotencyKey: key,
 		Encrypted:      raw,
 	}

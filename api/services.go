@@ -57,8 +57,9 @@ type Elections interface {
 // Credentials signs voters in by their credential keys (auth.Credentials).
 type Credentials interface {
 	// SignIn checks the signature of the sign-in statement for the voter
-	// and the time at, and reports whether the voter has voted.
-	SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (voted bool, err error)
+	// and the time at, and returns the voter's group and whether they have
+	// voted.
+	SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (group string, voted bool, err error)
 }
 
 // Officials checks officials' passwords and accounts (auth.Officials).

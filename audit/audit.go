@@ -77,14 +77,21 @@ func Append(ctx context.Context, q Execer, e Entry) error {
 	return nil
 }
 
-// AppendTo encodes e and queues its append in b, for an action that sends
-// its statements in one batch.
-func AppendTo(b *pgx.Batch, e Entry) error {
+// AppendWith encodes e and queues in b one statement that runs action, an
+// INSERT … RETURNING whose parameters are args ($1 … $n), and appends e once
+// for each row action returns: the action and its entry are written
+// together or not at all, and the statement's command tag counts the
+// entries appended (0 when action inserted nothing).
+func AppendWith(b *pgx.Batch, action string, args []any, e Entry) error {
 	body, err := Encode(e)
 	if err != nil {
 		return err
 	}
-	b.Queue(insertEntry, e.ElectionID, e.Kind, e.Ref, body)
+	n := len(args)
+	sql := fmt.Sprintf(`WITH action AS (%s)
+INSERT INTO audit_entries (election_id, kind, ref, body)
+SELECT NULLIF($%d, ''), $%d, NULLIF($%d, ''), $%d FROM action`, action, n+1, n+2, n+3, n+4)
+	b.Queue(sql, append(args[:n:n], e.ElectionID, e.Kind, e.Ref, body)...)
 	return nil
 }
 

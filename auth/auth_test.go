@@ -81,26 +81,26 @@ func TestSignIn(t *testing.T) {
 	now := env.Clock.Now()
 	r := fixture.SignIn("e1", "V00001", code, now)
 	for name, call := range map[string]func() error{
-		"another voter": func() error { _, err := env.Credentials.SignIn(ctx, "e1", "V00002", now, r.Signature); return err },
+		"another voter": func() error { _, _, err := env.Credentials.SignIn(ctx, "e1", "V00002", now, r.Signature); return err },
 		"another time": func() error {
-			_, err := env.Credentials.SignIn(ctx, "e1", "V00001", now.Add(time.Millisecond), r.Signature)
+			_, _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now.Add(time.Millisecond), r.Signature)
 			return err
 		},
-		"another election": func() error { _, err := env.Credentials.SignIn(ctx, "e2", "V00001", now, r.Signature); return err },
+		"another election": func() error { _, _, err := env.Credentials.SignIn(ctx, "e2", "V00001", now, r.Signature); return err },
 	} {
 		if err := call(); pv.ErrorCode(err) != pv.EUnauthorized {
 			t.Errorf("%s: %v; want unauthorized", name, err)
 		}
 	}
-	if _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now, r.Signature); err != nil {
+	if _, _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now, r.Signature); err != nil {
 		t.Fatalf("SignIn = %v", err)
 	}
-	if _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now, r.Signature); pv.ErrorCode(err) != pv.EUnauthorized {
+	if _, _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now, r.Signature); pv.ErrorCode(err) != pv.EUnauthorized {
 		t.Errorf("a replayed sign-in = %v; want unauthorized", err)
 	}
 	for _, skew := range []time.Duration{-6 * time.Minute, 6 * time.Minute} {
 		old := fixture.SignIn("e1", "V00001", code, now.Add(skew))
-		if _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now.Add(skew), old.Signature); pv.ErrorCode(err) != pv.EUnauthorized || !strings.Contains(pv.ErrorMessage(err), "clock") {
+		if _, _, err := env.Credentials.SignIn(ctx, "e1", "V00001", now.Add(skew), old.Signature); pv.ErrorCode(err) != pv.EUnauthorized || !strings.Contains(pv.ErrorMessage(err), "clock") {
 			t.Errorf("a sign-in %v off = %v; want unauthorized about the clock", skew, err)
 		}
 	}
@@ -380,11 +380,11 @@ func TestTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := auth.NewTokens(secrets, clock.Now)
-	good, exp, err := tokens.IssueVoter("e1", "V1")
+	good, exp, err := tokens.IssueVoter("e1", auth.Voter{ID: "V1", Group: "members"})
 	if err != nil || exp.Sub(clock.Now()) > 15*time.Minute {
 		t.Fatalf("IssueVoter = %v, expires %v", err, exp)
 	}
-	if v, err := tokens.Voter(good, "e1"); err != nil || v != "V1" {
+	if v, err := tokens.Voter(good, "e1"); err != nil || v != (auth.Voter{ID: "V1", Group: "members"}) {
 		t.Fatalf("Voter(good) = %q, %v", v, err)
 	}
 	official, _, _ := tokens.IssueOfficial(auth.Principal{Username: "alice", Role: auth.Admin})
@@ -396,7 +396,7 @@ func TestTokens(t *testing.T) {
 	pub := secrets.SigningKey.Public().(ed25519.PublicKey)
 	now := clock.Now()
 	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
-		c := jwt.MapClaims{"iss": "primaryvote", "sub": "V1", "aud": []string{"primaryvote:voter:e1"},
+		c := jwt.MapClaims{"iss": "primaryvote", "sub": "V1", "grp": "members", "aud": []string{"primaryvote:voter:e1"},
 			"iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
 		if mut != nil {
 			mut(c)
@@ -431,6 +431,7 @@ func TestTokens(t *testing.T) {
 		"no iss":                sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { delete(c, "iss") }), kid),
 		"wrong audience":        sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { c["aud"] = []string{"primaryvote:voter:e2"} }), kid),
 		"official token":        official,
+		"no group":              sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { delete(c, "grp") }), kid),
 		"no subject":            sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { delete(c, "sub") }), kid),
 		"no iat":                sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { delete(c, "iat") }), kid),
 		"iat in the future":     sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Minute).Unix() }), kid),
@@ -441,6 +442,10 @@ func TestTokens(t *testing.T) {
 		"tampered signature": string(tampered),
 		"garbage":            "not.a.token",
 		"empty":              "",
+	}
+	// Each bad token differs from this good one in its one flaw.
+	if v, err := tokens.Voter(sign(jwt.SigningMethodEdDSA, secrets.SigningKey, claims(nil), kid), "e1"); err != nil || v.Group != "members" {
+		t.Fatalf("Voter(the bad tokens' claims, well signed) = %+v, %v", v, err)
 	}
 	for name, tok := range bad {
 		if _, err := tokens.Voter(tok, "e1"); pv.ErrorCode(err) != pv.EUnauthorized {

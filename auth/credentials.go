@@ -158,7 +158,7 @@ func (c *Credentials) Replace(ctx context.Context, electionID string, r io.Reade
 		var old []byte
 		var voted bool
 		err = tx.QueryRow(ctx, `
-SELECT v.group_id, c.credential, EXISTS (SELECT 1 FROM participation p WHERE p.election_id = v.election_id AND p.voter_id = v.voter_id)
+SELECT v.group_id, c.credential, EXISTS (SELECT 1 FROM ballots b WHERE b.election_id = c.election_id AND b.credential = c.credential)
 FROM voters v JOIN voter_credentials c USING (election_id, voter_id)
 WHERE v.election_id = $1 AND v.voter_id = $2
 FOR UPDATE OF c`, electionID, p.VoterID).Scan(&group, &old, &voted)
@@ -202,22 +202,23 @@ var dummyCredential = func() []byte {
 // key, of the sign-in statement for the election, the voter and the time at
 // (ballot.SignInStatement), within SignInWindow of the server's clock and
 // never seen before. Every failure — unknown voter, bad signature — returns
-// the same EUnauthorized error after the same work. It reports whether the
-// voter has voted. It writes nothing: sign-ins and failures are counted, and
+// the same EUnauthorized error after the same work. It returns the voter's
+// group and whether they have voted. It writes nothing: sign-ins and failures are counted, and
 // the counts logged once a minute (LogSignIns).
-func (c *Credentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (voted bool, err error) {
+func (c *Credentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (group string, voted bool, err error) {
 	now := c.clock()
 	if d := now.Sub(at); d > SignInWindow || d < -SignInWindow {
-		return false, pv.Errorf(pv.EUnauthorized, "The sign-in was made at %s, too far from the server's time (%s): check your device's clock and try again.",
+		return "", false, pv.Errorf(pv.EUnauthorized, "The sign-in was made at %s, too far from the server's time (%s): check your device's clock and try again.",
 			at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	var public []byte
 	err = c.pool.QueryRow(ctx, `
-SELECT c.credential, EXISTS (SELECT 1 FROM participation p WHERE p.election_id = c.election_id AND p.voter_id = c.voter_id)
-FROM voter_credentials c WHERE c.election_id = $1 AND c.voter_id = $2`, electionID, voterID).Scan(&public, &voted)
+SELECT c.credential, v.group_id, EXISTS (SELECT 1 FROM ballots b WHERE b.election_id = c.election_id AND b.credential = c.credential)
+FROM voter_credentials c JOIN voters v USING (election_id, voter_id)
+WHERE c.election_id = $1 AND c.voter_id = $2`, electionID, voterID).Scan(&public, &group, &voted)
 	known := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("couldn't read credential: %w", err)
+		return "", false, fmt.Errorf("couldn't read credential: %w", err)
 	}
 	if !known {
 		public = dummyCredential
@@ -225,13 +226,13 @@ FROM voter_credentials c WHERE c.election_id = $1 AND c.voter_id = $2`, election
 	verr := ballot.VerifySignature(public, ballot.SignInContext, ballot.SignInStatement(electionID, voterID, at), signature)
 	if !known || verr != nil {
 		c.countFailure(electionID, known)
-		return false, errBadCredential
+		return "", false, errBadCredential
 	}
 	if !c.markUsed(sha256.Sum256(signature), at) {
-		return false, pv.Errorf(pv.EUnauthorized, "This sign-in was already used: sign in again.")
+		return "", false, pv.Errorf(pv.EUnauthorized, "This sign-in was already used: sign in again.")
 	}
 	c.count(electionID, func(s *entry.SignIns) { s.SignedIn++ })
-	return voted, nil
+	return group, voted, nil
 }
 
 // markUsed remembers a sign-in signature (by its hash) until its time leaves

@@ -50,9 +50,20 @@ type Principal struct {
 	Role     Role
 }
 
-// IssueVoter returns a token for voterID in electionID and when it expires.
-func (t *Tokens) IssueVoter(electionID, voterID string) (string, time.Time, error) {
-	claims := t.registered(voterID, voterAudience(electionID), VoterTokenTTL)
+// Voter is a signed-in voter: their id and the group the roll puts them in.
+type Voter struct {
+	ID    string
+	Group string
+}
+
+type voterClaims struct {
+	Group string `json:"grp"`
+	jwt.RegisteredClaims
+}
+
+// IssueVoter returns a token for v in electionID and when it expires.
+func (t *Tokens) IssueVoter(electionID string, v Voter) (string, time.Time, error) {
+	claims := &voterClaims{Group: v.Group, RegisteredClaims: *t.registered(v.ID, voterAudience(electionID), VoterTokenTTL)}
 	s, err := t.sign(claims)
 	return s, claims.ExpiresAt.Time, err
 }
@@ -89,13 +100,16 @@ func (t *Tokens) sign(claims jwt.Claims) (string, error) {
 	return s, nil
 }
 
-// Voter returns the voter id of a valid voter token for electionID.
-func (t *Tokens) Voter(token, electionID string) (string, error) {
-	var claims jwt.RegisteredClaims
+// Voter returns the voter of a valid voter token for electionID.
+func (t *Tokens) Voter(token, electionID string) (Voter, error) {
+	var claims voterClaims
 	if err := t.parse(token, voterAudience(electionID), VoterTokenTTL, &claims); err != nil {
-		return "", err
+		return Voter{}, err
 	}
-	return claims.Subject, nil
+	if claims.Group == "" {
+		return Voter{}, errBadToken
+	}
+	return Voter{ID: claims.Subject, Group: claims.Group}, nil
 }
 
 // Official returns the official of a valid official token.

@@ -280,18 +280,33 @@ func sumProofError(q Question) error {
 	return pv.Errorf(pv.EInvalid, "encrypted ballot: question %q: the proof that %d to %d candidates are chosen does not verify", q.ID, q.MinSelections, q.MaxSelections)
 }
 
-// CheckBallotCredential reports whether raw, a ballot for e, names the
-// public credential P; it checks nothing else. A server calls it before
-// verifying, so that a ballot signed with someone else's credential is
-// refused by name.
-func CheckBallotCredential(e *Election, raw, public []byte) error {
-	o := len(ballotMagic) + 1 + len(e.ID)
-	if len(raw) != e.BallotSize() || !bytes.Equal(raw[o:o+elementSize], public) {
-		if len(raw) == e.BallotSize() {
-			return pv.Errorf(pv.EForbidden, "encrypted ballot: it is made with a credential that is not this voter's")
+// ErrNotVotersCredential refuses a ballot made with a credential that is not
+// the casting voter's.
+var ErrNotVotersCredential = pv.Errorf(pv.EForbidden, "encrypted ballot: it is made with a credential that is not this voter's")
+
+// BallotCredential returns the public credential P that raw, a ballot for e,
+// names; it checks nothing else. A ballot of the wrong size gets the error
+// that parsing it gives.
+func BallotCredential(e *Election, raw []byte) ([]byte, error) {
+	if len(raw) != e.BallotSize() {
+		if _, err := e.ParseBallot(raw); err != nil {
+			return nil, err
 		}
-		_, err := e.ParseBallot(raw)
+		return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: %d bytes; want %d", len(raw), e.BallotSize())
+	}
+	o := len(ballotMagic) + 1 + len(e.ID)
+	return raw[o : o+elementSize], nil
+}
+
+// CheckBallotCredential reports whether raw, a ballot for e, names the
+// public credential P; it checks nothing else.
+func CheckBallotCredential(e *Election, raw, public []byte) error {
+	p, err := BallotCredential(e, raw)
+	if err != nil {
 		return err
+	}
+	if !bytes.Equal(p, public) {
+		return ErrNotVotersCredential
 	}
 	return nil
 }

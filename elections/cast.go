@@ -1,6 +1,7 @@
 package elections
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -26,6 +27,8 @@ type CastRequest struct {
 	// IdempotencyKey identifies the attempt: a retry of the same ballot uses
 	// the same key. It must be a long random value (ValidIdempotencyKey).
 	IdempotencyKey string
+	// Group is the voter's group, as their session names it.
+	Group string
 	// Encrypted is the ballot the voter's device encrypted, proved and
 	// signed with the voter's credential (ballot/FORMAT.md). The server
 	// checks it and stores it as sent; it never sees a choice.
@@ -76,21 +79,23 @@ type AlreadyVoted struct {
 
 // Cast records req's ballot and returns the receipt's response body.
 //
-// The rules, in order:
-//   - a voter who has voted, retrying with the same key and the same ballot,
-//     gets the stored response again, byte for byte (replayed is true);
+// The ballot must name the voter's own public credential, its every proof
+// and its signature must verify (checked with concurrent casts' ballots in
+// one batch, before anything is stored), and the election must be open and
+// inside its window. Then, by the idempotency record of the voter's stored
+// ballot, if any:
+//   - a retry with the same key and the same ballot gets the stored
+//     response again, byte for byte (replayed is true);
 //   - the same key with another ballot is an EMismatch error;
-//   - another key is an EConflict error whose Detail is AlreadyVoted;
-//   - otherwise the ballot must name the voter's own public credential, its
-//     every proof and its signature must verify (checked with concurrent
-//     casts' ballots in one batch, before anything is stored), and the
-//     election must be open and inside its window.
+//   - another key is an EConflict error whose Detail is AlreadyVoted.
 //
-// The participation row (with the idempotency record), the ballot and its
-// audit entry commit in one transaction. When concurrent casts by one voter
-// race, the primary key of participation lets exactly one commit; the others
-// are answered by the rules above. The database also refuses a second
-// ballot for one credential, and a ballot for a credential not listed.
+// The ballot, with its idempotency record, and its audit entry are one
+// statement, sent with the election's lock in one round trip and committed
+// once. The statement stores nothing unless the credential is the voter's
+// and the voter in the group the token names, and the election open as seen
+// under the lock. The primary key, one ballot per credential, lets exactly
+// one of a voter's concurrent casts commit; the others are answered by the
+// rules above. A credential that is not listed cannot be stored at all.
 func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
 	if err := ValidIdempotencyKey(req.IdempotencyKey); err != nil {
 		return nil, false, err
@@ -98,27 +103,20 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if len(req.Encrypted) == 0 {
 		return nil, false, ErrPlaintext
 	}
-	group, pseudonym, credential, prev, err := s.voter(ctx, req)
-	if err != nil {
-		return nil, false, err
-	}
-	if resp, err := prev.answer(req); resp != nil || err != nil {
-		return resp, resp != nil, err
-	}
 	e, err := s.Get(ctx, req.ElectionID)
 	if err != nil {
 		return nil, false, err
 	}
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
-		return nil, false, err // checked again below
+		return s.refused(ctx, req, err)
 	}
-	if err := ballot.CheckBallotCredential(e, req.Encrypted, credential); err != nil {
+	credential, err := ballot.BallotCredential(e, req.Encrypted)
+	if err != nil {
 		return nil, false, err
 	}
 	if err := s.verifier.verify(e, req.Encrypted); err != nil {
 		return nil, false, err
 	}
-	content := req.Encrypted
 	// The idempotency record's ballot hash is the tracking hash.
 	keyHash, tracking := idempotencyRecord(req)
 	code := ballot.TrackingCode(tracking)
@@ -127,59 +125,115 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't encode receipt: %w", err)
 	}
+	pseudonym := s.pseudonyms.Pseudonym(req.ElectionID, req.VoterID)
 
 	// One round trip and one commit: the statements go as one pipeline,
 	// which PostgreSQL runs as one implicit transaction, all or nothing.
 	// First the election lock (shared with other casts, exclusive with
-	// Close), then the inserts. Each statement reads the status afresh once
-	// the lock is held, so a Close that committed first makes the
-	// participation insert fail (its election is NULL unless the election
-	// is open) and nothing is stored.
+	// Close), then the insert, which reads the status afresh once the lock
+	// is held: a Close that committed first leaves it nothing to insert.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
-	b.Queue(insertParticipationIfOpen, req.ElectionID, req.VoterID, keyHash[:], tracking[:], response)
-	b.Queue(`INSERT INTO ballots (election_id, tracking_code, group_id, content, credential) VALUES ($1, $2, $3, $4, $5)`,
-		req.ElectionID, tracking[:], group, content, credential)
-	err = audit.AppendTo(b, audit.Entry{
-		ElectionID: req.ElectionID, Kind: entry.KindBallotCast, Actor: "voter", At: now, Ref: code,
-		Data: entry.Cast{Voter: hex.EncodeToString(pseudonym), Group: group, TrackingCode: code},
-	})
+	err = audit.AppendWith(b, insertBallot,
+		[]any{req.ElectionID, req.VoterID, credential, req.Group, tracking[:], req.Encrypted, keyHash[:], response},
+		audit.Entry{
+			ElectionID: req.ElectionID, Kind: entry.KindBallotCast, Actor: "voter", At: now, Ref: code,
+			Data: entry.Cast{Voter: hex.EncodeToString(pseudonym[:]), Group: req.Group, TrackingCode: code},
+		})
 	if err != nil {
 		return nil, false, err
 	}
 	// The window again, now that the ballot is verified; the status is
-	// checked under the lock below.
+	// checked under the lock.
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
-		return nil, false, err
+		return s.refused(ctx, req, err)
 	}
-	err = s.pool.SendBatch(ctx, b).Close()
+	var stored int64
+	br := s.pool.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		var tag pgconn.CommandTag
+		tag, err = br.Exec()
+		stored = tag.RowsAffected()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.TableName == "participation" && pgErr.ColumnName == "election_id" {
-		// Closed while this cast was on its way: say so as Get would.
-		if e, err = s.get(ctx, s.pool, req.ElectionID); err == nil {
-			err = e.AcceptsBallotsAt(s.clock())
-		}
-		if err == nil {
-			err = pv.Errorf(pv.EConflict, "the election is not open")
-		}
-		return nil, false, err
-	}
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "participation" {
-		// Another cast by this voter committed first.
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "ballots" {
+		// The voter's credential has a ballot, perhaps from a concurrent cast.
 		resp, err := s.previousCast(ctx, s.pool, req)
 		if resp == nil && err == nil {
-			err = fmt.Errorf("participation of a voter vanished after a conflict")
+			err = fmt.Errorf("the ballot of a voter vanished after a conflict")
 		}
 		return resp, resp != nil, err
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	if stored == 0 {
+		return s.whyNotStored(ctx, req, credential)
+	}
 	return response, false, nil
 }
 
-// participation is a voter's stored cast, if any: the idempotency record.
-type participation struct {
+// refused answers a cast that the election no longer accepts: the voter's
+// retry of a cast that was stored still gets its receipt.
+func (s *Store) refused(ctx context.Context, req CastRequest, why error) ([]byte, bool, error) {
+	resp, err := s.previousCast(ctx, s.pool, req)
+	if resp != nil || err != nil {
+		return resp, resp != nil, err
+	}
+	return nil, false, why
+}
+
+// whyNotStored answers a verified ballot that was not inserted, naming the
+// reason.
+func (s *Store) whyNotStored(ctx context.Context, req CastRequest, credential []byte) ([]byte, bool, error) {
+	var (
+		listed []byte
+		group  string
+	)
+	err := s.pool.QueryRow(ctx, `
+SELECT c.credential, v.group_id
+FROM voters v LEFT JOIN voter_credentials c USING (election_id, voter_id)
+WHERE v.election_id = $1 AND v.voter_id = $2`, req.ElectionID, req.VoterID).Scan(&listed, &group)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, false, pv.Errorf(pv.EUnauthorized, "unknown voter")
+	case err != nil:
+		return nil, false, fmt.Errorf("couldn't read voter: %w", err)
+	case listed == nil:
+		return nil, false, pv.Errorf(pv.EConflict, "voter %q has no credential", req.VoterID)
+	case !bytes.Equal(listed, credential):
+		return nil, false, ballot.ErrNotVotersCredential
+	case group != req.Group:
+		return nil, false, pv.Errorf(pv.EUnauthorized, "The session names another group than the voter's: sign in again.")
+	}
+	// Closed while this cast was on its way: say so as Get would.
+	e, err := s.get(ctx, s.pool, req.ElectionID)
+	if err == nil {
+		err = e.AcceptsBallotsAt(s.clock())
+	}
+	if err == nil {
+		err = pv.Errorf(pv.EConflict, "the election is not open")
+	}
+	return s.refused(ctx, req, err)
+}
+
+// insertBallot stores a verified ballot with its idempotency record, only
+// if the credential is the voter's, the voter in the group named, and the
+// election open as seen under the election lock.
+const insertBallot = `
+INSERT INTO ballots (election_id, credential, group_id, tracking_code, content, idempotency_key_hash, response)
+SELECT c.election_id, c.credential, v.group_id, $5, $6, $7, $8
+FROM voter_credentials c JOIN voters v USING (election_id, voter_id)
+WHERE c.election_id = $1 AND c.voter_id = $2 AND c.credential = $3 AND v.group_id = $4
+  AND EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')
+RETURNING 1`
+
+// stored is a voter's stored cast, if any: the idempotency record.
+type stored struct {
 	keyHash    []byte // nil when the voter has not cast
 	ballotHash []byte
 	response   []byte
@@ -187,7 +241,7 @@ type participation struct {
 
 // answer applies the idempotency rules to a cast by a voter who has already
 // cast (p.keyHash set); it returns nothing for a voter who has not.
-func (p participation) answer(req CastRequest) ([]byte, error) {
+func (p stored) answer(req CastRequest) ([]byte, error) {
 	if p.keyHash == nil {
 		return nil, nil
 	}
@@ -206,14 +260,17 @@ func (p participation) answer(req CastRequest) ([]byte, error) {
 // returns the stored response for a replay, or an error. It returns nil, nil
 // when the voter has not voted.
 func (s *Store) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
-	var p participation
-	err := q.QueryRow(ctx, `SELECT idempotency_key_hash, ballot_sha256, response FROM participation WHERE election_id = $1 AND voter_id = $2`,
+	var p stored
+	err := q.QueryRow(ctx, `
+SELECT b.idempotency_key_hash, b.tracking_code, b.response
+FROM voter_credentials c JOIN ballots b USING (election_id, credential)
+WHERE c.election_id = $1 AND c.voter_id = $2`,
 		req.ElectionID, req.VoterID).Scan(&p.keyHash, &p.ballotHash, &p.response)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read participation: %w", err)
+		return nil, fmt.Errorf("couldn't read the voter's ballot: %w", err)
 	}
 	return p.answer(req)
 }
@@ -221,50 +278,19 @@ func (s *Store) previousCast(ctx context.Context, q rowQuerier, req CastRequest)
 // Receipt returns the receipt of the voter's ballot, or nil if they have not voted.
 func (s *Store) Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error) {
 	var response []byte
-	err := s.pool.QueryRow(ctx, `SELECT response FROM participation WHERE election_id = $1 AND voter_id = $2`,
+	err := s.pool.QueryRow(ctx, `
+SELECT b.response
+FROM voter_credentials c JOIN ballots b USING (election_id, credential)
+WHERE c.election_id = $1 AND c.voter_id = $2`,
 		electionID, voterID).Scan(&response)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read participation: %w", err)
+		return nil, fmt.Errorf("couldn't read the voter's ballot: %w", err)
 	}
 	return response, nil
 }
-
-// voter returns the group, pseudonym and public credential of the
-// request's voter, and their idempotency record if they have cast.
-func (s *Store) voter(ctx context.Context, req CastRequest) (group string, pseudonym, credential []byte, prev participation, err error) {
-	err = s.pool.QueryRow(ctx, selectVoterAndParticipation, req.ElectionID, req.VoterID).
-		Scan(&group, &pseudonym, &credential, &prev.keyHash, &prev.ballotHash, &prev.response)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil, nil, prev, pv.Errorf(pv.EUnauthorized, "unknown voter")
-	}
-	if err != nil {
-		return "", nil, nil, prev, fmt.Errorf("couldn't read voter: %w", err)
-	}
-	if credential == nil {
-		return "", nil, nil, prev, pv.Errorf(pv.EConflict, "voter %q has no credential", req.VoterID)
-	}
-	return group, pseudonym, credential, prev, nil
-}
-
-// insertParticipationIfOpen records the voter's cast only while the election
-// is open, as seen under the election lock: otherwise its election is NULL,
-// which the table refuses (23502), and the whole cast with it.
-const insertParticipationIfOpen = `
-INSERT INTO participation (election_id, voter_id, idempotency_key_hash, ballot_sha256, response)
-VALUES ((SELECT id FROM elections WHERE id = $1 AND status = 'open'), $2, $3, $4, $5)`
-
-// selectVoterAndParticipation reads a voter's group, pseudonym and public
-// credential and, if they have cast, their idempotency record: one round
-// trip for a cast.
-const selectVoterAndParticipation = `
-SELECT v.group_id, v.pseudonym, c.credential, p.idempotency_key_hash, p.ballot_sha256, p.response
-FROM voters v
-LEFT JOIN voter_credentials c ON c.election_id = v.election_id AND c.voter_id = v.voter_id
-LEFT JOIN participation p ON p.election_id = v.election_id AND p.voter_id = v.voter_id
-WHERE v.election_id = $1 AND v.voter_id = $2`
 
 // ErrPlaintext answers a cast without an encrypted ballot.
 var ErrPlaintext = pv.Errorf(pv.EInvalid, "The voter's device must encrypt, prove and sign the ballot: send {\"encrypted\": \"<base64 of the ballot>\"}. The server never takes choices.")

@@ -34,7 +34,7 @@ func castReq(t testing.TB, env *fixture.Env, el *fixture.Election, voter, key st
 	if !ok {
 		raw, _ = ballots.LoadOrStore(id, env.Ballot(t, el, voter, sel))
 	}
-	return elections.CastRequest{ElectionID: el.ID, VoterID: voter, IdempotencyKey: idemKey(key), Encrypted: raw.([]byte)}
+	return elections.CastRequest{ElectionID: el.ID, VoterID: voter, Group: el.Groups[voter], IdempotencyKey: idemKey(key), Encrypted: raw.([]byte)}
 }
 
 // idemKey stretches a test's short name for a key to a valid Idempotency-Key.
@@ -158,6 +158,48 @@ func TestCastIdempotency(t *testing.T) {
 	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != 2 {
 		t.Errorf("ballots = %d; want 2", got)
 	}
+
+	// Once the election closes, a retry still gets its receipt, and the
+	// rules still hold; nothing new is stored.
+	if err := env.Elections.Close(ctx, el.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	again, replayed, err = env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k1", goodSelections))
+	if err != nil || !replayed || string(again) != string(first) {
+		t.Errorf("replay after the close = %s, replayed %v, %v; want %s, true, nil", again, replayed, err, first)
+	}
+	_, _, err = env.Elections.Cast(ctx, castReq(t, env, el, "V00001", "k2", goodSelections))
+	if !errors.As(err, &de) || de.Code != pv.EConflict {
+		t.Errorf("other key after the close: err = %v; want conflict with the first receipt", err)
+	}
+	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != 2 {
+		t.Errorf("ballots = %d; want 2", got)
+	}
+}
+
+// A session that names another group than the roll's (a token forged with
+// the server's key) stores nothing: the ballot's group is the roll's.
+func TestCastInTheRollsGroupOnly(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 2, true)
+	ctx := context.Background()
+
+	req := castReq(t, env, el, "V00001", "k1", goodSelections)
+	req.Group = el.Groups["V00002"]
+	if req.Group == el.Groups["V00001"] {
+		t.Fatal("the fixture's first two voters share a group")
+	}
+	if _, _, err := env.Elections.Cast(ctx, req); pv.ErrorCode(err) != pv.EUnauthorized || !strings.Contains(err.Error(), "another group") {
+		t.Errorf("cast naming another group = %v; want unauthorized, another group", err)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM ballots`) + env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast'`); n != 0 {
+		t.Errorf("%d rows stored by a cast naming another group", n)
+	}
+	req.Group = el.Groups["V00001"]
+	if _, _, err := env.Elections.Cast(ctx, req); err != nil {
+		t.Errorf("the same cast in the voter's group = %v", err)
+	}
 }
 
 func TestCastRejectsInvalidBallots(t *testing.T) {
@@ -181,21 +223,21 @@ func TestCastRejectsInvalidBallots(t *testing.T) {
 		{"no ballot (choices in plaintext)", nil, pv.EInvalid, "must encrypt"},
 		{"truncated", good[:len(good)-1], pv.EInvalid, "bytes; a ballot for election"},
 		{"another voter's ballot", env.Ballot(t, el, "V00002", goodSelections), pv.EForbidden, "not this voter's"},
-		{"a ballot for another election", env.Ballot(t, other, "V00001", goodSelections), pv.EForbidden, "not this voter's"},
+		{"a ballot for another election", env.Ballot(t, other, "V00001", goodSelections), pv.EInvalid, `not a version 2 ballot for election "e1"`},
 		{"a ciphertext altered", flip(head + 40), pv.EInvalid, `candidate "a"`},
 		{"a proof altered", flip(head + 64 + 64 + 5), pv.EInvalid, `candidate "a"`},
 		{"the signature altered", flip(len(good) - 5), pv.EInvalid, "signature does not verify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := elections.CastRequest{ElectionID: el.ID, VoterID: "V00001", IdempotencyKey: idemKey("k-" + tt.name), Encrypted: tt.raw}
+			req := elections.CastRequest{ElectionID: el.ID, VoterID: "V00001", Group: el.Groups["V00001"], IdempotencyKey: idemKey("k-" + tt.name), Encrypted: tt.raw}
 			_, _, err := env.Elections.Cast(context.Background(), req)
 			if pv.ErrorCode(err) != tt.code || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Cast = %v; want %s, %q", err, tt.code, tt.want)
 			}
 		})
 	}
-	if got := env.Count(t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM participation)`); got != 0 {
+	if got := env.Count(t, `SELECT (SELECT count(*) FROM ballots) + (SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast')`); got != 0 {
 		t.Errorf("rows written by invalid ballots = %d; want 0", got)
 	}
 	// Each voter's own ballot is still accepted afterwards.
@@ -263,7 +305,7 @@ func TestCastOnlyWhileOpenAndInWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	codes, public := fixture.Authority("windowed", []ballot.RollVoter{{ID: "W1", Group: "members"}})
-	windowed := &fixture.Election{ID: "windowed", Codes: codes}
+	windowed := &fixture.Election{ID: "windowed", Codes: codes, Groups: map[string]string{"W1": "members"}}
 	if _, err := env.Credentials.Import(ctx, "windowed", bytes.NewReader(public), "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +356,7 @@ func TestCastSeesACloseByAnotherProcess(t *testing.T) {
 	if pv.ErrorCode(err) != pv.EConflict || !strings.Contains(err.Error(), "closed") {
 		t.Errorf("cast after another process closed = %v; want conflict, closed", err)
 	}
-	if n := env.Count(t, `SELECT count(*) FROM ballots`) + env.Count(t, `SELECT count(*) FROM participation`) +
+	if n := env.Count(t, `SELECT count(*) FROM ballots`) +
 		env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast'`); n != 0 {
 		t.Errorf("%d rows stored by a refused cast", n)
 	}
@@ -372,7 +414,8 @@ func TestBallotsCannotBeLinkedToVoters(t *testing.T) {
 	ctx := context.Background()
 
 	// The table holds nothing but the election, the tracking code, the group,
-	// the encrypted content and the public credential it is signed with.
+	// the encrypted content, the public credential it is signed with and the
+	// idempotency record: the key's hash and the receipt.
 	rows, err := env.DB.Pool.Query(ctx, `SELECT column_name, data_type, coalesce(column_default, ''), is_identity
 FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_position`)
 	if err != nil {
@@ -389,7 +432,7 @@ FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_po
 		}
 		cols = append(cols, name+" "+typ)
 	}
-	want := []string{"election_id text", "tracking_code bytea", "group_id text", "content bytea", "credential bytea"}
+	want := []string{"election_id text", "tracking_code bytea", "group_id text", "content bytea", "credential bytea", "idempotency_key_hash bytea", "response bytea"}
 	if fmt.Sprint(cols) != fmt.Sprint(want) {
 		t.Errorf("ballots columns = %v; want %v", cols, want)
 	}

@@ -352,7 +352,7 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 func (s *Store) Close(ctx context.Context, id, actor string) error {
 	return s.transition(ctx, id, actor, ballot.Open, ballot.Closed, func(tx pgx.Tx) (any, error) {
 		var voted int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM participation WHERE election_id = $1`, id).Scan(&voted); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ballots WHERE election_id = $1`, id).Scan(&voted); err != nil {
 			return nil, fmt.Errorf("couldn't count ballots: %w", err)
 		}
 		return entry.Closed{From: string(ballot.Open), To: string(ballot.Closed), Ballots: voted}, nil

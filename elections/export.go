@@ -85,7 +85,7 @@ WHERE v.election_id = $1 ORDER BY v.pseudonym`, []any{id}, func(r pgx.Rows) erro
 	if err != nil {
 		return err
 	}
-	err = each(ctx, tx, `SELECT group_id, content FROM ballots WHERE election_id = $1 ORDER BY tracking_code`, []any{id}, func(r pgx.Rows) error {
+	err = each(ctx, tx, `SELECT group_id, content FROM ballots WHERE election_id = $1 ORDER BY credential`, []any{id}, func(r pgx.Rows) error {
 		var (
 			group   string
 			content []byte

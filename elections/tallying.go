@@ -21,7 +21,8 @@ import (
 // Tally adds up a closed election's encrypted ballots per question,
 // candidate and group, and stores the sums for the trustees to decrypt. It
 // checks that every stored ballot is well formed and matches its tracking
-// code, and that there is exactly one ballot per voter who voted. (Every
+// code, and that the ballots summed are all the ballots stored, counted
+// again under the election's lock. (Every
 // ballot's proofs were checked when it was cast; the audit verifier checks
 // them all again.)
 func (s *Store) Tally(ctx context.Context, id, actor string) (*ballot.Sums, error) {
@@ -44,12 +45,12 @@ func (s *Store) Tally(ctx context.Context, id, actor string) (*ballot.Sums, erro
 		if status != ballot.Closed {
 			return pv.Errorf(pv.EConflict, "election %q is %s: only a closed election is tallied", id, status)
 		}
-		var voted int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM participation WHERE election_id = $1`, id).Scan(&voted); err != nil {
-			return fmt.Errorf("couldn't count participation: %w", err)
+		var stored int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ballots WHERE election_id = $1`, id).Scan(&stored); err != nil {
+			return fmt.Errorf("couldn't count ballots: %w", err)
 		}
-		if voted != sums.Ballots() {
-			return fmt.Errorf("election %q: %d voters voted but %d ballots are stored", id, voted, sums.Ballots())
+		if stored != sums.Ballots() {
+			return fmt.Errorf("election %q: %d ballots are stored but %d were summed", id, stored, sums.Ballots())
 		}
 		enc := sums.Encode()
 		tag, err := tx.Exec(ctx, `INSERT INTO tallies (election_id, ballots, sums) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, id, sums.Ballots(), enc)

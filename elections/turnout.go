@@ -77,8 +77,10 @@ type RegionTurnout struct {
 }
 
 const selectTurnout = `
-SELECT v.group_id, v.region, count(*), count(p.voter_id)
-FROM voters v LEFT JOIN participation p USING (election_id, voter_id)
+SELECT v.group_id, v.region, count(*), count(b.credential)
+FROM voters v
+LEFT JOIN voter_credentials c USING (election_id, voter_id)
+LEFT JOIN ballots b USING (election_id, credential)
 WHERE v.election_id = $1
 GROUP BY v.group_id, v.region`
 

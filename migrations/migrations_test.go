@@ -42,7 +42,6 @@ func TestApplicationRoleHoldsOnlyItsPrivileges(t *testing.T) {
 		{"audit_hashes", "UPDATE", false}, {"audit_hashes", "DELETE", false}, {"audit_checkpoints", "UPDATE", false}, {"audit_checkpoints", "DELETE", false},
 		{"audit_entries", "INSERT", true}, {"audit_entries", "DELETE", true}, {"audit_entries", "UPDATE", false}, {"audit_entries", "TRUNCATE", false},
 		{"ballots", "INSERT", true}, {"ballots", "UPDATE", false}, {"ballots", "DELETE", false},
-		{"participation", "UPDATE", false}, {"participation", "DELETE", false},
 		{"elections", "DELETE", false}, {"officials", "DELETE", false}, {"partial_decryptions", "UPDATE", false},
 		{"voters", "TRUNCATE", false}, {"goose_db_version", "INSERT", false},
 	} {

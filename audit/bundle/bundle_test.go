@@ -360,7 +360,7 @@ func TestForgedCastsCaught(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, false)
 			ctx := context.Background()
-			_, err := w.env.DB.OwnerPool.Exec(ctx, `ALTER TABLE ballots DROP CONSTRAINT ballots_credential_listed, DROP CONSTRAINT ballots_one_per_credential`)
+			_, err := w.env.DB.OwnerPool.Exec(ctx, `ALTER TABLE ballots DROP CONSTRAINT ballots_credential_listed, DROP CONSTRAINT ballots_pkey`)
 			must(t, err)
 			raw := tc.forge(w)
 			group := "public" // voter 5 and the stranger; voter 0 votes again in hers
@@ -369,7 +369,7 @@ func TestForgedCastsCaught(t *testing.T) {
 			}
 			sum := sha256.Sum256(raw)
 			code := ballot.TrackingCode(sum)
-			_, err = w.env.DB.OwnerPool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content, credential) VALUES ('e1', $1, $3, $2, $4)`,
+			_, err = w.env.DB.OwnerPool.Exec(ctx, `INSERT INTO ballots (election_id, tracking_code, group_id, content, credential, idempotency_key_hash, response) VALUES ('e1', $1, $3, $2, $4, $1, '{}')`,
 				sum[:], raw, group, raw[head:head+32])
 			must(t, err)
 			must(t, audit.Append(ctx, w.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindBallotCast, Actor: "voter", At: w.env.Clock.Now(), Ref: code,

@@ -106,7 +106,7 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 	// The attack of an insider with the database and the secrets directory:
 	// a ballot body has few possible values, so hash every one of them under
 	// every key the database and the secrets give, and look for the
-	// participation records. Nothing matches.
+	// idempotency records. Nothing matches.
 	if matches := votesFromIdempotencyRecords(t, env, secrets); matches != 0 {
 		t.Errorf("%d votes recovered from the idempotency records with the database and the secrets", matches)
 	}
@@ -165,7 +165,7 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 // votesFromIdempotencyRecords tries every possible ballot body of the
 // "secret" election, in the form the test sends, under every key an insider
 // holds — each file in the secrets directory, keys derived from the pepper,
-// every value stored beside the records — and counts the participation
+// every value stored beside the records — and counts the idempotency
 // records that any of them reproduces.
 func votesFromIdempotencyRecords(t *testing.T, env *fixture.Env, secretsDir string) int {
 	t.Helper()
@@ -201,7 +201,7 @@ func votesFromIdempotencyRecords(t *testing.T, env *fixture.Env, secretsDir stri
 		io.ReadFull(hkdf.New(sha256.New, env.Secrets.Pepper, nil, []byte(info)), k)
 		keys = append(keys, k)
 	}
-	rows, err := env.DB.Pool.Query(context.Background(), `SELECT idempotency_key_hash, ballot_sha256, response FROM participation WHERE election_id = 'secret'`)
+	rows, err := env.DB.Pool.Query(context.Background(), `SELECT idempotency_key_hash, tracking_code, response FROM ballots WHERE election_id = 'secret'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func votesFromIdempotencyRecords(t *testing.T, env *fixture.Env, secretsDir stri
 	}
 	rows.Close()
 	if len(records) == 0 {
-		t.Fatal("no participation records to attack")
+		t.Fatal("no idempotency records to attack")
 	}
 	for _, r := range records {
 		keys = append(keys, r.keyHash, r.mac, r.response)

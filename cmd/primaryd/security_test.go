@@ -87,7 +87,7 @@ func TestInjectionAttemptsChangeNothing(t *testing.T) {
 	c := client{t, base}
 	count := func() string {
 		return fmt.Sprint(env.Count(t, `SELECT count(*) FROM voters`), env.Count(t, `SELECT count(*) FROM ballots`),
-			env.Count(t, `SELECT count(*) FROM elections`), env.Count(t, `SELECT count(*) FROM participation`))
+			env.Count(t, `SELECT count(*) FROM elections`), env.Count(t, `SELECT count(*) FROM audit_entries`))
 	}
 	before := count()
 	attacks := []string{`' OR '1'='1`, `V00001'; DROP TABLE ballots; --`, `V00001" OR 1=1 --`, `\'; DELETE FROM voters; --`}
