@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +123,41 @@ func TestSignIn(t *testing.T) {
 		}
 		if !strings.Contains(dump.String(), cred.PublicHex()) {
 			t.Errorf("a public credential is not in the database")
+		}
+	}
+}
+
+// Concurrent sign-ins share a batch of signatures: each voter gets their
+// own answer, and a wrong code among them fails only its own sign-in.
+func TestConcurrentSignIns(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 30, true)
+	ctx := context.Background()
+	now := env.Clock.Now()
+	wrong := map[string]bool{"V00004": true, "V00017": true}
+	errs := make([]error, len(el.Voters))
+	groups := make([]string, len(el.Voters))
+	var wg sync.WaitGroup
+	for i, v := range el.Voters {
+		code := el.Codes[v]
+		if wrong[v] {
+			code = el.Codes[el.Voters[(i+1)%len(el.Voters)]]
+		}
+		r := fixture.SignIn("e1", v, code, now)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			groups[i], _, errs[i] = env.Credentials.SignIn(ctx, "e1", v, now, r.Signature)
+		}()
+	}
+	wg.Wait()
+	for i, v := range el.Voters {
+		switch {
+		case wrong[v] && pv.ErrorCode(errs[i]) != pv.EUnauthorized:
+			t.Errorf("%s with another's code: %v; want unauthorized", v, errs[i])
+		case !wrong[v] && (errs[i] != nil || groups[i] != el.Groups[v]):
+			t.Errorf("%s: group %q, %v; want %q", v, groups[i], errs[i], el.Groups[v])
 		}
 	}
 }

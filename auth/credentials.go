@@ -29,6 +29,8 @@ type Credentials struct {
 	pool    *pgxpool.Pool
 	secrets *Secrets
 	clock   func() time.Time
+	// verifier checks concurrent sign-ins' signatures in one batch.
+	verifier *ballot.Verifier
 
 	mu      sync.Mutex
 	signIns map[string]*entry.SignIns // by election, since the last LogSignIns
@@ -38,7 +40,7 @@ type Credentials struct {
 
 // NewCredentials returns the credential store.
 func NewCredentials(pool *pgxpool.Pool, secrets *Secrets, clock func() time.Time) *Credentials {
-	return &Credentials{pool: pool, secrets: secrets, clock: clock,
+	return &Credentials{pool: pool, secrets: secrets, clock: clock, verifier: ballot.NewVerifier(),
 		signIns: map[string]*entry.SignIns{}, used: map[[32]byte]time.Time{}}
 }
 
@@ -201,10 +203,11 @@ var dummyCredential = func() []byte {
 // SignIn checks a voter's sign-in: the signature, by the voter's credential
 // key, of the sign-in statement for the election, the voter and the time at
 // (ballot.SignInStatement), within SignInWindow of the server's clock and
-// never seen before. Every failure — unknown voter, bad signature — returns
-// the same EUnauthorized error after the same work. It returns the voter's
-// group and whether they have voted. It writes nothing: sign-ins and failures are counted, and
-// the counts logged once a minute (LogSignIns).
+// never seen before; the signatures of concurrent sign-ins are checked in
+// one batch. Every failure — unknown voter, bad signature — returns the same
+// EUnauthorized error after the same work. It returns the voter's group and
+// whether they have voted. It writes nothing: sign-ins and failures are
+// counted, and the counts logged once a minute (LogSignIns).
 func (c *Credentials) SignIn(ctx context.Context, electionID, voterID string, at time.Time, signature []byte) (group string, voted bool, err error) {
 	now := c.clock()
 	if d := now.Sub(at); d > SignInWindow || d < -SignInWindow {
@@ -223,7 +226,7 @@ WHERE c.election_id = $1 AND c.voter_id = $2`, electionID, voterID).Scan(&public
 	if !known {
 		public = dummyCredential
 	}
-	verr := ballot.VerifySignature(public, ballot.SignInContext, ballot.SignInStatement(electionID, voterID, at), signature)
+	verr := c.verifier.VerifySignature(public, ballot.SignInContext, ballot.SignInStatement(electionID, voterID, at), signature)
 	if !known || verr != nil {
 		c.countFailure(electionID, known)
 		return "", false, errBadCredential

@@ -8,8 +8,8 @@ import (
 	pv "primaryvote"
 )
 
-// A Batch checks the proofs and signatures of many ballots of one election
-// at once.
+// A Batch checks the proofs and signatures of many ballots of one election,
+// and any other signatures (a voter's sign-in), at once.
 //
 // Every branch of every range proof states two equations,
 //
@@ -25,8 +25,10 @@ import (
 // one as ballots are added. This is what makes verifying a whole election's
 // ballots an order of magnitude faster than checking every equation alone.
 type Batch struct {
-	e       *Election
-	ballots []*EncryptedBallot
+	e *Election // nil in a batch of signatures only
+	// checks holds, for each ballot or signature in the order added, the
+	// check of its own equations, which names its failure.
+	checks  []func() error
 	scalars [][scalarSize]byte
 	points  []*point
 	gCoef   group.Scalar
@@ -41,11 +43,43 @@ func (e *Election) NewBatch() (*Batch, error) {
 	return &Batch{e: e, gCoef: g.NewScalar(), kCoef: g.NewScalar()}, nil
 }
 
+// NewSignatureBatch returns an empty batch for signatures only.
+func NewSignatureBatch() *Batch {
+	return &Batch{gCoef: g.NewScalar(), kCoef: g.NewScalar()}
+}
+
+// AddSignature decodes sig, a signature of message by public under context
+// (VerifySignature), and keeps its equation for Verify; it returns an error
+// only for a signature or key that does not decode.
+func (bt *Batch) AddSignature(public []byte, context string, message, sig []byte) error {
+	eq, err := parseSignature(public, context, message, sig)
+	if err != nil {
+		return err
+	}
+	w := &weights{buf: make([]byte, 16)}
+	if _, err := rand.Read(w.buf); err != nil {
+		panic("ballot: no randomness for the batch weights: " + err.Error())
+	}
+	bt.addSignature(w.next(), eq)
+	bt.checks = append(bt.checks, eq.verify)
+	return nil
+}
+
+// addSignature adds weight·(R + c·P − s·G).
+func (bt *Batch) addSignature(weight group.Scalar, sig signatureEquation) {
+	bt.addTerm(weight, sig.r)
+	bt.addTerm(g.NewScalar().Mul(weight, sig.c), sig.p)
+	bt.gCoef.Sub(bt.gCoef, g.NewScalar().Mul(weight, sig.s))
+}
+
 // Add parses raw strictly and checks the challenge of every proof in it; it
 // returns an error naming the first failure, and otherwise keeps the
 // ballot's equations, its signature's among them, for Verify.
 func (bt *Batch) Add(raw []byte) (*EncryptedBallot, error) {
 	e := bt.e
+	if e == nil {
+		return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: a batch of signatures takes no ballot")
+	}
 	b, err := e.ParseBallot(raw)
 	if err != nil {
 		return nil, err
@@ -81,13 +115,8 @@ func (bt *Batch) Add(raw []byte) (*EncryptedBallot, error) {
 			bt.addTerm(betas[oi].Add(betas[oi], sumBeta), ct.beta)
 		}
 	}
-	// The signature: weight·(R + c·P − s·G).
-	sig := b.signatureEquation()
-	r := w.next()
-	bt.addTerm(r, sig.r)
-	bt.addTerm(g.NewScalar().Mul(r, sig.c), sig.p)
-	bt.gCoef.Sub(bt.gCoef, g.NewScalar().Mul(r, sig.s))
-	bt.ballots = append(bt.ballots, b)
+	bt.addSignature(w.next(), b.signatureEquation())
+	bt.checks = append(bt.checks, func() error { return e.checkEach(b) })
 	return b, nil
 }
 
@@ -117,36 +146,37 @@ func (bt *Batch) addTerm(s group.Scalar, p *point) {
 }
 
 // Verify checks every equation of the batch at once. If they do not all
-// hold, it checks the ballots one by one and returns the index of the first
-// that fails and its error. It returns −1 and nil if every ballot verifies.
+// hold, it checks the ballots and signatures one by one and returns the
+// index of the first that fails and its error. It returns −1 and nil if
+// every one verifies.
 func (bt *Batch) Verify() (int, error) {
-	if len(bt.ballots) == 0 || bt.holds() {
+	if len(bt.checks) == 0 || bt.holds() {
 		return -1, nil
 	}
-	for i, b := range bt.ballots {
-		if err := bt.e.checkEach(b); err != nil {
+	for i, check := range bt.checks {
+		if err := check(); err != nil {
 			return i, err
 		}
 	}
-	return 0, errBatchArithmetic(len(bt.ballots))
+	return 0, errBatchArithmetic(len(bt.checks))
 }
 
 // VerifyEach checks every equation of the batch at once and returns, for
-// each ballot in the order added, nil or the error that names its failure:
-// when the batch does not hold, every ballot is checked on its own.
+// each ballot and signature in the order added, nil or the error that names
+// its failure: when the batch does not hold, each is checked on its own.
 func (bt *Batch) VerifyEach() []error {
-	errs := make([]error, len(bt.ballots))
-	if len(bt.ballots) == 0 || bt.holds() {
+	errs := make([]error, len(bt.checks))
+	if len(bt.checks) == 0 || bt.holds() {
 		return errs
 	}
 	failed := false
-	for i, b := range bt.ballots {
-		errs[i] = bt.e.checkEach(b)
+	for i, check := range bt.checks {
+		errs[i] = check()
 		failed = failed || errs[i] != nil
 	}
 	if !failed {
 		for i := range errs {
-			errs[i] = errBatchArithmetic(len(bt.ballots))
+			errs[i] = errBatchArithmetic(len(bt.checks))
 		}
 	}
 	return errs
@@ -157,14 +187,16 @@ func (bt *Batch) VerifyEach() []error {
 func (bt *Batch) holds() bool {
 	total := multiScalarMul(bt.scalars, bt.points)
 	total.Add(total, mulBasePublic(bt.gCoef))
-	total.Add(total, bt.e.Key.mulPublic(scalarBytes(bt.kCoef)))
+	if bt.e != nil {
+		total.Add(total, bt.e.Key.mulPublic(scalarBytes(bt.kCoef)))
+	}
 	return total.Equals(identity())
 }
 
 // errBatchArithmetic is unreachable unless the arithmetic is wrong: the sum
 // of equations that all hold is the identity.
 func errBatchArithmetic(n int) error {
-	return pv.Errorf(pv.EInvalid, "encrypted ballot: the batch of %d ballots does not verify, though each does alone", n)
+	return pv.Errorf(pv.EInvalid, "the batch of %d ballots and signatures does not verify, though each does alone", n)
 }
 
 // weights hands out independent random 128-bit scalars.

@@ -114,7 +114,7 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err != nil {
 		return nil, false, err
 	}
-	if err := s.verifier.verify(e, req.Encrypted); err != nil {
+	if err := s.verifier.VerifyBallot(e, req.Encrypted); err != nil {
 		return nil, false, err
 	}
 	// The idempotency record's ballot hash is the tracking hash.

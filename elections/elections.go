@@ -46,7 +46,7 @@ type Store struct {
 	timelines   map[string]*timeline // ballots per minute, by election
 
 	// verifier checks the ballots of concurrent casts in batches.
-	verifier *verifier
+	verifier *ballot.Verifier
 }
 
 type frozen struct {
@@ -72,7 +72,7 @@ const openFor = 250 * time.Millisecond
 // clock, pseudonyms names voters in the audit log and logKey is the note
 // verifier key of the log's checkpoints.
 func New(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms, logKey string) *Store {
-	return &Store{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}, timelines: map[string]*timeline{}, verifier: newVerifier()}
+	return &Store{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}, timelines: map[string]*timeline{}, verifier: ballot.NewVerifier()}
 }
 
 // rowQuerier is satisfied by a pool, a connection and a transaction.
