@@ -30,7 +30,7 @@ var ErrQueued = errors.New("audit: the entry is queued for the log")
 var ErrNotLogged = errors.New("audit: no such entry")
 
 // selectEntry looks an entry up by (election, kind, ref) in the log and in
-// the queue at once (migration 00004 indexes exactly those columns in both).
+// the queue at once (migrations 00004 and 00013 index those columns in both).
 // One statement sees one snapshot, and the sequencer moves entries from the
 // queue to the log atomically, so the entry is found in exactly one of them.
 // It reads the newest checkpoint in the same snapshot: the sequencer signs
