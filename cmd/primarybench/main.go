@@ -311,10 +311,6 @@ func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error)
 	var profiled chan error
 	if debugAddr != "" {
 		profiled = make(chan error, 1)
-		go func() {
-			time.Sleep(5 * time.Second)
-			profiled <- fetch(ctx, "http://"+debugAddr+"/debug/pprof/profile?seconds=20", filepath.Join(c.profile, "primaryd.pprof"))
-		}()
 		stopProfile, err := startCPUProfile(filepath.Join(c.profile, "loadtest.pprof"))
 		if err != nil {
 			return nil, err
@@ -323,13 +319,28 @@ func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error)
 	}
 
 	fmt.Fprintf(os.Stderr, "playing %d voters, %d at a time…\n", len(voters), c.concurrency)
-	before, err := sampleCPU(srv.Process.Pid, c.pgdata)
-	if err != nil {
-		return nil, err
+	// The window is the voting, from the clock's start: the devices'
+	// ballots are made before it (and timed apart).
+	var (
+		before    cpuSample
+		sampleErr error
+		start     time.Time
+	)
+	started := func() {
+		before, sampleErr = sampleCPU(srv.Process.Pid, c.pgdata)
+		start = time.Now()
+		if profiled != nil {
+			go func() {
+				time.Sleep(5 * time.Second)
+				profiled <- fetch(ctx, "http://"+debugAddr+"/debug/pprof/profile?seconds=20", filepath.Join(c.profile, "primaryd.pprof"))
+			}()
+		}
 	}
-	start := time.Now()
 	rep, err := loadtest.Run(ctx, loadtest.Config{BaseURL: base, Election: "bench", Voters: voters,
-		Concurrency: c.concurrency, Rate: c.rate, Surge: c.surge, Progress: os.Stderr})
+		Concurrency: c.concurrency, Rate: c.rate, Surge: c.surge, Progress: os.Stderr, Started: started})
+	if err == nil {
+		err = sampleErr
+	}
 	if err != nil {
 		return nil, err
 	}

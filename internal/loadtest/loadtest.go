@@ -88,6 +88,10 @@ type Config struct {
 	// Now is the devices' clock, which signs the sign-ins; nil means
 	// time.Now.
 	Now func() time.Time
+	// Started, if set, is called as the clock starts, once every device
+	// has made its ballot: the timed window (Report.Seconds) begins when it
+	// returns.
+	Started func()
 }
 
 // Report is what a run measured.
@@ -173,6 +177,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	prepareSeconds := time.Since(prepared).Seconds()
 
+	if cfg.Started != nil {
+		cfg.Started()
+	}
 	start := time.Now()
 	stop := make(chan struct{})
 	if cfg.Progress != nil {
