@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -251,6 +252,16 @@ func (m *Main) Close() error {
 	return err
 }
 
+// defaultMaxConns is the database pool's size unless told otherwise: three
+// connections a core, at least four. PostgreSQL spends less CPU a vote with
+// a few busy connections than with many: at 30,000 votes on two cores, a pool
+// of 6 took PostgreSQL's CPU a vote from 1.0 ms (32 connections) to 0.7 ms,
+// and lowered the latency too. Set it for the database's cores when
+// PostgreSQL has a machine of its own, divided among the replicas.
+func defaultMaxConns() int {
+	return max(4, 3*runtime.GOMAXPROCS(0))
+}
+
 // tuneGC lets the heap grow to five times what is live before a collection
 // (GOGC=400), under a soft limit of 192 MiB that keeps the server inside its
 // 256 MiB (DESIGN.md §11), unless GOGC or GOMEMLIMIT say otherwise. What a
@@ -278,7 +289,7 @@ func main() {
 	flag.IntVar(&cfg.API.SignInsPerIP, "signins-per-ip", envInt("PRIMARYVOTE_SIGNINS_PER_IP", defaults.SignInsPerIP), "voter sign-in attempts per client address per minute (PRIMARYVOTE_SIGNINS_PER_IP)")
 	flag.IntVar(&cfg.API.SignInsPerVoter, "signins-per-voter", defaults.SignInsPerVoter, "sign-in attempts per voter id from one client address per minute")
 	var maxConns int
-	flag.IntVar(&maxConns, "max-conns", 32, "database connection pool size")
+	flag.IntVar(&maxConns, "max-conns", envInt("PRIMARYVOTE_MAX_CONNS", defaultMaxConns()), "database connection pool size; the default is three a core (PRIMARYVOTE_MAX_CONNS)")
 	flag.IntVar(&cfg.API.MaxInFlight, "max-inflight", defaults.MaxInFlight, "API requests served at once; more get 503 with Retry-After")
 	flag.StringVar(&cfg.DebugAddr, "debug-addr", "", "serve the profiler (/debug/pprof/) here, such as 127.0.0.1:6060; off by default")
 	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", envOr("PRIMARYVOTE_METRICS_ADDR", "127.0.0.1:9464"), "serve the Prometheus metrics (/metrics) here, never publicly; empty for none (PRIMARYVOTE_METRICS_ADDR)")
