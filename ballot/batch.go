@@ -56,11 +56,7 @@ func (bt *Batch) AddSignature(public []byte, context string, message, sig []byte
 	if err != nil {
 		return err
 	}
-	w := &weights{buf: make([]byte, 16)}
-	if _, err := rand.Read(w.buf); err != nil {
-		panic("ballot: no randomness for the batch weights: " + err.Error())
-	}
-	bt.addSignature(w.next(), eq)
+	bt.addSignature(randomWeights(1).next(), eq)
 	bt.checks = append(bt.checks, eq.verify)
 	return nil
 }
@@ -215,6 +211,11 @@ func newWeights(b *EncryptedBallot, e *Election) *weights {
 		n += 2 * len(eq.sumProof)
 	}
 	n++ // the signature
+	return randomWeights(n)
+}
+
+// randomWeights draws n weights.
+func randomWeights(n int) *weights {
 	w := &weights{buf: make([]byte, 16*n)}
 	if _, err := rand.Read(w.buf); err != nil {
 		panic("ballot: no randomness for the batch weights: " + err.Error())

@@ -15,8 +15,7 @@ func TestMultiScalarMulMatchesMul(t *testing.T) {
 			scalars := make([][scalarSize]byte, n)
 			points := make([]*point, n)
 			want := identity()
-			w := &weights{buf: make([]byte, 16*n)}
-			rand.Read(w.buf)
+			w := randomWeights(n)
 			for i := range n {
 				s := randomScalar()
 				if short { // a verifier's 128-bit weight

@@ -31,12 +31,12 @@ type Verifier struct {
 type verifyJob struct {
 	queued time.Time
 	e      *Election
-	raw    []byte
+	raw    []byte // the ballot
 	// The signature's key, context, message and bytes.
-	public, message []byte
-	context         string
-	err             error
-	done            chan struct{}
+	public, message, sig []byte
+	context              string
+	err                  error
+	done                 chan struct{}
 }
 
 // verifierLinger is how long a ballot may wait for others to share its
@@ -57,7 +57,7 @@ func (v *Verifier) VerifyBallot(e *Election, raw []byte) error {
 // VerifySignature checks sig, a signature of message by public under
 // context, as the function VerifySignature does.
 func (v *Verifier) VerifySignature(public []byte, context string, message, sig []byte) error {
-	return v.run(&verifyJob{public: public, context: context, message: message, raw: sig})
+	return v.run(&verifyJob{public: public, context: context, message: message, sig: sig})
 }
 
 func (v *Verifier) run(j *verifyJob) error {
@@ -134,7 +134,7 @@ func verifyBatch(jobs []*verifyJob) {
 			case j.e != nil:
 				_, j.err = bt.Add(j.raw)
 			default:
-				j.err = bt.AddSignature(j.public, j.context, j.message, j.raw)
+				j.err = bt.AddSignature(j.public, j.context, j.message, j.sig)
 			}
 			if j.err == nil {
 				added = append(added, j)

@@ -148,13 +148,13 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return s.refused(ctx, req, err)
 	}
-	var stored int64
+	var inserted int64
 	br := s.pool.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
 		var tag pgconn.CommandTag
 		tag, err = br.Exec()
-		stored = tag.RowsAffected()
+		inserted = tag.RowsAffected()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -162,7 +162,7 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "ballots" {
 		// The voter's credential has a ballot, perhaps from a concurrent cast.
-		resp, err := s.previousCast(ctx, s.pool, req)
+		resp, err := s.previousCast(ctx, req)
 		if resp == nil && err == nil {
 			err = fmt.Errorf("the ballot of a voter vanished after a conflict")
 		}
@@ -171,7 +171,7 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if err != nil {
 		return nil, false, err
 	}
-	if stored == 0 {
+	if inserted == 0 {
 		return s.whyNotStored(ctx, req, credential)
 	}
 	return response, false, nil
@@ -180,7 +180,7 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 // refused answers a cast that the election no longer accepts: the voter's
 // retry of a cast that was stored still gets its receipt.
 func (s *Store) refused(ctx context.Context, req CastRequest, why error) ([]byte, bool, error) {
-	resp, err := s.previousCast(ctx, s.pool, req)
+	resp, err := s.previousCast(ctx, req)
 	if resp != nil || err != nil {
 		return resp, resp != nil, err
 	}
@@ -232,18 +232,37 @@ WHERE c.election_id = $1 AND c.voter_id = $2 AND c.credential = $3 AND v.group_i
   AND EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')
 RETURNING 1`
 
-// stored is a voter's stored cast, if any: the idempotency record.
-type stored struct {
-	keyHash    []byte // nil when the voter has not cast
-	ballotHash []byte
+// castRecord is a voter's stored cast: its idempotency record.
+type castRecord struct {
+	keyHash    []byte
+	ballotHash []byte // the tracking hash
 	response   []byte
 }
 
-// answer applies the idempotency rules to a cast by a voter who has already
-// cast (p.keyHash set); it returns nothing for a voter who has not.
-func (p stored) answer(req CastRequest) ([]byte, error) {
-	if p.keyHash == nil {
+// castOf returns the voter's stored cast, or nil if they have not voted.
+func (s *Store) castOf(ctx context.Context, electionID, voterID string) (*castRecord, error) {
+	var p castRecord
+	err := s.pool.QueryRow(ctx, `
+SELECT b.idempotency_key_hash, b.tracking_code, b.response
+FROM voter_credentials c JOIN ballots b USING (election_id, credential)
+WHERE c.election_id = $1 AND c.voter_id = $2`,
+		electionID, voterID).Scan(&p.keyHash, &p.ballotHash, &p.response)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the voter's ballot: %w", err)
+	}
+	return &p, nil
+}
+
+// previousCast applies the idempotency rules when the voter has voted: it
+// returns the stored response for a replay, or an error. It returns nil, nil
+// when the voter has not voted.
+func (s *Store) previousCast(ctx context.Context, req CastRequest) ([]byte, error) {
+	p, err := s.castOf(ctx, req.ElectionID, req.VoterID)
+	if p == nil || err != nil {
+		return nil, err
 	}
 	keyHash, ballotHash := idempotencyRecord(req)
 	switch {
@@ -256,40 +275,13 @@ func (p stored) answer(req CastRequest) ([]byte, error) {
 	return p.response, nil
 }
 
-// previousCast applies the idempotency rules when the voter has voted: it
-// returns the stored response for a replay, or an error. It returns nil, nil
-// when the voter has not voted.
-func (s *Store) previousCast(ctx context.Context, q rowQuerier, req CastRequest) ([]byte, error) {
-	var p stored
-	err := q.QueryRow(ctx, `
-SELECT b.idempotency_key_hash, b.tracking_code, b.response
-FROM voter_credentials c JOIN ballots b USING (election_id, credential)
-WHERE c.election_id = $1 AND c.voter_id = $2`,
-		req.ElectionID, req.VoterID).Scan(&p.keyHash, &p.ballotHash, &p.response)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read the voter's ballot: %w", err)
-	}
-	return p.answer(req)
-}
-
 // Receipt returns the receipt of the voter's ballot, or nil if they have not voted.
 func (s *Store) Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error) {
-	var response []byte
-	err := s.pool.QueryRow(ctx, `
-SELECT b.response
-FROM voter_credentials c JOIN ballots b USING (election_id, credential)
-WHERE c.election_id = $1 AND c.voter_id = $2`,
-		electionID, voterID).Scan(&response)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+	p, err := s.castOf(ctx, electionID, voterID)
+	if p == nil || err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read the voter's ballot: %w", err)
-	}
-	return response, nil
+	return p.response, nil
 }
 
 // ErrPlaintext answers a cast without an encrypted ballot.
