@@ -97,7 +97,9 @@ func scalarList(t *testing.T, scalars []group.Scalar) func() group.Scalar {
 	}
 }
 
-func writeBallotVectors(t *testing.T, path string) {
+// vectorElections are the elections the vectors are made for, under a fixed
+// key, so the vectors never change by accident.
+func vectorElections() (twoRaces, oneOfSix *Election) {
 	cands := func(ids ...string) []Candidate {
 		var out []Candidate
 		for i, c := range ids {
@@ -105,16 +107,20 @@ func writeBallotVectors(t *testing.T, path string) {
 		}
 		return out
 	}
-	// A fixed key, so the vectors never change by accident.
 	key := newElectionKey(g.NewElement().MulGen(g.HashToScalar([]byte("vector election key"), []byte("primaryvote-test"))))
-	twoRaces := &Election{ID: "primary-2026", Title: "Primary", Status: Open, Groups: []Group{{ID: "members", Name: "Members", Weight: 1}},
+	twoRaces = &Election{ID: "primary-2026", Title: "Primary", Status: Open, Groups: []Group{{ID: "members", Name: "Members", Weight: 1}},
 		Questions: []Question{
 			{ID: "leader", Title: "Leader", MinSelections: 1, MaxSelections: 1, Candidates: cands("a", "b", "c", "d")},
 			{ID: "council", Title: "Council", MinSelections: 0, MaxSelections: 2, Candidates: cands("p", "q", "r")},
 		}, Key: key}
-	oneOfSix := &Election{ID: "당대표-2026", Title: "당대표", Status: Open, Groups: []Group{{ID: "members", Name: "당원", Weight: 1}},
+	oneOfSix = &Election{ID: "당대표-2026", Title: "당대표", Status: Open, Groups: []Group{{ID: "members", Name: "당원", Weight: 1}},
 		Questions: []Question{{ID: "leader", Title: "당대표", MinSelections: 1, MaxSelections: 1, Candidates: cands("c1", "c2", "c3", "c4", "c5", "c6")}},
 		Key:       key}
+	return twoRaces, oneOfSix
+}
+
+func writeBallotVectors(t *testing.T, path string) {
+	twoRaces, oneOfSix := vectorElections()
 	var vs []ballotVector
 	for i, in := range []struct {
 		e    *Election

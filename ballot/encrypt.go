@@ -102,27 +102,52 @@ func (e *Election) signedSize() int {
 
 // Encrypt validates sel and returns the ballot a voter's device makes: sel
 // encrypted under e's key with all its proofs, each bound to the voter's
-// credential, signed with it, in canonical form. The plaintext exists only
-// in memory, for the duration of the call.
+// credential, signed with it, in canonical form. Its randomness comes from a
+// fresh seed (FORMAT.md), forgotten on return: this copy is for casting.
+// The plaintext exists only in memory, for the duration of the call.
 func (e *Election) Encrypt(cred *Credential, sel Selections) ([]byte, error) {
+	var seed [SeedSize]byte
+	rand.Read(seed[:])
+	return e.EncryptSeeded(cred, sel, seed[:])
+}
+
+// EncryptSeeded is Encrypt with the copy's seed given: a device keeps the
+// seed of a copy the voter may choose to check (Reveal), and draws a fresh
+// one for every copy.
+func (e *Election) EncryptSeeded(cred *Credential, sel Selections, seed []byte) ([]byte, error) {
+	if len(seed) != SeedSize {
+		return nil, pv.Errorf(pv.EInvalid, "a ballot's seed has %d bytes", SeedSize)
+	}
 	var random [32]byte
 	rand.Read(random[:])
-	return e.encrypt(cred, sel, randomScalar, random[:])
+	return e.encrypt(cred, sel, seedScalars(seed), random[:])
 }
 
 // encrypt is Encrypt with its randomness given: rnd draws every scalar in
 // the order FORMAT.md lists, and random hedges the signature's nonce.
 func (e *Election) encrypt(cred *Credential, sel Selections, rnd func() group.Scalar, random []byte) ([]byte, error) {
+	if cred == nil {
+		return nil, pv.Errorf(pv.EInvalid, "a ballot is signed with the voter's credential")
+	}
+	signed, err := e.seal(cred.Public(), sel, rnd)
+	if err != nil {
+		return nil, err
+	}
+	return append(signed, cred.sign(BallotContext, signed, random)...), nil
+}
+
+// seal returns the bytes of a ballot up to its signature: sel encrypted
+// and proved for the credential P (32 bytes), drawing every scalar from rnd.
+// It needs P only, not the credential's secret, so a checker can remake a
+// revealed copy's bytes.
+func (e *Election) seal(credential []byte, sel Selections, rnd func() group.Scalar) ([]byte, error) {
 	if err := e.Validate(sel); err != nil {
 		return nil, err
 	}
 	if e.Key == nil {
 		return nil, pv.Errorf(pv.EConflict, "election %q has no key", e.ID)
 	}
-	if cred == nil {
-		return nil, pv.Errorf(pv.EInvalid, "a ballot is signed with the voter's credential")
-	}
-	b := &EncryptedBallot{credential: cred.public, credentialEnc: cred.Public(), questions: make([]encryptedQuestion, len(e.Questions))}
+	b := &EncryptedBallot{credentialEnc: credential, questions: make([]encryptedQuestion, len(e.Questions))}
 	for qi, q := range e.Questions {
 		chosen := map[string]bool{}
 		for _, c := range sel[q.ID] {
@@ -144,8 +169,7 @@ func (e *Election) encrypt(cred *Credential, sel Selections, rnd func() group.Sc
 		pc := e.proofContext(b.credentialEnc, qi, optionSum)
 		eq.sumProof = proveRange(pc, sum(eq.options), total, len(chosen), q.MinSelections, q.MaxSelections, rnd)
 	}
-	signed := b.encodeSigned(e)
-	return append(signed, cred.sign(BallotContext, signed, random)...), nil
+	return b.encodeSigned(e), nil
 }
 
 func (e *Election) proofContext(credential []byte, question, option int) proofContext {

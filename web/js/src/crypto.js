@@ -2,7 +2,7 @@
 // credential keys, credential signatures and encrypted ballots over
 // ristretto255. The Go side (package ballot) and this file are held to the
 // same vectors in ballot/testdata.
-import { RistrettoPoint } from '@noble/curves/ed25519';
+import { RistrettoPoint, ed25519 } from '@noble/curves/ed25519';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve';
 import { sha256 } from '@noble/hashes/sha256';
 import { sha512 } from '@noble/hashes/sha512';
@@ -284,19 +284,19 @@ function checkSelections(election, selections) {
 }
 
 /**
- * encryptBallot encrypts the voter's selections ({question id: [candidate
- * id, …]}) under the election's key, proves every ciphertext and total,
- * binds every proof to the voter's credential and signs the ballot with it.
- * It returns the ballot's bytes. rnd and random are the randomness (given
- * only by tests): every scalar in FORMAT.md's order, and the signature's
- * hedging bytes.
+ * sealBallot makes the bytes of a ballot up to its signature: the
+ * selections ({question id: [candidate id, …]}) encrypted under the
+ * election's key, every ciphertext and total proved, every proof bound to
+ * the public credential P (32 bytes). It needs P only, not the credential's
+ * secret, so that a checker can make a revealed copy again. rnd draws every
+ * scalar in FORMAT.md's order.
  */
-export function encryptBallot(election, credential, selections, rnd = randomScalar, random = randomBytes(32)) {
+export function sealBallot(election, publicKey, selections, rnd) {
   checkSelections(election, selections);
   const key = electionKey(election);
   const id = utf8.encode(election.id);
   if (id.length > 255) throw new Error('the election id is too long');
-  const parts = [BALLOT_MAGIC, new Uint8Array([id.length]), id, credential.publicKey];
+  const parts = [BALLOT_MAGIC, new Uint8Array([id.length]), id, publicKey];
   election.questions.forEach((q, qi) => {
     const chosen = new Set(selections[q.id] || []);
     let alpha = RistrettoPoint.ZERO;
@@ -312,14 +312,131 @@ export function encryptBallot(election, credential, selections, rnd = randomScal
       alpha = alpha.add(a);
       beta = beta.add(b);
       total = mod(total + r);
-      const ctx = { electionId: election.id, key, credential: credential.publicKey, question: qi, option: oi };
+      const ctx = { electionId: election.id, key, credential: publicKey, question: qi, option: oi };
       parts.push(ct.bytes, encodeProof(proveRange(ctx, ct, r, m, 0, 1, rnd)));
     });
-    const ctx = { electionId: election.id, key, credential: credential.publicKey, question: qi, option: OPTION_SUM };
+    const ctx = { electionId: election.id, key, credential: publicKey, question: qi, option: OPTION_SUM };
     parts.push(encodeProof(proveRange(ctx, ciphertext(alpha, beta), total, chosen.size, q.min_selections, q.max_selections, rnd)));
   });
-  const signed = concat(...parts);
+  return concat(...parts);
+}
+
+/**
+ * encryptBallot encrypts the voter's selections under the election's key,
+ * proves every ciphertext and total, binds every proof to the voter's
+ * credential and signs the ballot with it. It returns the ballot's bytes.
+ * rnd and random are the randomness (given only by tests): every scalar in
+ * FORMAT.md's order, and the signature's hedging bytes.
+ */
+export function encryptBallot(election, credential, selections, rnd = randomScalar, random = randomBytes(32)) {
+  const signed = sealBallot(election, credential.publicKey, selections, rnd);
   return concat(signed, sign(credential, 'ballot', signed, random));
+}
+
+// ——— Checking a copy (FORMAT.md, "Checking a copy") ———
+
+const SEED_DST = 'primaryvote-v2-ballot-randomness';
+const REVEALED_MAGIC = utf8.encode('PVR2');
+
+/** seedScalar is the i-th scalar a copy made from seed draws. */
+export function seedScalar(seed, i) {
+  const n = new Uint8Array(4);
+  new DataView(n.buffer).setUint32(0, i);
+  return hashToScalar(concat(lp('primaryvote/v2/ballot-randomness'), seed, n), SEED_DST);
+}
+
+/** seededScalars draws a copy's scalars from its seed, in order. */
+export function seededScalars(seed) {
+  let i = 0;
+  return () => seedScalar(seed, i++);
+}
+
+function base64url(bytes) {
+  return base64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64url(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
+  const b = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
+/**
+ * makeCopy makes one copy of the voter's ballot from a fresh seed: the body
+ * of its cast, its tracking code, and what revealing it needs. The page
+ * shows the tracking code, then casts the copy or reveals it (revealCopy).
+ */
+export function makeCopy(election, credential, selections, seed = randomBytes(32), random = randomBytes(32)) {
+  if (!credential || !(credential.publicKey instanceof Uint8Array)) throw new Error('no credential');
+  const ballot = encryptBallot(election, credential, selections, seededScalars(seed), random);
+  return { body: { encrypted: base64(ballot) }, trackingCode: trackingCode(ballot), ballot, seed, selections };
+}
+
+/**
+ * revealCopy is the revealed copy's text (FORMAT.md): the election, the
+ * credential, the seed, the choices by index, and the copy's signature.
+ */
+export function revealCopy(election, copy) {
+  const id = utf8.encode(election.id);
+  const parts = [REVEALED_MAGIC, new Uint8Array([id.length]), id, copy.ballot.subarray(5 + id.length, 5 + id.length + 32), copy.seed];
+  for (const q of election.questions) {
+    const chosen = new Set(copy.selections[q.id] || []);
+    const idx = [];
+    q.candidates.forEach((c, i) => { if (chosen.has(c.id)) idx.push(i); });
+    parts.push(new Uint8Array([idx.length, ...idx]));
+  }
+  parts.push(copy.ballot.subarray(copy.ballot.length - 64));
+  return base64url(concat(...parts));
+}
+
+/**
+ * parseRevealed reads a revealed copy's text, ignoring white space. It
+ * returns {electionId, publicKey, seed, choices, signature}, or throws
+ * saying why it is not one.
+ */
+export function parseRevealed(text) {
+  const bytes = typeof text === 'string' && text.length <= 16384 ? fromBase64url(text.replace(/\s+/g, '')) : null;
+  if (bytes === null) throw new Error('this is not the text of a checked ballot copy');
+  const magic = bytesToHex(REVEALED_MAGIC);
+  if (bytes.length < 5 || bytesToHex(bytes.subarray(0, 4)) !== magic) throw new Error('this is not the text of a checked ballot copy');
+  let o = 4;
+  const take = (n) => {
+    if (o + n > bytes.length) throw new Error('the checked copy\'s text is cut short');
+    return bytes.subarray(o, (o += n));
+  };
+  const electionId = new TextDecoder('utf-8', { fatal: true }).decode(take(take(1)[0]));
+  const publicKey = take(32);
+  const seed = take(32);
+  const choices = [];
+  while (bytes.length - o > 64) choices.push(Array.from(take(take(1)[0])));
+  if (bytes.length - o !== 64) throw new Error('the checked copy\'s text is cut short');
+  return { electionId, publicKey, seed, choices, signature: take(64) };
+}
+
+/**
+ * remakeCopy makes a revealed copy again for the election (the same
+ * election, with its key, as the page had): from its seed, credential and
+ * stated choices, with its signature put back, and checks every proof and
+ * the signature. It returns {ballot, trackingCode, selections} and throws
+ * if the copy is not exactly what the credential signed. So the choices it
+ * returns are what the copy with that tracking code encrypts.
+ */
+export function remakeCopy(election, revealed) {
+  if (revealed.electionId !== election.id) throw new Error(`the copy is for election "${revealed.electionId}", not "${election.id}"`);
+  if (revealed.choices.length !== election.questions.length) throw new Error('the copy does not answer the election\'s questions');
+  const selections = {};
+  election.questions.forEach((q, qi) => {
+    const idx = revealed.choices[qi];
+    idx.forEach((i, k) => {
+      if (i >= q.candidates.length || (k > 0 && i <= idx[k - 1])) throw new Error(`question "${q.id}": the stated choices are not candidates in order`);
+    });
+    selections[q.id] = idx.map((i) => q.candidates[i].id);
+  });
+  const signed = sealBallot(election, revealed.publicKey, selections, seededScalars(revealed.seed));
+  const ballot = concat(signed, revealed.signature);
+  const why = verifyBallot(election, ballot);
+  if (why !== null) throw new Error(`the copy is not what its credential signed: ${why}`);
+  return { ballot, trackingCode: trackingCode(ballot), selections };
 }
 
 /**
@@ -432,14 +549,76 @@ export function trackingCode(bytes) {
   return s.match(/.{1,4}/g).join('-');
 }
 
+// ——— The log (audit/LOG.md): checkpoints and inclusion proofs ———
+
+const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const strictB64 = (s) => {
+  if (typeof s !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new Error('not base64');
+  return b64(s);
+};
+
 /**
- * castBallot makes the body of a cast: the ballot the device makes of the
- * choices with the voter's credential (from deriveCredential), in base64,
- * with its tracking code (which the page checks the receipt against; it is
- * not sent).
+ * openCheckpoint checks a signed checkpoint (a C2SP signed note) against
+ * the log's verifier key, `<name>+<key hash>+<base64 of 0x01 ‖ Ed25519
+ * key>`, and returns {origin, size, root}. It throws saying why if the key
+ * is malformed, no signature line is by that key, or the signature or the
+ * checkpoint's text is wrong.
  */
-export function castBallot(election, credential, selections) {
-  if (!credential || !(credential.publicKey instanceof Uint8Array)) throw new Error('no credential');
-  const ballot = encryptBallot(election, credential, selections);
-  return { body: { encrypted: base64(ballot) }, trackingCode: trackingCode(ballot), ballot };
+export function openCheckpoint(signedNote, verifierKey) {
+  const k = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(verifierKey || '');
+  if (!k) throw new Error('the log key is malformed');
+  const [, name, hashHex] = k;
+  const key = strictB64(k[3]);
+  if (key.length !== 33 || key[0] !== 1) throw new Error('the log key is not an Ed25519 note key');
+  const keyHash = sha256(concat(utf8.encode(name + '\n'), key)).subarray(0, 4);
+  if (bytesToHex(keyHash) !== hashHex) throw new Error('the log key\'s hash does not match the key');
+  const split = signedNote.lastIndexOf('\n\n');
+  if (split < 0) throw new Error('the checkpoint is not a signed note');
+  const text = signedNote.slice(0, split + 1);
+  let signed = false;
+  for (const line of signedNote.slice(split + 2).split('\n')) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const sig = strictB64(m[2]);
+    if (sig.length !== 68 || bytesToHex(sig.subarray(0, 4)) !== hashHex) continue;
+    if (!ed25519.verify(sig.subarray(4), utf8.encode(text), key.subarray(1))) throw new Error('the checkpoint\'s signature by the log key does not verify');
+    signed = true;
+  }
+  if (!signed) throw new Error('the checkpoint has no signature by the log key');
+  const lines = text.split('\n');
+  const size = Number(lines[1]);
+  if (lines.length < 4 || !/^(0|[1-9][0-9]*)$/.test(lines[1]) || !Number.isSafeInteger(size)) throw new Error('the checkpoint\'s size is malformed');
+  const root = strictB64(lines[2]);
+  if (root.length !== 32) throw new Error('the checkpoint\'s root is malformed');
+  return { origin: lines[0], size, root };
+}
+
+const nodeHash = (l, r) => sha256(concat(new Uint8Array([1]), l, r));
+
+/**
+ * checkInclusion checks an RFC 6962 inclusion proof (hashes in base64,
+ * from the leaf up) that record is leaf index of the tree of size whose
+ * root is root.
+ */
+export function checkInclusion(proof, size, root, index, record) {
+  if (!(index >= 0 && index < size)) return false;
+  let fn = BigInt(index);
+  let sn = BigInt(size - 1);
+  let r = sha256(concat(new Uint8Array([0]), record));
+  for (const p of proof) {
+    const h = strictB64(p);
+    if (h.length !== 32 || sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = nodeHash(h, r);
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
+    } else {
+      r = nodeHash(r, h);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  return sn === 0n && bytesToHex(r) === bytesToHex(root);
 }
