@@ -43,6 +43,10 @@ type Config struct {
 	// for one voter id per minute. It is never a limit on the voter id
 	// alone, which anyone could exhaust to lock its owner out.
 	SignInsPerVoter int
+	// ChecksPerVoter is how many copies of their ballot one voter may check
+	// (and have logged) per day, per server process: a few are plenty for
+	// the voter, and the bound keeps the log from being flooded.
+	ChecksPerVoter int
 	// OfficialSignInsPerIP limits officials' sign-in attempts per client
 	// address, and per address and username, per minute. After three failed
 	// passwords an address also waits 1 s, 2 s, 4 s, … (up to 15 minutes)
@@ -69,6 +73,7 @@ func DefaultConfig() Config {
 	return Config{
 		SignInsPerIP:         600,
 		SignInsPerVoter:      10,
+		ChecksPerVoter:       5,
 		OfficialSignInsPerIP: 10,
 		MaxInFlight:          64,
 		MaxInFlightPerClient: 32,
@@ -82,6 +87,7 @@ func (c *Config) setDefaults() {
 	for _, f := range []struct{ v, def *int }{
 		{&c.SignInsPerIP, &d.SignInsPerIP},
 		{&c.SignInsPerVoter, &d.SignInsPerVoter},
+		{&c.ChecksPerVoter, &d.ChecksPerVoter},
 		{&c.OfficialSignInsPerIP, &d.OfficialSignInsPerIP},
 		{&c.MaxInFlight, &d.MaxInFlight},
 		{&c.MaxInFlightPerClient, &d.MaxInFlightPerClient},
@@ -105,6 +111,7 @@ type Server struct {
 
 	voterLimiter     *httprate.RateLimiter
 	officialLimiter  *httprate.RateLimiter
+	checkLimiter     *httprate.RateLimiter
 	officialFailures *failures
 	admission        *admission
 	handler          http.Handler
@@ -123,6 +130,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) *Server {
 		clients: map[string]int{}, officialFailures: newFailures(3, 15*time.Minute, 15*time.Minute, time.Now)}
 	s.voterLimiter = httprate.NewRateLimiter(cfg.SignInsPerVoter, time.Minute, httprate.WithLimitHandler(s.tooMany))
 	s.officialLimiter = httprate.NewRateLimiter(cfg.OfficialSignInsPerIP, time.Minute, httprate.WithLimitHandler(s.tooMany))
+	s.checkLimiter = httprate.NewRateLimiter(cfg.ChecksPerVoter, 24*time.Hour, httprate.WithLimitHandler(s.tooMany))
 	s.handler = s.routes()
 	return s
 }
@@ -189,6 +197,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 			r.Use(s.requireVoter)
 			r.Get("/ballot", s.getBallot)
 			r.Post("/ballots", s.castBallot)
+			r.Post("/spoiled", s.spoilCopy)
 		})
 		r.With(s.requireRole(auth.Official)).Get("/turnout", s.getTurnout)
 		r.With(s.requireRole(auth.Official)).Get("/audit/entries", s.getActivity)

@@ -20,6 +20,7 @@ import (
 const (
 	maxSessionBody = 4 << 10
 	maxBallotBody  = 64 << 10
+	maxSpoiledBody = 20 << 10 // a revealed copy's text is at most 16 KiB
 )
 
 // readJSON reads r's body into v, strictly: the content type must be

@@ -150,6 +150,19 @@ func (w *world) Cast(ctx context.Context, req elections.CastRequest) ([]byte, bo
 	return r, false, nil
 }
 
+func (w *world) Spoil(ctx context.Context, req elections.SpoilRequest) (*elections.Spoiled, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e := w.elections[req.ElectionID]; e == nil || e.Status != ballot.Open {
+		return nil, pv.Errorf(pv.EConflict, "the election is not open")
+	}
+	if _, err := ballot.ParseRevealed(req.Revealed); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(req.Revealed))
+	return &elections.Spoiled{TrackingCode: ballot.TrackingCode(sum), Choices: ballot.Selections{}}, nil
+}
+
 func (w *world) Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

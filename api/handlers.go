@@ -155,6 +155,37 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 	w.Write(resp)
 }
 
+// spoilCopy records a copy of the voter's ballot that they checked instead
+// of casting: {"revealed": "<the revealed copy's text>"} (ballot/FORMAT.md).
+func (s *Server) spoilCopy(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Revealed string `json:"revealed"`
+	}
+	if _, err := readJSON(w, r, maxSpoiledBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Revealed == "" {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "revealed must be the text of the checked copy."))
+		return
+	}
+	if _, err := ballot.ParseRevealed(req.Revealed); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// Each well-formed copy counts towards the voter's bound, kept or not.
+	id, voter := chi.URLParam(r, "id"), voterFrom(r.Context()).ID
+	if s.checkLimiter.RespondOnLimit(w, r, id+"\x00"+voter) {
+		return
+	}
+	got, err := s.svc.Elections.Spoil(r.Context(), elections.SpoilRequest{ElectionID: id, VoterID: voter, Revealed: req.Revealed})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, got)
+}
+
 func (s *Server) createOfficialSession(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Username string `json:"username"`
@@ -273,7 +304,9 @@ func (s *Server) getLogKey(w http.ResponseWriter, r *http.Request) {
 type receiptResponse struct {
 	TrackingCode string `json:"tracking_code"`
 	InLog        bool   `json:"in_log"`
-	// Status is "logged", or "queued" for a ballot cast seconds ago.
+	// Status is "logged", or "queued" for a ballot cast seconds ago, or
+	// "spoiled" for a copy a voter checked instead of casting, which the
+	// log got when the election closed (with the entry's inclusion).
 	Status string `json:"status"`
 	*audit.Inclusion
 }
@@ -290,6 +323,16 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, err := s.svc.Log.Include(r.Context(), id, entry.KindBallotCast, code)
+	if errors.Is(err, audit.ErrNotLogged) {
+		switch in, err := s.svc.Log.Include(r.Context(), id, entry.KindBallotSpoiled, code); {
+		case err == nil:
+			writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, InLog: true, Status: "spoiled", Inclusion: in})
+			return
+		case errors.Is(err, audit.ErrQueued):
+			writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, Status: "spoiled"})
+			return
+		}
+	}
 	switch {
 	case errors.Is(err, audit.ErrQueued):
 		writeJSON(w, http.StatusOK, receiptResponse{TrackingCode: code, Status: "queued"})

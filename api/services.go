@@ -46,6 +46,8 @@ type Elections interface {
 	// Cast casts a ballot once per voter and Idempotency-Key and returns
 	// the receipt, and whether it replays an earlier answer.
 	Cast(ctx context.Context, req elections.CastRequest) (response []byte, replayed bool, err error)
+	// Spoil records a copy the voter checked instead of casting.
+	Spoil(ctx context.Context, req elections.SpoilRequest) (*elections.Spoiled, error)
 	// Receipt is the voter's receipt, or nil if they have not voted.
 	Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error)
 	Results(ctx context.Context, id string) (json.RawMessage, error)

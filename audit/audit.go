@@ -77,6 +77,17 @@ func Append(ctx context.Context, q Execer, e Entry) error {
 	return nil
 }
 
+// Queue encodes e and queues its append in b, to be sent in the action's
+// own transaction.
+func Queue(b *pgx.Batch, e Entry) error {
+	body, err := Encode(e)
+	if err != nil {
+		return err
+	}
+	b.Queue(insertEntry, e.ElectionID, e.Kind, e.Ref, body)
+	return nil
+}
+
 // AppendWith encodes e and queues in b one statement that runs action, an
 // INSERT … RETURNING whose parameters are args ($1 … $n), and appends e once
 // for each row action returns: the action and its entry are written

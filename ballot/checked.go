@@ -254,3 +254,23 @@ func (e *Election) SpoiledCiphertexts(seed []byte, sel Selections) ([][]string, 
 	}
 	return out, nil
 }
+
+// Alphas returns the α of every candidate's ciphertext in raw, a ballot
+// for e, as its 32 bytes (decoding nothing): a verifier compares them with
+// the ciphertexts of checked copies, whose randomness is public, so that no
+// counted ballot reuses one.
+func (e *Election) Alphas(raw []byte) ([][]byte, error) {
+	if len(raw) != e.BallotSize() {
+		return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: %d bytes; a ballot for election %q has %d", len(raw), e.ID, e.BallotSize())
+	}
+	o := len(ballotMagic) + 1 + len(e.ID) + elementSize
+	var out [][]byte
+	for _, q := range e.Questions {
+		for range q.Candidates {
+			out = append(out, raw[o:o+elementSize])
+			o += 2*elementSize + 2*branchSize
+		}
+		o += (q.MaxSelections - q.MinSelections + 1) * branchSize
+	}
+	return out, nil
+}

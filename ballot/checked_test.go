@@ -93,6 +93,24 @@ func TestCheckedVectors(t *testing.T) {
 		if !reflect.DeepEqual(cts, v.Ciphertexts) || !reflect.DeepEqual(cts, ballotCiphertexts(t, v.Election, made)) {
 			t.Errorf("the logged ciphertexts are not the copy's")
 		}
+		alphas, err := v.Election.Alphas(made)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flat []string
+		for _, q := range cts {
+			for _, ct := range q {
+				flat = append(flat, ct[:64])
+			}
+		}
+		for i, a := range alphas {
+			if hex.EncodeToString(a) != flat[i] {
+				t.Errorf("Alphas[%d] is not the ballot's", i)
+			}
+		}
+		if len(alphas) != len(flat) {
+			t.Errorf("Alphas gives %d; the ballot has %d ciphertexts", len(alphas), len(flat))
+		}
 	}
 }
 

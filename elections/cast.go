@@ -129,11 +129,12 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 
 	// One round trip and one commit: the statements go as one pipeline,
 	// which PostgreSQL runs as one implicit transaction, all or nothing.
-	// First the election lock (shared with other casts, exclusive with
-	// Close), then the insert, which reads the status afresh once the lock
-	// is held: a Close that committed first leaves it nothing to insert.
+	// First the election's and the credential's locks (lockCast), then the
+	// insert, which reads the status and the checked copies afresh once
+	// the locks are held: a Close, or a check of this copy, that committed
+	// first leaves it nothing to insert.
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, req.ElectionID)
+	b.Queue(lockCast, lockCastArgs(req.ElectionID, credential)...)
 	err = audit.AppendWith(b, insertBallot,
 		[]any{req.ElectionID, req.VoterID, credential, req.Group, tracking[:], req.Encrypted, keyHash[:], response},
 		audit.Entry{
@@ -191,13 +192,16 @@ func (s *Store) refused(ctx context.Context, req CastRequest, why error) ([]byte
 // reason.
 func (s *Store) whyNotStored(ctx context.Context, req CastRequest, credential []byte) ([]byte, bool, error) {
 	var (
-		listed []byte
-		group  string
+		listed  []byte
+		group   string
+		spoiled bool
 	)
+	_, tracking := idempotencyRecord(req)
 	err := s.pool.QueryRow(ctx, `
-SELECT c.credential, v.group_id
+SELECT c.credential, v.group_id,
+       EXISTS (SELECT 1 FROM spoiled_ballots WHERE election_id = $1 AND tracking_code = $3)
 FROM voters v LEFT JOIN voter_credentials c USING (election_id, voter_id)
-WHERE v.election_id = $1 AND v.voter_id = $2`, req.ElectionID, req.VoterID).Scan(&listed, &group)
+WHERE v.election_id = $1 AND v.voter_id = $2`, req.ElectionID, req.VoterID, tracking[:]).Scan(&listed, &group, &spoiled)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, false, pv.Errorf(pv.EUnauthorized, "unknown voter")
@@ -209,6 +213,8 @@ WHERE v.election_id = $1 AND v.voter_id = $2`, req.ElectionID, req.VoterID).Scan
 		return nil, false, ballot.ErrNotVotersCredential
 	case group != req.Group:
 		return nil, false, pv.Errorf(pv.EUnauthorized, "The session names another group than the voter's: sign in again.")
+	case spoiled:
+		return nil, false, ErrSpoiled
 	}
 	// Closed while this cast was on its way: say so as Get would.
 	e, err := s.get(ctx, s.pool, req.ElectionID)
@@ -222,14 +228,16 @@ WHERE v.election_id = $1 AND v.voter_id = $2`, req.ElectionID, req.VoterID).Scan
 }
 
 // insertBallot stores a verified ballot with its idempotency record, only
-// if the credential is the voter's, the voter in the group named, and the
-// election open as seen under the election lock.
+// if the credential is the voter's, the voter in the group named, the
+// election open as seen under the election lock, and the ballot not a copy
+// the voter checked.
 const insertBallot = `
 INSERT INTO ballots (election_id, credential, group_id, tracking_code, content, idempotency_key_hash, response)
 SELECT c.election_id, c.credential, v.group_id, $5, $6, $7, $8
 FROM voter_credentials c JOIN voters v USING (election_id, voter_id)
 WHERE c.election_id = $1 AND c.voter_id = $2 AND c.credential = $3 AND v.group_id = $4
   AND EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')
+  AND NOT EXISTS (SELECT 1 FROM spoiled_ballots WHERE election_id = $1 AND tracking_code = $5)
 RETURNING 1`
 
 // castRecord is a voter's stored cast: its idempotency record.

@@ -348,9 +348,13 @@ SELECT (SELECT count(*) FROM voters WHERE election_id = $1),
 }
 
 // Close moves an election from open to closed. It waits for ballots being
-// cast to commit; no ballot is accepted after it returns.
+// cast to commit; no ballot is accepted after it returns. The copies voters
+// checked during the vote are logged just before the close.
 func (s *Store) Close(ctx context.Context, id, actor string) error {
 	return s.transition(ctx, id, actor, ballot.Open, ballot.Closed, func(tx pgx.Tx) (any, error) {
+		if _, err := s.logSpoiled(ctx, tx, id, "voter", s.clock()); err != nil {
+			return nil, err
+		}
 		var voted int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ballots WHERE election_id = $1`, id).Scan(&voted); err != nil {
 			return nil, fmt.Errorf("couldn't count ballots: %w", err)

@@ -7,7 +7,7 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM APP_ROLE;
 GRANT USAGE ON SCHEMA public TO APP_ROLE;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO APP_ROLE;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO APP_ROLE;
-GRANT INSERT ON elections, voter_groups, voters, voter_credentials, ballots, officials,
+GRANT INSERT ON elections, voter_groups, voters, voter_credentials, ballots, spoiled_ballots, officials,
     election_keys, trustees, tallies, partial_decryptions,
     audit_entries, audit_log, audit_hashes, audit_checkpoints TO APP_ROLE;
 -- An election moves through its lifecycle; a lost credential is replaced; an

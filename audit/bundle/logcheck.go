@@ -120,6 +120,8 @@ func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 		return g.onOpen(n, d)
 	case *entry.Cast:
 		return g.onCast(n, e.At, d)
+	case *entry.Spoiled:
+		return g.onSpoiled(d)
 	case *entry.Closed:
 		if d.Ballots != g.casts {
 			return fmt.Errorf("the close records %d ballots, but %d were cast before it", d.Ballots, g.casts)
@@ -284,6 +286,48 @@ func (g *electionLog) onCast(n int64, at time.Time, d *entry.Cast) error {
 	v.cast[d.TrackingCode] = castEntry{voter: d.Voter, group: d.Group, position: n}
 	g.casts++
 	g.perGroup[d.Group]++
+	return nil
+}
+
+// onSpoiled checks a checked copy's entry: logged while the election was
+// open (the close logs them), once, never a cast ballot's, and its
+// ciphertexts exactly what its seed and choices make under the election's
+// key. Their α are kept, so that no counted ballot reuses one.
+func (g *electionLog) onSpoiled(d *entry.Spoiled) error {
+	if err := g.require(entry.KindBallotSpoiled, ballot.Open); err != nil {
+		return err
+	}
+	v := g.v
+	if _, err := ballot.ParseTrackingCode(d.TrackingCode); err != nil {
+		return fmt.Errorf("checked copy %q: not a tracking code", d.TrackingCode)
+	}
+	if e, cast := v.cast[d.TrackingCode]; cast {
+		return fmt.Errorf("checked copy %s was cast (record %d): its choices are public", d.TrackingCode, e.position)
+	}
+	if v.spoiled[d.TrackingCode] {
+		return fmt.Errorf("checked copy %s is logged twice", d.TrackingCode)
+	}
+	if v.election.Key == nil {
+		return fmt.Errorf("checked copy %s without the election key", d.TrackingCode)
+	}
+	seed, err := hex.DecodeString(d.Seed)
+	if err != nil || len(seed) != ballot.SeedSize || hex.EncodeToString(seed) != d.Seed {
+		return fmt.Errorf("checked copy %s: the seed is not %d bytes in lower-case hex", d.TrackingCode, ballot.SeedSize)
+	}
+	want, err := v.election.SpoiledCiphertexts(seed, d.Choices)
+	if err != nil {
+		return fmt.Errorf("checked copy %s: %v", d.TrackingCode, err)
+	}
+	if !slices.EqualFunc(want, d.Ciphertexts, slices.Equal) {
+		return fmt.Errorf("checked copy %s: its ciphertexts are not what its seed and choices encrypt", d.TrackingCode)
+	}
+	v.spoiled[d.TrackingCode] = true
+	for _, q := range want {
+		for _, ct := range q {
+			a, _ := hex.DecodeString(ct[:64])
+			v.spoiledAlphas[[32]byte(a)] = d.TrackingCode
+		}
+	}
 	return nil
 }
 

@@ -138,6 +138,7 @@ func Verify(r io.Reader, opts Options) (*Report, error) {
 	now := time.Now()
 	v := &verifier{opts: opts, report: &Report{LogKeyPinned: opts.LogKey != "", LogKey: opts.LogKey}, start: now, lastReport: now,
 		roll: map[string]string{}, credentials: map[string]bool{}, credentialOf: map[string][]byte{}, castBy: map[string]int64{}, cast: map[string]castEntry{}, seen: map[string]bool{},
+		spoiled: map[string]bool{}, spoiledAlphas: map[[32]byte]string{},
 		valid: map[int]*ballot.PartialDecryption{}}
 	v.log = newElectionLog(v)
 	err := CheckOptions(opts)
@@ -184,6 +185,10 @@ type verifier struct {
 	castBy map[string]int64     // pseudonym → position of its ballot.cast
 	cast   map[string]castEntry // tracking code → entry
 	seen   map[string]bool      // tracking codes of ballots in the bundle
+	// spoiled are the checked copies' tracking codes, and spoiledAlphas
+	// their ciphertexts' α (whose randomness is public), each to its copy.
+	spoiled       map[string]bool
+	spoiledAlphas map[[32]byte]string
 
 	checkpoints int
 	ballots     int
@@ -634,6 +639,17 @@ func (v *verifier) onBallot(l line) error {
 	// signature itself is checked with the proofs.
 	if err := ballot.CheckBallotCredential(v.election, l.Content, v.credentialOf[e.voter]); err != nil {
 		return v.fail("ballot %s (record %d, pseudonym %s): %v", code, e.position, e.voter, err)
+	}
+	if len(v.spoiledAlphas) > 0 {
+		alphas, err := v.election.Alphas(l.Content)
+		if err != nil {
+			return v.fail("ballot %s: %v", code, err)
+		}
+		for _, a := range alphas {
+			if copyCode, ok := v.spoiledAlphas[[32]byte(a)]; ok {
+				return v.fail("ballot %s (record %d) holds a ciphertext of checked copy %s, whose randomness is public", code, e.position, copyCode)
+			}
+		}
 	}
 	v.seen[code] = true
 	v.ballots++

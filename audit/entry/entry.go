@@ -39,6 +39,7 @@ const (
 	KindElectionOpen         Kind = "election.open"            // Opened, about an election
 	KindVoterSignIns         Kind = "voter.signins"            // SignIns, about an election
 	KindBallotCast           Kind = "ballot.cast"              // Cast, about an election
+	KindBallotSpoiled        Kind = "ballot.spoiled"           // Spoiled, about an election
 	KindElectionClose        Kind = "election.closed"          // Closed, about an election
 	KindTallySums            Kind = "tally.sums"               // Summed, about an election
 	KindPartialDecryption    Kind = "tally.partial_decryption" // PartialDecrypted, about an election
@@ -149,6 +150,19 @@ type Cast struct {
 	TrackingCode string `json:"tracking_code"`
 }
 
+// Spoiled records a copy of a ballot that a voter checked instead of
+// casting (ballot/FORMAT.md, "Checking a copy"): its tracking code, seed and
+// choices, and the ciphertexts those make, each α ‖ β in hex per question
+// and candidate. Nothing in it names the voter. The copies are logged
+// together when the election closes, in tracking-code order, so that
+// neither their place in the log nor their time ties one to a voter.
+type Spoiled struct {
+	TrackingCode string              `json:"tracking_code"`
+	Seed         string              `json:"seed"`
+	Choices      map[string][]string `json:"choices"`
+	Ciphertexts  [][]string          `json:"ciphertexts"`
+}
+
 // Closed records an election's closing and how many ballots were cast.
 type Closed struct {
 	From    string `json:"from"`
@@ -215,6 +229,7 @@ var schema = map[Kind]kindInfo{
 	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
 	KindVoterSignIns:         {reflect.TypeFor[SignIns](), true},
 	KindBallotCast:           {reflect.TypeFor[Cast](), true},
+	KindBallotSpoiled:        {reflect.TypeFor[Spoiled](), true},
 	KindElectionClose:        {reflect.TypeFor[Closed](), true},
 	KindTallySums:            {reflect.TypeFor[Summed](), true},
 	KindPartialDecryption:    {reflect.TypeFor[PartialDecrypted](), true},

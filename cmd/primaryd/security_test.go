@@ -87,7 +87,9 @@ func TestInjectionAttemptsChangeNothing(t *testing.T) {
 	c := client{t, base}
 	count := func() string {
 		return fmt.Sprint(env.Count(t, `SELECT count(*) FROM voters`), env.Count(t, `SELECT count(*) FROM ballots`),
-			env.Count(t, `SELECT count(*) FROM elections`), env.Count(t, `SELECT count(*) FROM audit_entries`))
+			env.Count(t, `SELECT count(*) FROM elections`),
+			// The sequencer moves entries from the queue to the log meanwhile.
+			env.Count(t, `SELECT (SELECT count(*) FROM audit_entries WHERE kind <> 'voter.signins') + (SELECT count(*) FROM audit_log WHERE kind <> 'voter.signins')`))
 	}
 	before := count()
 	attacks := []string{`' OR '1'='1`, `V00001'; DROP TABLE ballots; --`, `V00001" OR 1=1 --`, `\'; DELETE FROM voters; --`}

@@ -33,11 +33,15 @@
       set(k, v) { sessionStorage.setItem(id + ":" + k, JSON.stringify(v)); },
       del(k) { sessionStorage.removeItem(id + ":" + k); },
     };
-    const sections = ["signin", "ballot", "review", "receipt"];
+    const sections = ["signin", "ballot", "review", "checked", "receipt"];
     // The election as the server gave it (questions and key), and the
     // voter's credential: in memory only, for this page's life.
     let election = null;
     let credential = null;
+    // The copies this page made, by tracking code, with their seeds: in
+    // memory only, so that a copy can be checked (revealed) but the seed of
+    // the copy that is cast never outlives the page.
+    const copies = new Map();
     function show(name, focus) {
       for (const s of sections) $(s).hidden = s !== name;
       if (focus && $(focus)) $(focus).focus();
@@ -166,29 +170,114 @@
       const owner = credential ? hex(credential.publicKey) : null;
       const draft = store.get("draft");
       if (!draft || draft.choices !== choices || (owner && draft.owner !== owner)) {
-        if (!credential || !election) return signInAgain(t("error.code_again"));
-        const busy = $("to-review");
-        busy.disabled = true;
-        err.textContent = t("review.encrypting");
-        await sleep(0); // let the page say so before the work starts
-        let made;
-        try {
-          made = window.primaryvoteCrypto.castBallot(election, credential, selections);
-        } catch (e) {
-          err.textContent = t("error.generic");
-          return;
-        } finally {
-          busy.disabled = false;
-        }
-        err.textContent = "";
-        store.set("draft", { key: newKey(), body: JSON.stringify(made.body), tracking: made.trackingCode, choices: choices, owner: owner });
+        if (!(await newCopy(selections, $("to-review"), err))) return;
       }
+      showReview();
+    });
+
+    // newCopy makes a fresh copy of the ballot (a fresh seed), keeps it as
+    // the draft to cast, and reports whether it could.
+    async function newCopy(selections, busy, err) {
+      if (!credential || !election) {
+        signInAgain(t("error.code_again"));
+        return false;
+      }
+      busy.disabled = true;
+      err.textContent = t("review.encrypting");
+      await sleep(0); // let the page say so before the work starts
+      let made;
+      try {
+        made = window.primaryvoteCrypto.makeCopy(election, credential, selections);
+      } catch (e) {
+        err.textContent = t("error.generic");
+        return false;
+      } finally {
+        busy.disabled = false;
+      }
+      err.textContent = "";
+      copies.set(made.trackingCode, made);
+      store.set("draft", { key: newKey(), body: JSON.stringify(made.body), tracking: made.trackingCode,
+        choices: JSON.stringify(selections), owner: hex(credential.publicKey) });
+      return true;
+    }
+
+    function showReview() {
+      const draft = store.get("draft");
+      $("review-code").textContent = draft ? draft.tracking : "";
+      // A copy can be checked only by the page that made it (and knows its seed).
+      $("check").parentElement.hidden = !draft || !copies.has(draft.tracking);
       show("review", "review-heading");
+    }
+
+    // Checking a copy (Benaloh's challenge): the page reveals the copy it
+    // just showed the tracking code of, never casts it, shows what it
+    // encrypts (made again from the revealed text alone, as any checker
+    // does) and sends it to be logged; the voter then casts a fresh copy.
+    $("check").addEventListener("click", async () => {
+      const draft = store.get("draft");
+      const made = draft && copies.get(draft.tracking);
+      if (!made) return;
+      copies.delete(draft.tracking);
+      store.del("draft");
+      const C = window.primaryvoteCrypto;
+      const text = C.revealCopy(election, made);
+      let remade;
+      try {
+        remade = C.remakeCopy(election, C.parseRevealed(text));
+      } catch (e) {
+        $("cast-status").textContent = t("error.generic");
+        return;
+      }
+      const list = $("checked-list");
+      list.textContent = "";
+      for (const q of election.questions) {
+        const dt = document.createElement("dt");
+        dt.textContent = q.title;
+        const dd = document.createElement("dd");
+        const chosen = remade.selections[q.id];
+        dd.textContent = chosen.length
+          ? chosen.map((c) => $("c-" + q.id + "-" + c).labels[0].textContent.replace(/\s+/g, " ").trim()).join(", ")
+          : t("review.none");
+        list.append(dt, dd);
+      }
+      $("checked-code").textContent = remade.trackingCode;
+      $("checked-text").value = text;
+      $("checked-qr").replaceChildren(window.primaryvoteQR.qrCode(text, t("checked.qr")));
+      $("checked-status").textContent = t("review.checking");
+      $("checked-continue").dataset.choices = JSON.stringify(made.selections);
+      show("checked", "checked-heading");
+      let res = null;
+      try {
+        res = await fetch(base + "/spoiled", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Authorization: "Bearer " + token() },
+          body: JSON.stringify({ revealed: text }),
+        });
+      } catch (e) {
+        res = null;
+      }
+      $("checked-status").textContent = res && res.status === 201 ? t("checked.logged") : t("checked.not_logged");
+    });
+
+    $("checked-copy").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText($("checked-text").value);
+        $("checked-status").textContent = t("receipt.copied");
+      } catch (e) {
+        $("checked-text").select();
+      }
+    });
+
+    $("checked-continue").addEventListener("click", async (ev) => {
+      const selections = JSON.parse(ev.currentTarget.dataset.choices || "{}");
+      if (await newCopy(selections, ev.currentTarget, $("checked-status"))) showReview();
     });
 
     $("back").addEventListener("click", () => show("ballot", "ballot-heading"));
     $("cast").addEventListener("click", () => {
       const draft = store.get("draft");
+      if (!draft) return;
+      copies.clear(); // the seeds go: the cast copy can no longer be revealed
       store.set("pending", draft);
       cast(draft);
     });
@@ -197,6 +286,8 @@
     // network errors, 5xx and 429 with the same key and body (honouring
     // Retry-After), so a flaky connection never loses a ballot nor casts two.
     async function cast(draft) {
+      $("review-code").textContent = draft.tracking;
+      $("check").parentElement.hidden = true;
       show("review");
       $("cast").disabled = $("back").disabled = true;
       const status = $("cast-status");
@@ -257,14 +348,35 @@
       }
     }
 
+    let receipt = null;
     function showReceipt(r, already) {
+      receipt = r;
       $("tracking-code").textContent = r.tracking_code;
       $("cast-at").dateTime = r.cast_at;
       $("cast-at").textContent = new Date(r.cast_at).toLocaleString(document.documentElement.lang);
       $("already").hidden = !already;
       $("verify-link").href = "/verify?election=" + encodeURIComponent(id) + "&code=" + encodeURIComponent(r.tracking_code);
+      $("share").hidden = !navigator.share;
       show("receipt", "receipt-heading");
     }
+
+    // receiptText is what saving or sharing the receipt gives: enough to
+    // check the ballot from another device. It holds no choice.
+    function receiptText() {
+      return [t("receipt.file"), document.querySelector("h1").textContent, t("receipt.code") + ": " + receipt.tracking_code,
+        t("receipt.cast_at") + ": " + receipt.cast_at, new URL($("verify-link").getAttribute("href"), location.href).href].join("\n") + "\n";
+    }
+    $("save").addEventListener("click", () => {
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([receiptText()], { type: "text/plain;charset=utf-8" }));
+      a.download = "receipt-" + id + "-" + receipt.tracking_code.slice(0, 9) + ".txt";
+      document.body.append(a);
+      a.click();
+      a.remove();
+    });
+    $("share").addEventListener("click", () => {
+      navigator.share({ title: t("receipt.file"), text: receiptText() }).catch(() => {});
+    });
 
     $("copy").addEventListener("click", async () => {
       try {

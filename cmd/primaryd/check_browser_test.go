@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"primaryvote/audit/bundle"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
+	"primaryvote/ballot"
+	"primaryvote/elections"
+	"primaryvote/internal/fixture"
+)
+
+// checkOnPage signs voter in, chooses leader b and council q, reaches the
+// review step, checks the copy there and returns the code the review showed,
+// the checked step's code, its list of choices and its revealed text.
+func checkOnPage(t *testing.T, ctx context.Context, base, lang string, el *fixture.Election, voter string, alter string, shots string) (reviewed, checked, choices, revealed string) {
+	t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.EmulateViewport(360, 780),
+		chromedp.Navigate(base + "/e/demo?lang=" + lang),
+		chromedp.WaitVisible(chromedp.ID("voter-id")),
+		chromedp.SendKeys(chromedp.ID("voter-id"), voter),
+		chromedp.SendKeys(chromedp.ID("code"), el.Codes[voter]),
+		chromedp.Click(chromedp.ID("signin-submit")),
+		chromedp.WaitVisible(chromedp.ID("ballot")),
+	}
+	if alter != "" {
+		steps = append(steps, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](alter)(ctx, tg)
+			return err
+		}))
+	}
+	steps = append(steps,
+		chromedp.Click(chromedp.ID("c-leader-b")),
+		chromedp.Click(chromedp.ID("c-council-q")),
+		chromedp.Click(chromedp.ID("to-review")),
+		chromedp.WaitVisible(chromedp.ID("check")))
+	if shots != "" {
+		steps = append(steps, screenshot(shots+"review-check-phone"))
+	}
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("to the review step: %v", err)
+	}
+	reviewed, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("review-code")))
+	if shots != "" {
+		axeClean(t, ctx, lang+" review with the check")
+	}
+	err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("check")), chromedp.WaitVisible(chromedp.ID("checked")),
+		chromedp.Poll[chromedp.Void](`!document.getElementById("checked-status").textContent.endsWith("…")`))
+	if err != nil {
+		t.Fatalf("checking the copy: %v", err)
+	}
+	if shots != "" {
+		if err := chromedp.Do(ctx, screenshot(shots+"checked-phone")); err != nil {
+			t.Error(err)
+		}
+		axeClean(t, ctx, lang+" checked copy")
+	}
+	checked, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("checked-code")))
+	choices, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("checked-list")))
+	revealed, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("checked-text").value`))
+	return
+}
+
+func axeClean(t *testing.T, ctx context.Context, step string) {
+	t.Helper()
+	if v := axeViolations(t, ctx); len(v) > 0 {
+		t.Errorf("%s: %d accessibility violations:\n%s", step, len(v), strings.Join(v, "\n"))
+	}
+}
+
+// A voter checks an encryption on the review step, sees the choices they
+// made, gets a fresh copy with a new code and casts it; the checked copy
+// can never be cast, is in the bundle without anything naming the voter,
+// and auditverify passes. In Korean and in English, at 360 px, with axe.
+func TestVoterChecksAnEncryption(t *testing.T) {
+	t.Parallel()
+	env, el, base := browserWorld(t)
+	ctx := browser(t)
+	bg := context.Background()
+	e, err := env.Elections.Get(bg, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for i, lang := range []string{"en", "ko"} {
+		voter := el.Voters[i]
+		reviewed, checked, choices, revealed := checkOnPage(t, ctx, base, lang, el, voter, "", lang+"-")
+		if reviewed == "" || checked != reviewed {
+			t.Fatalf("%s: the checked copy's code %q is not the one the review showed (%q)", lang, checked, reviewed)
+		}
+		if !strings.Contains(choices, "Candidate B") || !strings.Contains(choices, "Candidate Q") || strings.Contains(choices, "Candidate A") {
+			t.Errorf("%s: the checked copy shows %q; the voter chose B and Q", lang, choices)
+		}
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("checked-status")))
+		if want := map[string]string{"en": "recorded as checked", "ko": "확인용으로 기록"}[lang]; !strings.Contains(status, want) {
+			t.Errorf("%s: the checked step says %q", lang, status)
+		}
+		// What the page revealed is the copy it showed, with the choices made.
+		r, err := ballot.ParseRevealed(revealed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		remade, err := e.Remake(r)
+		if err != nil || remade.TrackingCode != reviewed {
+			t.Fatalf("%s: the revealed copy makes %v, %v; want %s", lang, remade, err, reviewed)
+		}
+		// Its bytes can never be cast.
+		_, _, err = env.Elections.Cast(bg, elections.CastRequest{ElectionID: "demo", VoterID: voter, Group: el.Groups[voter],
+			IdempotencyKey: strings.Repeat("x", 32), Encrypted: remade.Ballot})
+		if !errors.Is(err, elections.ErrSpoiled) {
+			t.Errorf("%s: casting the checked copy: %v; want %v", lang, err, elections.ErrSpoiled)
+		}
+		// A fresh copy, a new code; cast it.
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("checked-continue")), chromedp.WaitVisible(chromedp.ID("cast")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("review-code")))
+		if fresh == "" || fresh == reviewed {
+			t.Errorf("%s: after the check the review shows %q; want a new code", lang, fresh)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("cast")), chromedp.WaitVisible(chromedp.ID("receipt")), screenshot(lang+"-receipt-save-phone")); err != nil {
+			t.Fatal(err)
+		}
+		axeClean(t, ctx, lang+" receipt")
+		if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("tracking-code"))); got != fresh {
+			t.Errorf("%s: the receipt names %s; the page cast %s", lang, got, fresh)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`sessionStorage.clear(); true`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The bundle carries both checked copies, naming no voter; auditverify
+	// passes.
+	if err := env.Elections.Close(bg, "demo", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Sequencer.Drain(bg); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := env.Elections.Export(bg, "demo", &buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bundle.Verify(bytes.NewReader(buf.Bytes()), bundle.Options{LogKey: env.Signer.VerifierKey()}); err != nil {
+		t.Fatalf("auditverify: %v", err)
+	}
+	spoiled := 0
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var l struct {
+			Type   string `json:"type"`
+			Record []byte `json:"record"`
+		}
+		if json.Unmarshal([]byte(line), &l); l.Type != "record" {
+			continue
+		}
+		body := l.Record[record.HeaderSize:]
+		p, err := entry.Parse(body)
+		if err != nil || p.Kind != entry.KindBallotSpoiled {
+			continue
+		}
+		spoiled++
+		for _, v := range el.Voters {
+			c, _ := ballot.DeriveCredential("demo", el.Codes[v])
+			if bytes.Contains(body, []byte(c.PublicHex())) || bytes.Contains(body, []byte(v)) {
+				t.Errorf("a checked copy's entry names %s", v)
+			}
+		}
+	}
+	if spoiled != 2 {
+		t.Errorf("the bundle has %d checked copies; want 2", spoiled)
+	}
+}
+
+// The negative control: a page altered to encrypt another candidate than
+// the one the voter chose (and shows on the review step) is caught by the
+// check, which shows the other candidate.
+func TestCheckCatchesAPageThatEncryptsAnotherCandidate(t *testing.T) {
+	t.Parallel()
+	env, el, base := browserWorld(t)
+	ctx := browser(t)
+	alter := `(() => {
+  const honest = window.primaryvoteCrypto;
+  window.primaryvoteCrypto = Object.freeze({ ...honest,
+    makeCopy: (e, c, sel) => honest.makeCopy(e, c, { ...sel, leader: ["d"] }) });
+  return true;
+})()`
+	_, _, choices, revealed := checkOnPage(t, ctx, base, "en", el, el.Voters[2], alter, "")
+	review, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("review-list").textContent`))
+	if !strings.Contains(review, "Candidate B") {
+		t.Fatalf("the altered page's review shows %q; it should show the voter's choice, B", review)
+	}
+	if !strings.Contains(choices, "Candidate D") || strings.Contains(choices, "Candidate B") {
+		t.Errorf("the check shows %q; want the candidate the page encrypted, D", choices)
+	}
+	// And so does any checker given the revealed text.
+	e, _ := env.Elections.Get(context.Background(), "demo")
+	r, _ := ballot.ParseRevealed(revealed)
+	remade, err := e.Remake(r)
+	if err != nil || remade.Selections["leader"][0] != "d" {
+		t.Errorf("the revealed copy encrypts %v (%v); want leader d", remade, err)
+	}
+}
