@@ -104,6 +104,8 @@ var commands = []command{
 		help: "sign a voter in as their device does: read the code from stdin, sign with the key it derives, print the session token (JSON)"},
 	{name: "vote", args: []string{"--election ID [--url U] [--log-key K]", "VOTER QUESTION=CANDIDATE[,CANDIDATE…]…"}, runEnv: vote,
 		help: "vote as the voter's device does (the reference client): read the code from stdin, sign in, encrypt, prove and sign the ballot here, cast it, print the receipt, and check the ballot's inclusion proof in the signed log"},
+	{name: "check", args: []string{"--election FILE REVEALED"}, runEnv: checkCopy,
+		help: "check a copy a voter checked on the ballot page, offline: make it again from its revealed text and the election (JSON, as the API serves it), print its tracking code and the candidates it encrypts"},
 	{name: "bench", args: []string{"[--url U] [--election ID]", "[--voters FILE] [--concurrency N]", "[--rate R] [--surge X] [--limit N]", "[--out FILE] [--ledger FILE]"}, runEnv: bench,
 		help: "play the voters of a credentials file through a server: sign in, ballot, cast, receipt; report latency percentiles, throughput and errors (--out JSON), and the ledger of acknowledged receipts (--ledger)"},
 }

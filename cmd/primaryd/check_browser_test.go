@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"primaryvote/audit/bundle"
@@ -209,5 +213,71 @@ func TestCheckCatchesAPageThatEncryptsAnotherCandidate(t *testing.T) {
 	remade, err := e.Remake(r)
 	if err != nil || remade.Selections["leader"][0] != "d" {
 		t.Errorf("the revealed copy encrypts %v (%v); want leader d", remade, err)
+	}
+}
+
+// The independent checker works from a file, with the network off: given
+// the election and a checked copy's text, it shows the copy's tracking code
+// and the candidates it encrypts, and refuses a copy whose stated choices
+// are not what it encrypts.
+func TestIndependentCheckerFromAFileOffline(t *testing.T) {
+	t.Parallel()
+	env, el, _ := browserWorld(t)
+	e, err := env.Elections.Get(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	electionJSON, _ := json.Marshal(e)
+	raw, revealed := env.Copy(t, el, "V00001", ballot.Selections{"leader": {"c"}, "council": {"p", "t"}})
+	code := ballot.TrackingCode(sha256.Sum256(raw))
+	r, _ := ballot.ParseRevealed(revealed)
+	r.Choices[0] = []int{0} // a page that says it encrypted A
+	lying := r.String()
+
+	page, err := filepath.Abs(filepath.Join("..", "..", "web", "static", "checker.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, Latency: 0, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	})); err != nil {
+		t.Fatalf("turning the network off: %v", err)
+	}
+	fill := func(id, value string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			v, _ := json.Marshal(value)
+			_, err := chromedp.Evaluate[bool](`document.getElementById("` + id + `").value = ` + string(v) + `; true`)(ctx, tg)
+			return err
+		})
+	}
+	for _, lang := range []string{"ko", "en"} {
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780), chromedp.Navigate("file://"+page+"?lang="+lang),
+			chromedp.WaitVisible(chromedp.ID("check")), fill("election", string(electionJSON)), fill("revealed", revealed),
+			chromedp.Click(chromedp.ID("check")), chromedp.WaitVisible(chromedp.ID("result")), screenshot("checker-"+lang+"-phone"))
+		if err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		axeClean(t, ctx, "checker "+lang)
+		got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("code")))
+		choices, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("choices")))
+		if got != code || !strings.Contains(choices, "Candidate C") || !strings.Contains(choices, "Candidate P") || !strings.Contains(choices, "Candidate T") {
+			t.Errorf("%s: the checker shows %q and %q; want %s and C, P, T", lang, got, choices, code)
+		}
+	}
+	for name, text := range map[string]string{"a copy that lies": lying, "not a copy": "hello there"} {
+		err := chromedp.Do(ctx, fill("revealed", text), chromedp.Click(chromedp.ID("check")), chromedp.Sleep(200*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		problem, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("problem")))
+		hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("result").hidden`))
+		if !strings.Contains(problem, "fails the check") || !hidden {
+			t.Errorf("%s: the checker says %q (result hidden: %v)", name, problem, hidden)
+		}
 	}
 }
