@@ -251,7 +251,7 @@ func TestIndependentCheckerFromAFileOffline(t *testing.T) {
 	fill := func(id, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			v, _ := json.Marshal(value)
-			_, err := chromedp.Evaluate[bool](`document.getElementById("` + id + `").value = ` + string(v) + `; true`)(ctx, tg)
+			_, err := chromedp.Evaluate[bool](`document.getElementById("`+id+`").value = `+string(v)+`; true`)(ctx, tg)
 			return err
 		})
 	}
