@@ -181,13 +181,13 @@ func TestVoterVotesInTheBrowser(t *testing.T) {
 	for time.Now().Before(deadline) {
 		err = chromedp.Do(ctx, chromedp.Navigate(base+"/verify?lang=en&election=demo&code="+code),
 			chromedp.WaitVisible(chromedp.ID("verify-form")), chromedp.Sleep(300*time.Millisecond))
-		result, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("verify-result")))
+		result, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("verify-checks")))
 		if err == nil && strings.Contains(result, "checkpoint") {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if !strings.Contains(result, "audit log") || !strings.Contains(result, "checkpoint") {
+	if !strings.Contains(result, "signed by the log key") || !strings.Contains(result, "inclusion proof") || !strings.Contains(result, "cast of the ballot") {
 		t.Errorf("verify page says %q", result)
 	}
 	chromedp.Do(ctx, screenshot("verify-phone"))

@@ -6,8 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +285,89 @@ func TestIndependentCheckerFromAFileOffline(t *testing.T) {
 		if !strings.Contains(problem, "fails the check") || !hidden {
 			t.Errorf("%s: the checker says %q (result hidden: %v)", name, problem, hidden)
 		}
+	}
+}
+
+// The verify page checks the server's answer in the browser: the
+// checkpoint's signature by the log key on the page, the inclusion proof,
+// and that the record is this tracking code's. A key other than the log's,
+// and an answer altered on its way, are reported as not verifying.
+func TestVerifyPageChecksTheProof(t *testing.T) {
+	t.Parallel()
+	env, el, backend := browserWorld(t)
+	bg := context.Background()
+	code := ""
+	for _, v := range el.Voters[:3] {
+		resp, _, err := env.Elections.Cast(bg, env.CastRequest(t, el, v, ballot.Selections{"leader": {"a"}, "council": {"p"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r elections.Receipt
+		json.Unmarshal(resp, &r)
+		code = r.TrackingCode
+	}
+	if _, err := env.Sequencer.Drain(bg); err != nil {
+		t.Fatal(err)
+	}
+	// A proxy that, when told to, moves the answer's record one place on.
+	target, _ := url.Parse(backend)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var alter atomic.Bool
+	proxy.ModifyResponse = func(res *http.Response) error {
+		if !alter.Load() || !strings.Contains(res.Request.URL.Path, "/receipts/") {
+			return nil
+		}
+		var m map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+			return err
+		}
+		m["position"] = m["position"].(float64) - 1
+		b, _ := json.Marshal(m)
+		res.Body = io.NopCloser(bytes.NewReader(b))
+		res.ContentLength = int64(len(b))
+		res.Header.Del("Content-Length")
+		res.Header.Del("Content-Encoding")
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+
+	ctx := browser(t)
+	read := func(query string) (result, checks string) {
+		t.Helper()
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780), chromedp.Navigate(front.URL+"/verify?election=demo&code="+code+query),
+			chromedp.WaitVisible(chromedp.ID("verify-form")),
+			chromedp.Poll[chromedp.Void](`document.getElementById("verify-result").textContent !== ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		result, _ = chromedp.Run(ctx, chromedp.Text(chromedp.ID("verify-result")))
+		checks, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("verify-checks").textContent`))
+		return result, checks
+	}
+	for _, lang := range []string{"en", "ko"} {
+		result, checks := read("&lang=" + lang)
+		want := map[string][]string{"en": {"Checked in this browser", "signed by the log key", "inclusion proof", "cast of the ballot"},
+			"ko": {"이 브라우저에서 확인한 내용", "서명되어 있습니다", "포함 증명", "제출된 기록"}}[lang]
+		for _, w := range want {
+			if !strings.Contains(result+checks, w) {
+				t.Errorf("%s: the verify page says %q %q; want %q", lang, result, checks, w)
+			}
+		}
+		if err := chromedp.Do(ctx, screenshot("verify-checked-"+lang+"-phone")); err != nil {
+			t.Error(err)
+		}
+		axeClean(t, ctx, lang+" verify, checked")
+	}
+	other, err := record.GenerateSigner(fixture.LogOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result, _ := read("&lang=en&key=" + url.QueryEscape(other.VerifierKey())); !strings.Contains(result, "does not verify") || !strings.Contains(result, "not signed by the log key") {
+		t.Errorf("under another key the verify page says %q", result)
+	}
+	alter.Store(true)
+	if result, _ := read("&lang=en"); !strings.Contains(result, "does not verify") {
+		t.Errorf("with the answer altered the verify page says %q", result)
 	}
 }

@@ -390,17 +390,64 @@
     start();
   }
 
+  // verifyPage looks a tracking code up in the audit log and checks the
+  // answer here, in the browser, rather than trusting the server's word: the
+  // checkpoint's signature by the log key shown on the page, the record's
+  // inclusion proof against the signed root, and that the record is this
+  // tracking code's cast (or checked copy).
   function verifyPage(form) {
+    const params = new URLSearchParams(location.search);
+    const keyInput = $("verify-key");
+    if (params.get("key")) {
+      keyInput.value = params.get("key");
+    } else {
+      fetch("/api/v1/log/key").then((r) => (r.ok ? r.text() : "")).then((k) => {
+        if (!keyInput.value) keyInput.value = k.trim();
+      }).catch(() => {});
+    }
+    const RECORD_HEADER = 4 + 8 + 32; // "PVL1" ‖ u64(index) ‖ previous chain hash
+    const fromB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+
+    // checkAnswer returns the lines to show for a logged answer r about
+    // code, or throws saying what does not verify.
+    function checkAnswer(r, code, election) {
+      const C = window.primaryvoteCrypto;
+      let cp;
+      try {
+        cp = C.openCheckpoint(r.checkpoint, keyInput.value.trim());
+      } catch (e) {
+        throw new Error(t("verify.bad_signature") + " (" + e.message + ")");
+      }
+      const record = fromB64(r.record);
+      if (!C.checkInclusion(r.inclusion_proof || [], cp.size, cp.root, r.position, record)) throw new Error(t("verify.bad_inclusion"));
+      let body;
+      try {
+        body = JSON.parse(new TextDecoder().decode(record.subarray(RECORD_HEADER)));
+      } catch (e) {
+        throw new Error(t("verify.bad_entry"));
+      }
+      const kind = { "ballot.cast": "verify.ok_cast", "ballot.spoiled": "verify.ok_spoiled" }[body.kind];
+      if (!kind || body.election !== election || !body.data || body.data.tracking_code !== code) throw new Error(t("verify.bad_entry"));
+      return [
+        t("verify.ok_signature", { size: cp.size }),
+        t("verify.ok_inclusion", { position: r.position }),
+        t(kind, { election: election }),
+      ];
+    }
+
     async function check() {
       const out = $("verify-result");
+      const list = $("verify-checks");
       const cp = $("verify-checkpoint");
       const code = $("verify-code").value.trim();
-      cp.hidden = true;
+      const election = $("verify-election").value;
+      cp.hidden = list.hidden = true;
+      out.className = "";
       if (!code) {
         out.textContent = t("error.required");
         return;
       }
-      const url = "/api/v1/elections/" + encodeURIComponent($("verify-election").value) + "/receipts/" + encodeURIComponent(code);
+      const url = "/api/v1/elections/" + encodeURIComponent(election) + "/receipts/" + encodeURIComponent(code);
       let res;
       try {
         res = await fetch(url);
@@ -414,10 +461,26 @@
       }
       const r = await res.json();
       if (!r.in_log) {
-        out.textContent = t("verify.queued");
+        out.textContent = r.status === "spoiled" ? t("verify.spoiled_queued") : t("verify.queued");
         return;
       }
-      out.textContent = t("verify.logged", { position: r.position, size: r.checkpoint.split("\n")[1] });
+      let lines;
+      try {
+        lines = checkAnswer(r, r.tracking_code, election);
+      } catch (e) {
+        out.className = "verdict-bad";
+        out.textContent = t("verify.bad", { why: e.message });
+        return;
+      }
+      out.className = "verdict-ok";
+      out.textContent = t("verify.checked");
+      list.textContent = "";
+      for (const line of lines) {
+        const li = document.createElement("li");
+        li.textContent = line;
+        list.append(li);
+      }
+      list.hidden = false;
       cp.textContent = r.checkpoint;
       cp.hidden = false;
     }
@@ -425,7 +488,11 @@
       ev.preventDefault();
       check();
     });
-    if ($("verify-code").value) check();
+    // A link with a code checks at once, once the key is there.
+    if ($("verify-code").value) {
+      const wait = (n) => (keyInput.value || n === 0 ? check() : setTimeout(() => wait(n - 1), 100));
+      wait(30);
+    }
   }
 
   // The officials' dashboard: lifecycle, live turnout, activity, audit.
