@@ -322,6 +322,7 @@ func (g *electionLog) onSpoiled(d *entry.Spoiled) error {
 		return fmt.Errorf("checked copy %s: its ciphertexts are not what its seed and choices encrypt", d.TrackingCode)
 	}
 	v.spoiled[d.TrackingCode] = true
+	v.report.CheckedCopies++
 	for _, q := range want {
 		for _, ct := range q {
 			a, _ := hex.DecodeString(ct[:64])

@@ -27,6 +27,9 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "  ✓ %-24s %9d  %8.2fs\n", s.Name, s.Count, s.Duration.Seconds())
 	}
+	if r.CheckedCopies > 0 {
+		fmt.Fprintf(w, "  ✓ %d copies voters checked instead of casting: each encrypts what its seed and stated choices give, and none was counted\n", r.CheckedCopies)
+	}
 	if r.CredentialsPinned {
 		fmt.Fprintf(w, "  ✓ credentials are the authority's (its file, SHA-256 %s, with the logged replacements)\n", r.CredentialsSHA256)
 	} else if r.Failure == "" && r.LogKeyPinned {

@@ -75,7 +75,14 @@ func TestCheckedCopiesInTheBundle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify = %v", err)
 	}
-	t.Logf("%+v", report.Steps)
+	if report.CheckedCopies != len(w.copies) {
+		t.Errorf("the report counts %d checked copies; want %d", report.CheckedCopies, len(w.copies))
+	}
+	var text bytes.Buffer
+	report.WriteText(&text)
+	if !strings.Contains(text.String(), "4 copies voters checked") {
+		t.Errorf("the report does not say what it checked of the copies:\n%s", text.String())
+	}
 	var spoiled []map[string]any
 	for _, i := range find(lines, "record") {
 		var rec struct {

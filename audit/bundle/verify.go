@@ -99,6 +99,9 @@ type Report struct {
 	CredentialsPinned bool   `json:"credentials_pinned"`
 	CredentialsSHA256 string `json:"credentials_sha256,omitempty"`
 	Steps             []Step `json:"steps"`
+	// CheckedCopies counts the copies voters checked instead of casting
+	// (ballot.spoiled), each encrypted again from its seed and choices.
+	CheckedCopies int `json:"checked_copies"`
 	// Refused lists the partial decryptions that do not verify and that the
 	// log records the tally refused; they were not counted.
 	Refused []string      `json:"refused,omitempty"`

@@ -142,6 +142,15 @@ func TestVoterChecksAnEncryption(t *testing.T) {
 			t.Fatal(err)
 		}
 		axeClean(t, ctx, lang+" receipt")
+		// Saving the receipt gives a file with the code and the link to check it.
+		saved, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise((resolve) => {
+  const make = URL.createObjectURL;
+  URL.createObjectURL = (blob) => { blob.text().then(resolve); return make(blob); };
+  document.getElementById("save").click();
+})`, chromedp.EvalAwaitPromise))
+		if err != nil || !strings.Contains(saved, fresh) || !strings.Contains(saved, "/verify?election=demo&code=") {
+			t.Errorf("%s: the saved receipt is %q (%v)", lang, saved, err)
+		}
 		if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("tracking-code"))); got != fresh {
 			t.Errorf("%s: the receipt names %s; the page cast %s", lang, got, fresh)
 		}
