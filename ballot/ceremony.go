@@ -1,10 +1,12 @@
 package ballot
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -51,14 +53,31 @@ var (
 // share's 32 bytes sealed (with the AEAD's 16-byte tag).
 const sealedShareSize = 32 + scalarSize + 16
 
+// Hex is bytes that JSON carries as lower-case hex.
+type Hex []byte
+
+// MarshalText encodes h in lower-case hex.
+func (h Hex) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(h)), nil }
+
+// UnmarshalText decodes lower-case hex strictly.
+func (h *Hex) UnmarshalText(text []byte) error {
+	b, err := hex.DecodeString(string(text))
+	if err != nil || hex.EncodeToString(b) != string(text) {
+		return fmt.Errorf("want lower-case hex")
+	}
+	*h = b
+	return nil
+}
+
 // TrusteeIdentity is the public half of a trustee's identity, as an
 // official registers it for an election.
 type TrusteeIdentity struct {
-	Index      int // 1…n
-	Name       string
-	SigningKey ed25519.PublicKey
+	Index int    `json:"index"` // 1…n
+	Name  string `json:"name"`
+	// SigningKey is the Ed25519 key that signs the trustee's messages.
+	SigningKey Hex `json:"signing_key"`
 	// ShareKey is the X25519 public key shares are encrypted to.
-	ShareKey []byte
+	ShareKey Hex `json:"share_key"`
 }
 
 // TrusteeSecrets is the private half, which never leaves the trustee's
@@ -71,27 +90,60 @@ type TrusteeSecrets struct {
 // NewTrusteeIdentity makes a trustee's identity for the given index and
 // name, with crypto/rand.
 func NewTrusteeIdentity(index int, name string) (TrusteeIdentity, *TrusteeSecrets, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	seed := make([]byte, 2*32)
+	rand.Read(seed)
+	s, err := trusteeSecrets(seed)
 	if err != nil {
 		return TrusteeIdentity{}, nil, err
 	}
-	kpub, kpriv, err := ceremonyKEM.Scheme().GenerateKeyPair()
-	if err != nil {
-		return TrusteeIdentity{}, nil, err
+	id, err := s.identity(index, name)
+	return id, s, err
+}
+
+// trusteeSecrets rebuilds a trustee's keys from their 64 secret bytes: the
+// Ed25519 seed, then the X25519 private key.
+func trusteeSecrets(b []byte) (*TrusteeSecrets, error) {
+	if len(b) != 64 {
+		return nil, fmt.Errorf("a trustee's secrets are 64 bytes")
 	}
-	enc, err := kpub.MarshalBinary()
+	k, err := ceremonyKEM.Scheme().UnmarshalBinaryPrivateKey(b[32:])
 	if err != nil {
-		return TrusteeIdentity{}, nil, err
+		return nil, err
 	}
-	return TrusteeIdentity{Index: index, Name: name, SigningKey: pub, ShareKey: enc}, &TrusteeSecrets{signing: priv, shareKey: kpriv}, nil
+	return &TrusteeSecrets{signing: ed25519.NewKeyFromSeed(b[:32]), shareKey: k}, nil
+}
+
+// secretBytes is trusteeSecrets' input.
+func (s *TrusteeSecrets) secretBytes() ([]byte, error) {
+	k, err := s.shareKey.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return append(s.signing.Seed(), k...), nil
+}
+
+// identity is the public half of s, for the trustee numbered index.
+func (s *TrusteeSecrets) identity(index int, name string) (TrusteeIdentity, error) {
+	enc, err := s.shareKey.Public().MarshalBinary()
+	if err != nil {
+		return TrusteeIdentity{}, err
+	}
+	return TrusteeIdentity{Index: index, Name: name, SigningKey: Hex(s.signing.Public().(ed25519.PublicKey)), ShareKey: enc}, nil
+}
+
+// Matches reports whether s is the private half of id.
+func (s *TrusteeSecrets) Matches(id TrusteeIdentity) bool {
+	mine, err := s.identity(id.Index, id.Name)
+	return err == nil && bytes.Equal(mine.SigningKey, id.SigningKey) && bytes.Equal(mine.ShareKey, id.ShareKey)
 }
 
 // Ceremony is a key ceremony's public parameters: the election, the
-// threshold and the registered trustees, in order 1…n.
+// threshold and the registered trustees, in order 1…n. The log records the
+// threshold and trustees when an official registers them.
 type Ceremony struct {
-	ElectionID string
-	Threshold  int
-	Trustees   []TrusteeIdentity
+	ElectionID string            `json:"-"`
+	Threshold  int               `json:"threshold"`
+	Trustees   []TrusteeIdentity `json:"trustees"`
 }
 
 // Check refuses parameters no ceremony can run with.
@@ -144,7 +196,7 @@ func (c *Ceremony) verify(kind string, sender int, body, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(t.SigningKey, c.signed(kind, sender, body), sig) {
+	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(ed25519.PublicKey(t.SigningKey), c.signed(kind, sender, body), sig) {
 		return pv.Errorf(pv.EInvalid, "the %s of trustee %d is not signed by its key for election %q", kind, sender, c.ElectionID)
 	}
 	return nil
@@ -155,11 +207,11 @@ func (c *Ceremony) verify(kind string, sender int, body, sig []byte) error {
 // the dealer can answer a complaint with nothing kept on its machine but
 // its identity.
 type Deal struct {
-	Dealer      int
-	Commitments [][]byte // C_{i,0} … C_{i,k−1}, 32 bytes each
-	Shares      [][]byte // for trustees 1…n, sealedShareSize bytes each
-	Kept        [][]byte // f_i(1) … f_i(n) sealed to the dealer
-	Signature   []byte
+	Dealer      int   `json:"dealer"`
+	Commitments []Hex `json:"commitments"` // C_{i,0} … C_{i,k−1}, 32 bytes each
+	Shares      []Hex `json:"shares"`      // for trustees 1…n, sealedShareSize bytes each
+	Kept        []Hex `json:"kept"`        // f_i(1) … f_i(n) sealed to the dealer
+	Signature   Hex   `json:"signature"`
 }
 
 func (d *Deal) body() []byte {
@@ -187,7 +239,7 @@ func (c *Ceremony) shareInfo(label string, dealer, recipient int) []byte {
 	return binary.BigEndian.AppendUint16(b, uint16(recipient))
 }
 
-func shareAAD(commitments [][]byte) []byte {
+func shareAAD(commitments []Hex) []byte {
 	h := sha256.New()
 	for _, c := range commitments {
 		h.Write(c)
@@ -337,9 +389,9 @@ func (c *Ceremony) checkShare(d *Deal, j int, v group.Scalar) error {
 // A Verdict is a trustee's judgement of the deals dealt to it: the dealers
 // whose shares did not open or match, ascending (none if all is well).
 type Verdict struct {
-	Trustee    int
-	Complaints []int
-	Signature  []byte
+	Trustee    int   `json:"trustee"`
+	Complaints []int `json:"complaints"`
+	Signature  Hex   `json:"signature"`
 }
 
 func (v *Verdict) body() []byte {
@@ -387,10 +439,10 @@ func (c *Ceremony) CheckVerdict(v *Verdict) error {
 // An Answer is a dealer's answer to a complaint: the share it dealt to the
 // complainer, revealed, for anyone to check against its commitments.
 type Answer struct {
-	Dealer     int
-	Complainer int
-	Share      []byte
-	Signature  []byte
+	Dealer     int `json:"dealer"`
+	Complainer int `json:"complainer"`
+	Share      Hex `json:"share"`
+	Signature  Hex `json:"signature"`
 }
 
 func (a *Answer) body() []byte {

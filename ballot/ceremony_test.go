@@ -1,7 +1,9 @@
 package ballot
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -284,5 +286,31 @@ func TestCeremonyMessagesAreBound(t *testing.T) {
 		if err := params.Check(); err == nil {
 			t.Errorf("%s: Check passed", name)
 		}
+	}
+}
+
+// An identity file round-trips under its passphrase, and refuses a wrong
+// passphrase, a changed public half and a short passphrase.
+func TestIdentityFile(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	id, err := WriteIdentity(&buf, "Trustee Kim", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, s, err := ReadIdentity(bytes.NewReader(buf.Bytes()), "correct horse battery")
+	if err != nil || back.Name != "Trustee Kim" || !bytes.Equal(back.SigningKey, id.SigningKey) || !s.Matches(id) {
+		t.Fatalf("ReadIdentity = %+v, %v", back, err)
+	}
+	if _, _, err := ReadIdentity(bytes.NewReader(buf.Bytes()), "wrong passphrase!"); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("a wrong passphrase: %v", err)
+	}
+	other, _, _ := NewTrusteeIdentity(0, "x")
+	changed := bytes.Replace(buf.Bytes(), []byte(hex.EncodeToString(id.ShareKey)), []byte(hex.EncodeToString(other.ShareKey)), 1)
+	if _, _, err := ReadIdentity(bytes.NewReader(changed), "correct horse battery"); pv.ErrorCode(err) != pv.EUnauthorized {
+		t.Errorf("a changed share key: %v", err)
+	}
+	if _, err := WriteIdentity(&buf, "x", "short"); pv.ErrorCode(err) != pv.EInvalid {
+		t.Errorf("a short passphrase: %v", err)
 	}
 }

@@ -197,28 +197,61 @@ func WriteShare(w io.Writer, t *Trustees, s TrusteeShare, passphrase string) err
 	if utf8.RuneCountInString(passphrase) < MinPassphrase {
 		return pv.Errorf(pv.EInvalid, "trustee %d's passphrase needs at least %d characters", s.Index, MinPassphrase)
 	}
-	salt := make([]byte, 16)
-	rand.Read(salt)
 	f := &shareFile{
 		Format: shareFormat, Election: s.ElectionID, Trustee: s.Index, Threshold: t.Threshold, Trustees: len(t.Public),
 		PublicKey: hex.EncodeToString(t.Key.enc), TrusteeKey: hex.EncodeToString(encodeElement(t.Public[s.Index-1])),
-		KDF: kdfSpec{Algorithm: "argon2id", Salt: base64.StdEncoding.EncodeToString(salt), Time: 3, MemoryKiB: 64 * 1024, Threads: 1},
 	}
-	key, err := f.KDF.key(passphrase)
+	var err error
+	f.KDF, f.Nonce, f.Ciphertext, err = sealWithPassphrase(passphrase, encodeScalar(s.Value), f.associatedData())
 	if err != nil {
 		return err
 	}
-	aead, err := chacha20poly1305.NewX(key)
-	if err != nil {
-		return err
-	}
-	nonce := make([]byte, chacha20poly1305.NonceSizeX)
-	rand.Read(nonce)
-	f.Nonce = base64.StdEncoding.EncodeToString(nonce)
-	f.Ciphertext = base64.StdEncoding.EncodeToString(aead.Seal(nil, nonce, encodeScalar(s.Value), f.associatedData()))
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(f)
+}
+
+// sealWithPassphrase encrypts plain under a key argon2id derives from the
+// passphrase and a fresh salt (XChaCha20-Poly1305, associated data ad): the
+// derivation's parameters, the nonce and the ciphertext, for a file.
+func sealWithPassphrase(passphrase string, plain, ad []byte) (kdf kdfSpec, nonce, ciphertext string, err error) {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	kdf = kdfSpec{Algorithm: "argon2id", Salt: base64.StdEncoding.EncodeToString(salt), Time: 3, MemoryKiB: 64 * 1024, Threads: 1}
+	key, err := kdf.key(passphrase)
+	if err != nil {
+		return kdf, "", "", err
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return kdf, "", "", err
+	}
+	n := make([]byte, chacha20poly1305.NonceSizeX)
+	rand.Read(n)
+	return kdf, base64.StdEncoding.EncodeToString(n), base64.StdEncoding.EncodeToString(aead.Seal(nil, n, plain, ad)), nil
+}
+
+// openWithPassphrase reverses sealWithPassphrase. A wrong passphrase or a
+// changed file is an EUnauthorized error.
+func openWithPassphrase(passphrase string, kdf kdfSpec, nonce, ciphertext string, ad []byte) ([]byte, error) {
+	key, err := kdf.key(passphrase)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return nil, err
+	}
+	n, err1 := base64.StdEncoding.DecodeString(nonce)
+	ct, err2 := base64.StdEncoding.DecodeString(ciphertext)
+	if err1 != nil || err2 != nil || len(n) != chacha20poly1305.NonceSizeX {
+		return nil, pv.Errorf(pv.EInvalid, "malformed nonce or ciphertext")
+	}
+	plain, err := aead.Open(nil, n, ct, ad)
+	if err != nil {
+		return nil, pv.Errorf(pv.EUnauthorized, "wrong passphrase, or the file was altered")
+	}
+	return plain, nil
 }
 
 // ReadShare decrypts a share file with passphrase. A wrong passphrase or a
@@ -230,22 +263,9 @@ func ReadShare(r io.Reader, passphrase string) (TrusteeShare, error) {
 	if err := dec.Decode(&f); err != nil || f.Format != shareFormat {
 		return TrusteeShare{}, pv.Errorf(pv.EInvalid, "not a %s file", shareFormat)
 	}
-	key, err := f.KDF.key(passphrase)
+	plain, err := openWithPassphrase(passphrase, f.KDF, f.Nonce, f.Ciphertext, f.associatedData())
 	if err != nil {
-		return TrusteeShare{}, err
-	}
-	aead, err := chacha20poly1305.NewX(key)
-	if err != nil {
-		return TrusteeShare{}, err
-	}
-	nonce, err1 := base64.StdEncoding.DecodeString(f.Nonce)
-	ct, err2 := base64.StdEncoding.DecodeString(f.Ciphertext)
-	if err1 != nil || err2 != nil || len(nonce) != chacha20poly1305.NonceSizeX {
-		return TrusteeShare{}, pv.Errorf(pv.EInvalid, "share file: malformed nonce or ciphertext")
-	}
-	plain, err := aead.Open(nil, nonce, ct, f.associatedData())
-	if err != nil {
-		return TrusteeShare{}, pv.Errorf(pv.EUnauthorized, "share file: wrong passphrase, or the file was altered")
+		return TrusteeShare{}, fmt.Errorf("share file: %w", err)
 	}
 	v, err := decodeScalar(plain)
 	if err != nil {
