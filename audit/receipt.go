@@ -8,6 +8,7 @@ import (
 	"primaryvote/audit/entry"
 	"primaryvote/audit/record"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -151,4 +152,36 @@ func (in *Inclusion) CheckCast(verifierKey, election, trackingCode string) (reco
 		return c, fmt.Errorf("the receipt's record is not the cast of ballot %s in election %s", trackingCode, election)
 	}
 	return c, nil
+}
+
+// Entries returns the entries of the given kinds about electionID that have
+// a ref, sequenced or still queued: the log's first, in log order, then the
+// queue's, in the order they were appended. One statement sees one
+// snapshot, and the sequencer moves entries atomically, so each entry comes
+// once.
+func Entries(ctx context.Context, q Query, electionID string, kinds []entry.Kind) ([]*entry.Parsed, error) {
+	rows, err := q.Query(ctx, `
+SELECT body FROM (
+  SELECT 0 AS queued, position AS o, substring(record from $3) AS body FROM audit_log
+  WHERE election_id = $1 AND kind = ANY ($2) AND ref IS NOT NULL
+  UNION ALL
+  SELECT 1, id, body FROM audit_entries
+  WHERE election_id = $1 AND kind = ANY ($2) AND ref IS NOT NULL) x
+ORDER BY queued, o`, electionID, kinds, record.HeaderSize+1)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the log: %w", err)
+	}
+	bodies, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the log: %w", err)
+	}
+	out := make([]*entry.Parsed, 0, len(bodies))
+	for _, b := range bodies {
+		p, err := entry.Parse(b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/cloudflare/circl/secretsharing"
 
 	pv "primaryvote"
+	"primaryvote/audit/entry"
 )
 
 // The key ceremony (FORMAT.md, "Key ceremony") is a distributed key
@@ -53,32 +53,15 @@ var (
 // share's 32 bytes sealed (with the AEAD's 16-byte tag).
 const sealedShareSize = 32 + scalarSize + 16
 
-// Hex is bytes that JSON carries as lower-case hex.
-type Hex []byte
-
-// MarshalText encodes h in lower-case hex.
-func (h Hex) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(h)), nil }
-
-// UnmarshalText decodes lower-case hex strictly.
-func (h *Hex) UnmarshalText(text []byte) error {
-	b, err := hex.DecodeString(string(text))
-	if err != nil || hex.EncodeToString(b) != string(text) {
-		return fmt.Errorf("want lower-case hex")
-	}
-	*h = b
-	return nil
-}
-
-// TrusteeIdentity is the public half of a trustee's identity, as an
-// official registers it for an election.
-type TrusteeIdentity struct {
-	Index int    `json:"index"` // 1…n
-	Name  string `json:"name"`
-	// SigningKey is the Ed25519 key that signs the trustee's messages.
-	SigningKey Hex `json:"signing_key"`
-	// ShareKey is the X25519 public key shares are encrypted to.
-	ShareKey Hex `json:"share_key"`
-}
+// The ceremony's messages and identities, as the log records them
+// (package entry holds the types, shared with the verifier).
+type (
+	Hex             = entry.Hex
+	TrusteeIdentity = entry.TrusteeIdentity
+	Deal            = entry.Deal
+	Verdict         = entry.Verdict
+	Answer          = entry.Answer
+)
 
 // TrusteeSecrets is the private half, which never leaves the trustee's
 // machine.
@@ -206,15 +189,8 @@ func (c *Ceremony) verify(kind string, sender int, body, sig []byte) error {
 // trustee, and the same shares sealed to the dealer itself (Kept), so that
 // the dealer can answer a complaint with nothing kept on its machine but
 // its identity.
-type Deal struct {
-	Dealer      int   `json:"dealer"`
-	Commitments []Hex `json:"commitments"` // C_{i,0} … C_{i,k−1}, 32 bytes each
-	Shares      []Hex `json:"shares"`      // for trustees 1…n, sealedShareSize bytes each
-	Kept        []Hex `json:"kept"`        // f_i(1) … f_i(n) sealed to the dealer
-	Signature   Hex   `json:"signature"`
-}
 
-func (d *Deal) body() []byte {
+func dealBody(d *Deal) []byte {
 	var b []byte
 	b = binary.BigEndian.AppendUint16(b, uint16(len(d.Commitments)))
 	for _, c := range d.Commitments {
@@ -276,8 +252,13 @@ func (c *Ceremony) Deal(dealer int, s *TrusteeSecrets) (*Deal, error) {
 		}
 		d.Shares, d.Kept = append(d.Shares, sealed), append(d.Kept, kept)
 	}
-	d.Signature = c.sign(s, "deal", dealer, d.body())
+	c.SignDeal(d, s)
 	return d, nil
+}
+
+// SignDeal signs d as its dealer, whose secrets s are.
+func (c *Ceremony) SignDeal(d *Deal, s *TrusteeSecrets) {
+	d.Signature = c.sign(s, "deal", d.Dealer, dealBody(d))
 }
 
 // seal encrypts a share to an HPKE public key.
@@ -328,7 +309,7 @@ func open(key kem.PrivateKey, info, sealed, aad []byte) (group.Scalar, error) {
 // Whether the shares match the commitments only their recipients can tell
 // (OpenShare).
 func (c *Ceremony) CheckDeal(d *Deal) error {
-	if err := c.verify("deal", d.Dealer, d.body(), d.Signature); err != nil {
+	if err := c.verify("deal", d.Dealer, dealBody(d), d.Signature); err != nil {
 		return err
 	}
 	if len(d.Commitments) != c.Threshold || len(d.Shares) != len(c.Trustees) || len(d.Kept) != len(c.Trustees) {
@@ -349,7 +330,7 @@ func (c *Ceremony) CheckDeal(d *Deal) error {
 	return nil
 }
 
-func (d *Deal) commitments() secretsharing.SecretCommitment {
+func dealCommitments(d *Deal) secretsharing.SecretCommitment {
 	out := make(secretsharing.SecretCommitment, len(d.Commitments))
 	for i, cm := range d.Commitments {
 		out[i], _ = decodeElement(cm) // CheckDeal has decoded them
@@ -380,7 +361,7 @@ func (c *Ceremony) OpenShare(d *Deal, recipient int, s *TrusteeSecrets) (group.S
 
 // checkShare checks f_i(j) = v against dealer i's commitments.
 func (c *Ceremony) checkShare(d *Deal, j int, v group.Scalar) error {
-	if !secretsharing.Verify(uint(c.Threshold-1), secretsharing.Share{ID: scalarOf(uint64(j)), Value: v}, d.commitments()) {
+	if !secretsharing.Verify(uint(c.Threshold-1), secretsharing.Share{ID: scalarOf(uint64(j)), Value: v}, dealCommitments(d)) {
 		return ErrBadShare
 	}
 	return nil
@@ -388,13 +369,8 @@ func (c *Ceremony) checkShare(d *Deal, j int, v group.Scalar) error {
 
 // A Verdict is a trustee's judgement of the deals dealt to it: the dealers
 // whose shares did not open or match, ascending (none if all is well).
-type Verdict struct {
-	Trustee    int   `json:"trustee"`
-	Complaints []int `json:"complaints"`
-	Signature  Hex   `json:"signature"`
-}
 
-func (v *Verdict) body() []byte {
+func verdictBody(v *Verdict) []byte {
 	b := binary.BigEndian.AppendUint16(nil, uint16(len(v.Complaints)))
 	for _, d := range v.Complaints {
 		b = binary.BigEndian.AppendUint16(b, uint16(d))
@@ -419,13 +395,13 @@ func (c *Ceremony) Judge(trustee int, deals []*Deal, s *TrusteeSecrets) (*Verdic
 		}
 	}
 	slices.Sort(v.Complaints)
-	v.Signature = c.sign(s, "verdict", trustee, v.body())
+	v.Signature = c.sign(s, "verdict", trustee, verdictBody(v))
 	return v, shares, nil
 }
 
 // CheckVerdict checks a verdict's signature and form.
 func (c *Ceremony) CheckVerdict(v *Verdict) error {
-	if err := c.verify("verdict", v.Trustee, v.body(), v.Signature); err != nil {
+	if err := c.verify("verdict", v.Trustee, verdictBody(v), v.Signature); err != nil {
 		return err
 	}
 	for k, d := range v.Complaints {
@@ -438,16 +414,26 @@ func (c *Ceremony) CheckVerdict(v *Verdict) error {
 
 // An Answer is a dealer's answer to a complaint: the share it dealt to the
 // complainer, revealed, for anyone to check against its commitments.
-type Answer struct {
-	Dealer     int `json:"dealer"`
-	Complainer int `json:"complainer"`
-	Share      Hex `json:"share"`
-	Signature  Hex `json:"signature"`
-}
 
-func (a *Answer) body() []byte {
+func answerBody(a *Answer) []byte {
 	b := binary.BigEndian.AppendUint16(nil, uint16(a.Complainer))
 	return append(b, a.Share...)
+}
+
+// CheckAnswer checks an answer's signature by its dealer and its share's
+// encoding; whether the share matches the dealer's commitments is Decide's
+// to judge.
+func (c *Ceremony) CheckAnswer(a *Answer) error {
+	if err := c.verify("answer", a.Dealer, answerBody(a), a.Signature); err != nil {
+		return err
+	}
+	if _, err := c.trustee(a.Complainer); err != nil {
+		return err
+	}
+	if _, err := decodeScalar(a.Share); err != nil {
+		return pv.Errorf(pv.EInvalid, "trustee %d's answer does not hold a scalar", a.Dealer)
+	}
+	return nil
 }
 
 // Answer answers, as the dealer of d, the complainer's complaint: it opens
@@ -470,7 +456,7 @@ func (c *Ceremony) Answer(d *Deal, complainer int, s *TrusteeSecrets) (*Answer, 
 // answerWith signs an answer revealing share.
 func (c *Ceremony) answerWith(dealer, complainer int, share group.Scalar, s *TrusteeSecrets) *Answer {
 	a := &Answer{Dealer: dealer, Complainer: complainer, Share: encodeScalar(share)}
-	a.Signature = c.sign(s, "answer", dealer, a.body())
+	a.Signature = c.sign(s, "answer", dealer, answerBody(a))
 	return a
 }
 
@@ -505,7 +491,7 @@ func (c *Ceremony) Decide(deals []*Deal, verdicts []*Verdict, answers []*Answer)
 	}
 	answered := map[[2]int]*Answer{}
 	for _, a := range answers {
-		if err := c.verify("answer", a.Dealer, a.body(), a.Signature); err != nil {
+		if err := c.CheckAnswer(a); err != nil {
 			return nil, err
 		}
 		answered[[2]int{a.Dealer, a.Complainer}] = a
@@ -552,7 +538,7 @@ func (c *Ceremony) Decide(deals []*Deal, verdicts []*Verdict, answers []*Answer)
 		sum[k] = g.Identity()
 	}
 	for _, i := range out.Qualified {
-		for k, cm := range byDealer[i].commitments() {
+		for k, cm := range dealCommitments(byDealer[i]) {
 			sum[k].Add(sum[k], cm)
 		}
 	}

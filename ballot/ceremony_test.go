@@ -176,7 +176,7 @@ func TestCeremonyCheatingDealer(t *testing.T) {
 		aad := shareAAD(d.Commitments)
 		d.Shares[2], _ = c.seal(c.Trustees[2].ShareKey, c.shareInfo("share", 2, 3), wrong, aad)
 		d.Kept[2], _ = c.seal(c.Trustees[1].ShareKey, c.shareInfo("kept", 2, 3), wrong, aad)
-		d.Signature = c.sign(secrets[1], "deal", 2, d.body())
+		d.Signature = c.sign(secrets[1], "deal", 2, dealBody(d))
 	}
 	b := runCeremony(t, c, secrets, badShare)
 	if !slices.Equal(b.verdicts[2].Complaints, []int{2}) {
@@ -213,7 +213,7 @@ func TestCeremonyCheatingDealer(t *testing.T) {
 	b2 := runCeremony(t, c2, secrets2, nil)
 	v := b2.verdicts[0]
 	v.Complaints = []int{3}
-	v.Signature = c2.sign(secrets2[0], "verdict", 1, v.body())
+	v.Signature = c2.sign(secrets2[0], "verdict", 1, verdictBody(v))
 	delete(b2.opened[0], 3)
 	a, err := c2.Answer(b2.deals[2], 1, secrets2[2])
 	if err != nil {
@@ -272,7 +272,7 @@ func TestCeremonyMessagesAreBound(t *testing.T) {
 	}
 	bad := *b.verdicts[0]
 	bad.Complaints = []int{1}
-	bad.Signature = c.sign(secrets[0], "verdict", 1, bad.body())
+	bad.Signature = c.sign(secrets[0], "verdict", 1, verdictBody(&bad))
 	if err := c.CheckVerdict(&bad); err == nil {
 		t.Error("a trustee complaining about itself passed")
 	}

@@ -124,7 +124,9 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || got.Status != ballot.Closed {
 		t.Errorf("Get = %v, %v; want closed", got, err)
 	}
-	want := []string{"election.create", "roll.import", "credentials.import", "trustees.setup", "election.open", "election.closed"}
+	want := []string{"election.create", "roll.import", "credentials.import",
+		"trustees.register", "trustees.deal", "trustees.deal", "trustees.deal", "trustees.verdict", "trustees.verdict", "trustees.verdict",
+		"trustees.setup", "election.open", "election.closed"}
 	rows, _ := env.DB.Pool.Query(ctx, `SELECT kind FROM audit_entries WHERE election_id = 'e1' ORDER BY id`)
 	var kinds []string
 	for rows.Next() {

@@ -28,29 +28,38 @@ func (s *Store) SetTrustees(ctx context.Context, id string, t *ballot.Trustees, 
 		if status != ballot.Draft {
 			return pv.Errorf(pv.EConflict, "election %q is %s: its key is set while it is a draft", id, status)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO election_keys (election_id, threshold, public_key, commitments)
+		return s.setTrustees(ctx, tx, id, t, actor)
+	})
+}
+
+// setTrustees stores and logs t in tx, which holds the draft election's
+// lock.
+func (s *Store) setTrustees(ctx context.Context, tx pgx.Tx, id string, t *ballot.Trustees, actor string) error {
+	if err := t.Check(); err != nil {
+		return err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO election_keys (election_id, threshold, public_key, commitments)
 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, id, t.Threshold, t.Key.Bytes(), t.EncodeCommitments())
-		if err != nil {
-			return fmt.Errorf("couldn't store the election key: %w", err)
+	if err != nil {
+		return fmt.Errorf("couldn't store the election key: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return pv.Errorf(pv.EConflict, "election %q already has a key", id)
+	}
+	key, commitments, public := t.Hex()
+	encoded := t.EncodePublic()
+	for i := range t.Public {
+		if _, err := tx.Exec(ctx, `INSERT INTO trustees (election_id, trustee, public_key) VALUES ($1, $2, $3)`,
+			id, i+1, encoded[32*i:32*(i+1)]); err != nil {
+			return fmt.Errorf("couldn't store trustee %d: %w", i+1, err)
 		}
-		if tag.RowsAffected() == 0 {
-			return pv.Errorf(pv.EConflict, "election %q already has a key", id)
-		}
-		key, commitments, public := t.Hex()
-		encoded := t.EncodePublic()
-		for i := range t.Public {
-			if _, err := tx.Exec(ctx, `INSERT INTO trustees (election_id, trustee, public_key) VALUES ($1, $2, $3)`,
-				id, i+1, encoded[32*i:32*(i+1)]); err != nil {
-				return fmt.Errorf("couldn't store trustee %d: %w", i+1, err)
-			}
-		}
-		return audit.Append(ctx, tx, audit.Entry{
-			ElectionID: id, Kind: entry.KindTrusteesSetup, Actor: actor, At: s.clock(),
-			Data: entry.TrusteesSet{
-				Threshold: t.Threshold, Trustees: len(t.Public), PublicKey: key,
-				Commitments: commitments, TrusteePublicKeys: public,
-			},
-		})
+	}
+	return audit.Append(ctx, tx, audit.Entry{
+		ElectionID: id, Kind: entry.KindTrusteesSetup, Actor: actor, At: s.clock(),
+		Data: entry.TrusteesSet{
+			Threshold: t.Threshold, Trustees: len(t.Public), PublicKey: key,
+			Commitments: commitments, TrusteePublicKeys: public,
+		},
 	})
 }
 

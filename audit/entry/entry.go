@@ -5,6 +5,7 @@
 package entry
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -35,6 +36,10 @@ const (
 	KindRollImport           Kind = "roll.import"              // RollImported, about an election
 	KindCredentialsImport    Kind = "credentials.import"       // CredentialsImported, about an election
 	KindCredentialsReplace   Kind = "credentials.replace"      // CredentialReplaced, about an election
+	KindTrusteesRegister     Kind = "trustees.register"        // CeremonyRegistered, about an election
+	KindTrusteesDeal         Kind = "trustees.deal"            // Deal, about an election
+	KindTrusteesVerdict      Kind = "trustees.verdict"         // Verdict, about an election
+	KindTrusteesAnswer       Kind = "trustees.answer"          // Answer, about an election
 	KindTrusteesSetup        Kind = "trustees.setup"           // TrusteesSet, about an election
 	KindElectionOpen         Kind = "election.open"            // Opened, about an election
 	KindVoterSignIns         Kind = "voter.signins"            // SignIns, about an election
@@ -97,6 +102,71 @@ type CredentialReplaced struct {
 	Voter string `json:"voter"`
 	Old   string `json:"old"`
 	New   string `json:"new"`
+}
+
+// CeremonyRegistered records the trustees an official registered for an
+// election's key ceremony, numbered 1…n, with the threshold (FORMAT.md,
+// "Key ceremony"). The ceremony's messages, each signed by its trustee,
+// are logged as they are posted: trustees.deal, trustees.verdict and
+// trustees.answer (package ballot makes and checks them).
+type CeremonyRegistered struct {
+	Threshold int               `json:"threshold"`
+	Trustees  []TrusteeIdentity `json:"trustees"`
+}
+
+// Hex is bytes that JSON carries as lower-case hex.
+type Hex []byte
+
+// MarshalText encodes h in lower-case hex.
+func (h Hex) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(h)), nil }
+
+// UnmarshalText decodes lower-case hex strictly.
+func (h *Hex) UnmarshalText(text []byte) error {
+	b, err := hex.DecodeString(string(text))
+	if err != nil || hex.EncodeToString(b) != string(text) {
+		return fmt.Errorf("want lower-case hex")
+	}
+	*h = b
+	return nil
+}
+
+// TrusteeIdentity is the public half of a trustee's identity, as an
+// official registers it for an election.
+type TrusteeIdentity struct {
+	Index int    `json:"index"` // 1…n
+	Name  string `json:"name"`
+	// SigningKey is the Ed25519 key that signs the trustee's messages.
+	SigningKey Hex `json:"signing_key"`
+	// ShareKey is the X25519 public key shares are encrypted to.
+	ShareKey Hex `json:"share_key"`
+}
+
+// Deal is dealer i's deal in the key ceremony: its commitments, its share
+// for every trustee sealed to that trustee, the same shares sealed to the
+// dealer itself, and its signature.
+type Deal struct {
+	Dealer      int   `json:"dealer"`
+	Commitments []Hex `json:"commitments"`
+	Shares      []Hex `json:"shares"`
+	Kept        []Hex `json:"kept"`
+	Signature   Hex   `json:"signature"`
+}
+
+// Verdict is a trustee's judgement of the deals dealt to it: the dealers
+// it complains about, ascending.
+type Verdict struct {
+	Trustee    int   `json:"trustee"`
+	Complaints []int `json:"complaints"`
+	Signature  Hex   `json:"signature"`
+}
+
+// Answer is a dealer's answer to a complaint: the complainer's share,
+// revealed.
+type Answer struct {
+	Dealer     int `json:"dealer"`
+	Complainer int `json:"complainer"`
+	Share      Hex `json:"share"`
+	Signature  Hex `json:"signature"`
 }
 
 // TrusteesSet records the public outcome of the key ceremony: the election
@@ -225,6 +295,10 @@ var schema = map[Kind]kindInfo{
 	KindRollImport:           {reflect.TypeFor[RollImported](), true},
 	KindCredentialsImport:    {reflect.TypeFor[CredentialsImported](), true},
 	KindCredentialsReplace:   {reflect.TypeFor[CredentialReplaced](), true},
+	KindTrusteesRegister:     {reflect.TypeFor[CeremonyRegistered](), true},
+	KindTrusteesDeal:         {reflect.TypeFor[Deal](), true},
+	KindTrusteesVerdict:      {reflect.TypeFor[Verdict](), true},
+	KindTrusteesAnswer:       {reflect.TypeFor[Answer](), true},
 	KindTrusteesSetup:        {reflect.TypeFor[TrusteesSet](), true},
 	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
 	KindVoterSignIns:         {reflect.TypeFor[SignIns](), true},
