@@ -192,6 +192,10 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.Get("/results", s.getResults)
 		r.Get("/checkpoint", s.getCheckpoint)
 		r.Get("/receipts/{code}", s.getReceipt)
+		r.Get("/ceremony", s.getCeremony)
+		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/deals", s.postCeremony("deal"))
+		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/verdicts", s.postCeremony("verdict"))
+		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/answers", s.postCeremony("answer"))
 		r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireVoter)

@@ -150,6 +150,16 @@ func (w *world) Cast(ctx context.Context, req elections.CastRequest) ([]byte, bo
 	return r, false, nil
 }
 
+func (w *world) Ceremony(ctx context.Context, id string) (*elections.CeremonyState, error) {
+	return &elections.CeremonyState{}, nil
+}
+
+func (w *world) PostDeal(ctx context.Context, id string, d *ballot.Deal) error { return nil }
+
+func (w *world) PostVerdict(ctx context.Context, id string, v *ballot.Verdict) error { return nil }
+
+func (w *world) PostAnswer(ctx context.Context, id string, a *ballot.Answer) error { return nil }
+
 func (w *world) Spoil(ctx context.Context, req elections.SpoilRequest) (*elections.Spoiled, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -155,6 +155,66 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 	w.Write(resp)
 }
 
+// ceremonyResponse is an election's key ceremony, with its step and who
+// the step waits for.
+type ceremonyResponse struct {
+	Step       string `json:"step"`
+	WaitingFor []int  `json:"waiting_for"`
+	*elections.CeremonyState
+}
+
+// getCeremony serves an election's key ceremony: public, as its log is, and
+// for a draft too (the trustees run it before the election opens).
+func (s *Server) getCeremony(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := s.svc.Elections.Get(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.svc.Elections.Ceremony(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	step, waiting := st.Waiting()
+	if waiting == nil {
+		waiting = []int{}
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Step: step, WaitingFor: waiting, CeremonyState: st})
+}
+
+// postCeremony posts a trustee's ceremony message of kind deal, verdict or
+// answer. The message's signature by the trustee's registered key is its
+// authority: no session is needed, and none would do.
+func (s *Server) postCeremony(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		var err error
+		switch kind {
+		case "deal":
+			var d ballot.Deal
+			if _, err = readJSON(w, r, maxBallotBody, &d); err == nil {
+				err = s.svc.Elections.PostDeal(r.Context(), id, &d)
+			}
+		case "verdict":
+			var v ballot.Verdict
+			if _, err = readJSON(w, r, maxSessionBody, &v); err == nil {
+				err = s.svc.Elections.PostVerdict(r.Context(), id, &v)
+			}
+		case "answer":
+			var a ballot.Answer
+			if _, err = readJSON(w, r, maxSessionBody, &a); err == nil {
+				err = s.svc.Elections.PostAnswer(r.Context(), id, &a)
+			}
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"posted": kind})
+	}
+}
+
 // spoilCopy records a copy of the voter's ballot that they checked instead
 // of casting: {"revealed": "<the revealed copy's text>"} (ballot/FORMAT.md).
 func (s *Server) spoilCopy(w http.ResponseWriter, r *http.Request) {

@@ -46,6 +46,12 @@ type Elections interface {
 	// Cast casts a ballot once per voter and Idempotency-Key and returns
 	// the receipt, and whether it replays an earlier answer.
 	Cast(ctx context.Context, req elections.CastRequest) (response []byte, replayed bool, err error)
+	// Ceremony is an election's key ceremony as its log has it; PostDeal,
+	// PostVerdict and PostAnswer post a trustee's signed messages to it.
+	Ceremony(ctx context.Context, id string) (*elections.CeremonyState, error)
+	PostDeal(ctx context.Context, id string, d *ballot.Deal) error
+	PostVerdict(ctx context.Context, id string, v *ballot.Verdict) error
+	PostAnswer(ctx context.Context, id string, a *ballot.Answer) error
 	// Spoil records a copy the voter checked instead of casting.
 	Spoil(ctx context.Context, req elections.SpoilRequest) (*elections.Spoiled, error)
 	// Receipt is the voter's receipt, or nil if they have not voted.

@@ -76,6 +76,27 @@ func runCeremony(t testing.TB, c *Ceremony, secrets []*TrusteeSecrets, cheat fun
 	return b
 }
 
+// keyCeremony runs an honest k-of-n ceremony in memory and returns its
+// outcome and every trustee's share.
+func keyCeremony(t testing.TB, id string, k, n int) (*Trustees, []TrusteeShare) {
+	t.Helper()
+	c, secrets := newCeremony(t, id, k, n)
+	b := runCeremony(t, c, secrets, nil)
+	out, err := c.Decide(b.deals, b.verdicts, b.answers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shares []TrusteeShare
+	for j := 1; j <= n; j++ {
+		s, err := c.Combine(j, out, b.opened[j-1], b.answers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shares = append(shares, s)
+	}
+	return out.Trustees, shares
+}
+
 // decryptsWith checks that the trustees in subset decrypt sums of ballots
 // under the ceremony's key to the right counts.
 func decryptsWith(t *testing.T, c *Ceremony, out *Outcome, shares []TrusteeShare, subset []int) {

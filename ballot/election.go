@@ -12,8 +12,8 @@
 // 0 or 1 under the election key, on ristretto255, with a zero-knowledge
 // proof that it is 0 or 1, and each question carries a proof that its total
 // is within the allowed number of selections (Encrypt, VerifyBallot). The
-// election key's secret is split among trustees by Feldman secret sharing
-// (GenerateTrustees) and never assembled: after the vote, the ciphertexts are
+// trustees make the election key together in a key ceremony (Ceremony), and
+// its secret is never assembled: after the vote, the ciphertexts are
 // added up per candidate and group (Tally), each trustee publishes a partial
 // decryption with a proof (PartialDecrypt), and any threshold of them give
 // the counts (Counts, MakeResults). Everything a verifier needs is public, and

@@ -16,10 +16,7 @@ func electionWithTrustees(t testing.TB, k, n int) (*Election, *Trustees, []Trust
 	t.Helper()
 	e, _ := testElection(t, "e1")
 	e.Groups = []Group{{ID: "members", Name: "M", Weight: 0.5}, {ID: "public", Name: "P", Weight: 0.5}}
-	tr, shares, err := GenerateTrustees(e.ID, k, n)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, shares := keyCeremony(t, e.ID, k, n)
 	if err := tr.Check(); err != nil {
 		t.Fatalf("Check = %v", err)
 	}

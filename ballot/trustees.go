@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudflare/circl/group"
-	"github.com/cloudflare/circl/secretsharing"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -45,30 +44,6 @@ const (
 	MaxTrustees   = 20
 	MinPassphrase = 12
 )
-
-// GenerateTrustees makes an election key and splits its secret among n
-// trustees so that any threshold of them can decrypt (Feldman VSS). The
-// secret is dropped before returning; only the shares hold it.
-func GenerateTrustees(electionID string, threshold, n int) (*Trustees, []TrusteeShare, error) {
-	if n < 1 || n > MaxTrustees || threshold < 1 || threshold > n {
-		return nil, nil, pv.Errorf(pv.EInvalid, "need 1 <= threshold <= trustees <= %d", MaxTrustees)
-	}
-	x := g.RandomNonZeroScalar(rand.Reader)
-	ss := secretsharing.New(rand.Reader, uint(threshold-1), x) // circl's t is the degree
-	x.SetUint64(0)
-	shares := ss.Share(uint(n))
-	t := &Trustees{Threshold: threshold, Commitments: ss.CommitSecret()}
-	t.Key = newElectionKey(t.Commitments[0])
-	out := make([]TrusteeShare, n)
-	for i, s := range shares {
-		if !secretsharing.Verify(uint(threshold-1), s, t.Commitments) {
-			return nil, nil, fmt.Errorf("share %d does not match the commitments", i+1)
-		}
-		t.Public = append(t.Public, g.NewElement().MulGen(s.Value))
-		out[i] = TrusteeShare{ElectionID: electionID, Index: i + 1, Value: s.Value}
-	}
-	return t, out, nil
-}
 
 // Check verifies the public data's consistency: K = C_0 and every trustee
 // key K_i = Σ_j C_j·i^j.

@@ -28,8 +28,9 @@ type CeremonyState struct {
 	Deals    []*ballot.Deal    `json:"deals"`
 	Verdicts []*ballot.Verdict `json:"verdicts"`
 	Answers  []*ballot.Answer  `json:"answers"`
-	// Finished says the outcome is logged (trustees.setup).
-	Finished bool `json:"finished"`
+	// Finished says the outcome is logged (trustees.setup); Setup is it.
+	Finished bool               `json:"finished"`
+	Setup    *entry.TrusteesSet `json:"setup,omitempty"`
 }
 
 var ceremonyKinds = []entry.Kind{entry.KindTrusteesRegister, entry.KindTrusteesDeal, entry.KindTrusteesVerdict, entry.KindTrusteesAnswer, entry.KindTrusteesSetup}
@@ -60,7 +61,7 @@ func (s *Store) ceremony(ctx context.Context, q audit.Query, id string) (*Ceremo
 		case *entry.Answer:
 			st.Answers = append(st.Answers, d)
 		case *entry.TrusteesSet:
-			st.Finished = true
+			st.Finished, st.Setup = true, d
 		}
 	}
 	return st, nil

@@ -55,7 +55,7 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, id, t.Threshold, t.Key.Bytes(),
 		}
 	}
 	return audit.Append(ctx, tx, audit.Entry{
-		ElectionID: id, Kind: entry.KindTrusteesSetup, Actor: actor, At: s.clock(),
+		ElectionID: id, Kind: entry.KindTrusteesSetup, Actor: actor, At: s.clock(), Ref: "setup",
 		Data: entry.TrusteesSet{
 			Threshold: t.Threshold, Trustees: len(t.Public), PublicKey: key,
 			Commitments: commitments, TrusteePublicKeys: public,

@@ -18,6 +18,7 @@ import (
 	"primaryvote/ballot"
 	"primaryvote/elections"
 	"primaryvote/internal/fixture"
+	"primaryvote/internal/keyceremony"
 )
 
 // Untampered bundles verify at every step of an election's life.
@@ -69,7 +70,7 @@ func TestBundleDisagreeingWithItsLogFails(t *testing.T) {
 			return l
 		}, "the bundle's definition is not the one logged"},
 		{"another key ceremony's trustees", func(l []string) []string {
-			tr, _, err := ballot.GenerateTrustees("e1", 2, 3)
+			tr, _, err := keyceremony.Run("e1", 2, 3)
 			must(t, err)
 			l[find(l, "trustees")[0]] = trusteesLine(tr)
 			return l

@@ -19,6 +19,7 @@ import (
 	"primaryvote/audit/entry"
 	"primaryvote/audit/record"
 	"primaryvote/ballot"
+	"primaryvote/internal/keyceremony"
 )
 
 // BenchmarkVerifyElectorate runs the verifier over a bundle of a whole
@@ -58,7 +59,7 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		Groups: []ballot.Group{{ID: "members", Name: "M", Weight: 0.5}, {ID: "public", Name: "P", Weight: 0.5}},
 		Questions: []ballot.Question{{ID: "leader", Title: "Leader", MinSelections: 1, MaxSelections: 1, Candidates: []ballot.Candidate{
 			{ID: "a", Number: 1, Name: "A"}, {ID: "b", Number: 2, Name: "B"}, {ID: "c", Number: 3, Name: "C"}, {ID: "d", Number: 4, Name: "D"}, {ID: "e", Number: 5, Name: "E"}}}}}
-	tr, shares, err := ballot.GenerateTrustees("bench", 2, 3)
+	tr, shares, err := keyceremony.Run("bench", 2, 3)
 	if err != nil {
 		b.Fatal(err)
 	}

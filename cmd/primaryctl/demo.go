@@ -11,10 +11,15 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	pv "primaryvote"
+	"primaryvote/api"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 )
@@ -105,29 +110,117 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 }
 
 // demoTrustees runs the demo's key ceremony (any 2 of 3 trustees decrypt)
-// unless its key exists, writing the passphrases to DIR/trustees.csv.
+// unless its key exists. The three demo trustees run it through the same
+// commands and the same API as trustees on their own machines do, against
+// the API served on a loopback port for the length of the ceremony. Their
+// passphrases, identity and share files go to DIR (trustees.csv lists
+// them). A ceremony cut off half-way is taken up where it stopped.
 func (t *tool) demoTrustees(ctx context.Context, id, dir string) error {
-	if _, err := t.elections.Trustees(ctx, id); pv.ErrorCode(err) != pv.ENotFound {
+	_, err := t.elections.Trustees(ctx, id)
+	finished := err == nil
+	if err != nil && pv.ErrorCode(err) != pv.ENotFound {
 		return err
 	}
-	passphrases := []string{auth.NewPassword(), auth.NewPassword(), auth.NewPassword()}
 	list := filepath.Join(dir, "trustees.csv")
-	for i := range passphrases { // shares of a key that was never stored
-		os.Remove(filepath.Join(dir, fmt.Sprintf("%s-trustee-%d.share", id, i+1)))
-	}
-	if _, err := writeFileAtomic(list, func(w io.Writer) (int, error) {
-		c := csv.NewWriter(w)
-		c.Write([]string{"trustee", "passphrase", "share_file"})
-		for i, p := range passphrases {
-			c.Write([]string{fmt.Sprint(i + 1), p, filepath.Join(dir, fmt.Sprintf("%s-trustee-%d.share", id, i+1))})
+	type trustee struct{ passphrase, identity, share string }
+	var trustees []trustee
+	if rows, err := readCSV(list); err == nil && len(rows) == 4 {
+		for _, r := range rows[1:] {
+			trustees = append(trustees, trustee{r[1], r[3], r[2]})
 		}
-		c.Flush()
-		return len(passphrases), c.Error()
-	}); err != nil {
+	} else {
+		for i := 1; i <= 3; i++ {
+			base := filepath.Join(dir, fmt.Sprintf("%s-trustee-%d", id, i))
+			for _, f := range []string{base + ".identity", base + ".public.json", base + ".share"} {
+				os.Remove(f) // of a ceremony that never got registered
+			}
+			trustees = append(trustees, trustee{auth.NewPassword(), base + ".identity", base + ".share"})
+		}
+		if _, err := writeFileAtomic(list, func(w io.Writer) (int, error) {
+			c := csv.NewWriter(w)
+			c.Write([]string{"trustee", "passphrase", "share_file", "identity_file"})
+			for i, tr := range trustees {
+				c.Write([]string{fmt.Sprint(i + 1), tr.passphrase, tr.share, tr.identity})
+			}
+			c.Flush()
+			return len(trustees), c.Error()
+		}); err != nil {
+			return err
+		}
+	}
+
+	missing := false
+	for _, tr := range trustees {
+		if _, err := os.Stat(tr.share); err != nil {
+			missing = true
+		}
+	}
+	if finished && !missing {
+		return nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		return err
 	}
-	_, err := setupTrustees(ctx, t, id, 2, 3, dir, passphrases)
-	return err
+	board := &http.Server{Handler: api.New(api.Config{}, api.Services{Elections: t.elections, Database: t.pool}, nil), ReadHeaderTimeout: 5 * time.Second}
+	go board.Serve(ln)
+	defer board.Close()
+	url := "http://" + ln.Addr().String()
+
+	quiet := *t
+	quiet.env = &Env{Stdout: io.Discard, Stderr: io.Discard}
+	as := func(tr trustee) *Env {
+		return &Env{Stdin: strings.NewReader(tr.passphrase + "\n"), Stdout: io.Discard, Stderr: io.Discard}
+	}
+	st, err := t.elections.Ceremony(ctx, id)
+	if err != nil {
+		return err
+	}
+	if st.Ceremony == nil {
+		args := []string{id, "--threshold", "2"}
+		for i, tr := range trustees {
+			os.Remove(tr.identity)
+			os.Remove(strings.TrimSuffix(tr.identity, ".identity") + ".public.json")
+			if err := trusteesIdentity(ctx, as(tr), []string{"--name", fmt.Sprintf("Demo trustee %d", i+1), "--out", tr.identity}); err != nil {
+				return err
+			}
+			args = append(args, strings.TrimSuffix(tr.identity, ".identity")+".public.json")
+		}
+		if err := quiet.trusteesRegister(ctx, args); err != nil {
+			return err
+		}
+	}
+	if !finished {
+		for _, step := range []func(context.Context, *Env, []string) error{trusteesDeal, trusteesJudge, trusteesAnswer} {
+			for _, tr := range trustees {
+				if err := step(ctx, as(tr), []string{"--url", url, "--election", id, "--identity", tr.identity}); err != nil {
+					return err
+				}
+			}
+		}
+		if err := quiet.trusteesFinish(ctx, []string{id}); err != nil {
+			return err
+		}
+	}
+	for _, tr := range trustees {
+		if _, err := os.Stat(tr.share); err == nil {
+			continue
+		}
+		if err := trusteesShare(ctx, as(tr), []string{"--url", url, "--election", id, "--identity", tr.identity, "--out", tr.share}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readCSV reads a whole CSV file.
+func readCSV(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return csv.NewReader(f).ReadAll()
 }
 
 // demoOfficial adds the demo admin unless officials.csv already names it.

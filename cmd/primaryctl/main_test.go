@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -144,13 +146,7 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 		t.Errorf("open without a key: %v", err)
 	}
 	shares := filepath.Join(dir, "shares")
-	if _, err := c.run("only one passphrase\n", "trustees setup demo --threshold 2 --trustees 3 --out "+shares); err == nil {
-		t.Error("trustees setup with one passphrase for three trustees succeeded")
-	}
-	if _, err := c.run("short\nshort\nshort\n", "trustees setup demo --threshold 2 --trustees 3 --out "+shares); err == nil {
-		t.Error("trustees setup with short passphrases succeeded")
-	}
-	c.mustIn("first passphrase 1\nsecond passphrase 2\nthird passphrase 3\n", "trustees setup demo --threshold 2 --trustees 3 --out "+shares)
+	c.ceremony(t, "demo", dir, shares, []string{"first passphrase 1", "second passphrase 2", "third passphrase 3"})
 	c.must("election open demo")
 	if out := c.must("election list"); !strings.Contains(out, "demo") || !strings.Contains(out, "open") {
 		t.Errorf("list: %s", out)
@@ -305,9 +301,11 @@ func TestReadmeWalkthrough(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The trustees talk to a server, as with make run going.
+	url := startPrimaryd(t, root, db.URL, filepath.Join(dir, "secrets"))
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.URL, "DATABASE_OWNER_URL="+db.OwnerURL, "PRIMARYVOTE_SECRETS="+filepath.Join(dir, "secrets"))
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.URL, "DATABASE_OWNER_URL="+db.OwnerURL, "PRIMARYVOTE_SECRETS="+filepath.Join(dir, "secrets"), "URL="+url)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the README's walkthrough failed: %v\n%s", err, out)
@@ -315,6 +313,106 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if !strings.Contains(string(out), "election primary-2026 published") {
 		t.Errorf("the walkthrough did not publish:\n%s", out)
 	}
+}
+
+// ceremony runs election id's 2-of-n key ceremony through the commands, as
+// the trustees (one passphrase each) and the officials would, against the
+// API served over the test's database, and leaves each trustee's share in
+// shares/ID-trustee-N.share. It checks the commands' refusals on the way.
+func (c *cli) ceremony(t *testing.T, id, dir, shares string, passphrases []string) {
+	t.Helper()
+	tool, err := connect(context.Background(), &c.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tool.close()
+	srv := httptest.NewServer(api.New(api.Config{}, api.Services{Elections: tool.elections, Database: tool.pool}, nil))
+	defer srv.Close()
+	os.MkdirAll(shares, 0o700)
+	identity := func(i int) string { return filepath.Join(dir, fmt.Sprintf("trustee-%d.identity", i)) }
+	on := func(i int) string {
+		return fmt.Sprintf("--url %s --election %s --identity %s", srv.URL, id, identity(i))
+	}
+	if _, err := c.run("short\n", "trustees identity --name T --out "+identity(9)); err == nil {
+		t.Error("an identity with a short passphrase")
+	}
+	register := "trustees register " + id + " --threshold 2"
+	for i, p := range passphrases {
+		out := c.mustIn(p+"\n", fmt.Sprintf("trustees identity --name Trustee-%d --out %s", i+1, identity(i+1)))
+		if !strings.Contains(out, "public half") {
+			t.Errorf("identity: %s", out)
+		}
+		register += " " + strings.TrimSuffix(identity(i+1), ".identity") + ".public.json"
+	}
+	if _, err := c.run(passphrases[0]+"\n", "trustees deal "+on(1)); err == nil || !strings.Contains(err.Error(), "no trustees registered") {
+		t.Errorf("dealing before registration: %v", err)
+	}
+	if out := c.must(register); !strings.Contains(out, fmt.Sprintf("%d trustees registered", len(passphrases))) {
+		t.Errorf("register: %s", out)
+	}
+	if out := c.must("trustees status --url " + srv.URL + " --election " + id); !strings.Contains(out, "step: deal") || !strings.Contains(out, "1 (Trustee-1)") {
+		t.Errorf("status: %s", out)
+	}
+	if _, err := c.run("wrong passphrase!\n", "trustees deal "+on(1)); err == nil {
+		t.Error("dealing with a wrong passphrase")
+	}
+	c.mustIn(passphrases[0]+"\n", "trustees deal "+on(1))
+	if _, err := c.run(passphrases[0]+"\n", "trustees judge "+on(1)); err == nil || !strings.Contains(err.Error(), "not every trustee has dealt") {
+		t.Errorf("judging before every deal: %v", err)
+	}
+	for i, p := range passphrases[1:] {
+		c.mustIn(p+"\n", "trustees deal "+on(i+2))
+	}
+	for i, p := range passphrases {
+		if out := c.mustIn(p+"\n", "trustees judge "+on(i+1)); !strings.Contains(out, "each matches") {
+			t.Errorf("judge: %s", out)
+		}
+	}
+	if out := c.mustIn(passphrases[0]+"\n", "trustees answer "+on(1)); !strings.Contains(out, "no complaint") || !strings.Contains(out, "step: finish") {
+		t.Errorf("answer: %s", out)
+	}
+	if out := c.must("trustees finish " + id); !strings.Contains(out, "key is set") {
+		t.Errorf("finish: %s", out)
+	}
+	for i, p := range passphrases {
+		out := c.mustIn(p+"\n", fmt.Sprintf("trustees share %s --out %s", on(i+1), filepath.Join(shares, fmt.Sprintf("%s-trustee-%d.share", id, i+1))))
+		if !strings.Contains(out, "matches the trustee's logged public key") {
+			t.Errorf("share: %s", out)
+		}
+	}
+}
+
+// startPrimaryd runs bin/primaryd on a free loopback port over the
+// database and secrets, until the test ends, and returns its URL.
+func startPrimaryd(t *testing.T, root, dbURL, secrets string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var logs bytes.Buffer
+	cmd := exec.Command(filepath.Join(root, "bin", "primaryd"), "-addr", addr, "-secrets", secrets, "-log-level", "warn", "-metrics-addr", "")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	url := "http://" + addr
+	for range 100 {
+		if res, err := http.Get(url + "/healthz"); err == nil {
+			res.Body.Close()
+			return url
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("primaryd did not start:\n%s", logs.String())
+	return ""
 }
 
 // No command's name is the start of another's, so that a command line names

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"primaryvote/ballot"
@@ -39,84 +38,6 @@ func (t *tool) readLines(path string, n int) ([]string, error) {
 		return nil, fmt.Errorf("need %d passphrases, one per line; got %d", n, len(lines))
 	}
 	return lines, nil
-}
-
-// trusteesSetup runs the key ceremony. Passphrases never come from the
-// command line, where other users could read them.
-func (t *tool) trusteesSetup(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("trustees setup", flag.ContinueOnError)
-	threshold := fs.Int("threshold", 0, "how many trustees it takes to decrypt")
-	n := fs.Int("trustees", 0, "how many trustees")
-	out := fs.String("out", "", "directory for the share files")
-	passFile := fs.String("passphrases", "", "file with one passphrase per line (default: stdin)")
-	pos, err := parse(fs, args, 1)
-	if err != nil || *out == "" || *n == 0 || *threshold == 0 {
-		return errUsage
-	}
-	passphrases, err := t.readLines(*passFile, *n)
-	if err != nil {
-		return err
-	}
-	files, err := setupTrustees(ctx, t, pos[0], *threshold, *n, *out, passphrases)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(t.env.Stdout, "election %s: key made and split %d-of-%d; share files:\n", pos[0], *threshold, *n)
-	for _, f := range files {
-		fmt.Fprintf(t.env.Stdout, "  %s\n", f)
-	}
-	return nil
-}
-
-// setupTrustees makes the key, writes every share file, stores the public
-// data, and only then puts the files in place: a failure leaves no share
-// files for a key that was never stored, and no stored key without its shares.
-func setupTrustees(ctx context.Context, t *tool, id string, threshold, n int, dir string, passphrases []string) ([]string, error) {
-	tr, shares, err := ballot.GenerateTrustees(id, threshold, n)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	var temps, finals []string
-	defer func() {
-		for _, f := range temps {
-			os.Remove(f)
-		}
-	}()
-	for i, s := range shares {
-		final := filepath.Join(dir, fmt.Sprintf("%s-trustee-%d.share", id, s.Index))
-		if _, err := os.Stat(final); err == nil {
-			return nil, fmt.Errorf("%s already exists", final)
-		}
-		f, err := os.CreateTemp(dir, ".share-*")
-		if err != nil {
-			return nil, err
-		}
-		temps = append(temps, f.Name())
-		err = ballot.WriteShare(f, tr, s, passphrases[i])
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, err
-		}
-		finals = append(finals, final)
-	}
-	if err := t.elections.SetTrustees(ctx, id, tr, t.actor); err != nil {
-		return nil, err
-	}
-	for i := range temps {
-		if err := os.Rename(temps[i], finals[i]); err != nil {
-			return nil, fmt.Errorf("the key is stored but share file %s could not be put in place (it is at %s): %w", finals[i], temps[i], err)
-		}
-	}
-	temps = nil
-	return finals, nil
 }
 
 func (t *tool) trusteesDecrypt(ctx context.Context, args []string) error {

@@ -159,9 +159,9 @@ func parseChoices(args []string) (ballot.Selections, error) {
 // device is the reference client's state: the server, the election, the
 // voter and the credential key their code derives.
 type device struct {
-	url, election, voter string
-	credential           *ballot.Credential
-	client               *http.Client
+	*server
+	voter      string
+	credential *ballot.Credential
 }
 
 // deviceFlags are the flags of the commands that act as a voter's device:
@@ -201,11 +201,8 @@ func newDevice(env *Env, url, election, voter string) (*device, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &device{url: strings.TrimRight(url, "/"), election: election, voter: voter, credential: cred,
-		client: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &device{server: newServer(url, election), voter: voter, credential: cred}, nil
 }
-
-func (d *device) base() string { return d.url + "/api/v1/elections/" + d.election }
 
 // signIn signs the sign-in statement and returns the server's answer.
 func (d *device) signIn(ctx context.Context) ([]byte, error) {
@@ -251,57 +248,4 @@ func (d *device) cast(ctx context.Context, token string, body []byte) ([]byte, e
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-}
-
-// get reads a JSON resource of the election.
-func (d *device) get(ctx context.Context, path, token string, out any) error {
-	st, answer, err := d.do(ctx, "GET", d.base()+path, token, "", nil)
-	if err != nil {
-		return err
-	}
-	if st != http.StatusOK {
-		return fmt.Errorf("GET %s: %d %s", path, st, problemDetail(answer))
-	}
-	return json.Unmarshal(answer, out)
-}
-
-// text reads a plain-text resource of the server.
-func (d *device) text(ctx context.Context, path string) (string, error) {
-	st, answer, err := d.do(ctx, "GET", d.url+path, "", "", nil)
-	if err == nil && st != http.StatusOK {
-		err = fmt.Errorf("GET %s: %d", path, st)
-	}
-	return string(answer), err
-}
-
-func (d *device) do(ctx context.Context, method, url, token, key string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	res, err := d.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	return res.StatusCode, answer, err
-}
-
-// problemDetail is a problem document's detail, or the body itself.
-func problemDetail(body []byte) string {
-	var p struct{ Detail string }
-	if json.Unmarshal(body, &p) == nil && p.Detail != "" {
-		return p.Detail
-	}
-	return strings.TrimSpace(string(body))
 }

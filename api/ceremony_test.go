@@ -1,0 +1,113 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"primaryvote/api"
+	"primaryvote/ballot"
+	"primaryvote/internal/fixture"
+)
+
+// Trustees' machines post their deals and verdicts over HTTP, each signed
+// with the trustee's key; the ceremony's state says the step and who it
+// waits for; bad messages are refused and change nothing.
+func TestCeremonyOverHTTP(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, api.Config{})
+	ctx := context.Background()
+	if err := h.env.Elections.Create(ctx, fixture.Definition("c1"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	c := &ballot.Ceremony{ElectionID: "c1", Threshold: 2}
+	var secrets []*ballot.TrusteeSecrets
+	for i := 1; i <= 3; i++ {
+		id, s, err := ballot.NewTrusteeIdentity(i, fmt.Sprintf("T%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Trustees, secrets = append(c.Trustees, id), append(secrets, s)
+	}
+	if err := h.env.Elections.RegisterTrustees(ctx, "c1", c, "test"); err != nil {
+		t.Fatal(err)
+	}
+	state := func() (step string, waiting []int, deals int) {
+		r := h.do("GET", "/api/v1/elections/c1/ceremony", "")
+		var s struct {
+			Step       string            `json:"step"`
+			WaitingFor []int             `json:"waiting_for"`
+			Deals      []json.RawMessage `json:"deals"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &s); r.status != 200 || err != nil {
+			t.Fatalf("GET ceremony = %d %s", r.status, r.body)
+		}
+		return s.Step, s.WaitingFor, len(s.Deals)
+	}
+	if step, waiting, _ := state(); step != "deal" || fmt.Sprint(waiting) != "[1 2 3]" {
+		t.Errorf("before any deal: %s %v", step, waiting)
+	}
+	var deals []*ballot.Deal
+	for i := range 3 {
+		d, err := c.Deal(i+1, secrets[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		deals = append(deals, d)
+	}
+	body := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	if r := h.do("POST", "/api/v1/elections/c1/ceremony/deals", body(deals[0])); r.status != 201 {
+		t.Fatalf("deal 1 = %d %s", r.status, r.body)
+	}
+	forged := *deals[1]
+	forged.Dealer = 3
+	unasked, err := c.Answer(deals[1], 1, secrets[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		path, body string
+		status     int
+	}{
+		"dealt twice":          {"deals", body(deals[0]), 409},
+		"signed by another":    {"deals", body(&forged), 400},
+		"an unknown field":     {"deals", strings.Replace(body(deals[1]), `{"dealer"`, `{"extra":1,"dealer"`, 1), 400},
+		"upper-case hex":       {"deals", strings.ToUpper(body(deals[1])), 400},
+		"not JSON":             {"deals", "deal", 400},
+		"another election":     {"deals", body(deals[1]), 404},
+		"an answer to nothing": {"answers", body(unasked), 409},
+	} {
+		path := "/api/v1/elections/c1/ceremony/" + tc.path
+		if name == "another election" {
+			path = "/api/v1/elections/nope/ceremony/deals"
+		}
+		if r := h.do("POST", path, tc.body); r.status != tc.status {
+			t.Errorf("%s: %d %s; want %d", name, r.status, r.body, tc.status)
+		}
+	}
+	if step, waiting, n := state(); step != "deal" || fmt.Sprint(waiting) != "[2 3]" || n != 1 {
+		t.Errorf("after one deal and the refusals: %s %v, %d deals", step, waiting, n)
+	}
+	for _, d := range deals[1:] {
+		if r := h.do("POST", "/api/v1/elections/c1/ceremony/deals", body(d)); r.status != 201 {
+			t.Fatalf("deal %d = %d %s", d.Dealer, r.status, r.body)
+		}
+	}
+	for i := range 3 {
+		v, _, err := c.Judge(i+1, deals, secrets[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := h.do("POST", "/api/v1/elections/c1/ceremony/verdicts", body(v)); r.status != 201 {
+			t.Fatalf("verdict %d = %d %s", i+1, r.status, r.body)
+		}
+	}
+	if step, waiting, _ := state(); step != "finish" || len(waiting) != 0 {
+		t.Errorf("after the verdicts: %s %v", step, waiting)
+	}
+	if r := h.do("GET", "/api/v1/elections/nope/ceremony", ""); r.status != 404 {
+		t.Errorf("an unknown election's ceremony: %d", r.status)
+	}
+}
