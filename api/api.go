@@ -196,6 +196,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/deals", s.postCeremony("deal"))
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/verdicts", s.postCeremony("verdict"))
 		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/answers", s.postCeremony("answer"))
+		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/partials", s.postPartial)
 		r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireVoter)

@@ -160,6 +160,10 @@ func (w *world) PostVerdict(ctx context.Context, id string, v *ballot.Verdict) e
 
 func (w *world) PostAnswer(ctx context.Context, id string, a *ballot.Answer) error { return nil }
 
+func (w *world) PostPartial(ctx context.Context, id string, p *ballot.PartialDecryption, actor string) error {
+	return nil
+}
+
 func (w *world) Spoil(ctx context.Context, req elections.SpoilRequest) (*elections.Spoiled, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -215,6 +215,31 @@ func (s *Server) postCeremony(kind string) http.HandlerFunc {
 	}
 }
 
+// postPartial stores a trustee's partial decryption of a closed election's
+// sums: {"trustee": i, "shares": hex, "proof": hex}. Its proof, checked
+// against the sums and the trustee's public key, is its authority.
+func (s *Server) postPartial(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Trustee int        `json:"trustee"`
+		Shares  ballot.Hex `json:"shares"`
+		Proof   ballot.Hex `json:"proof"`
+	}
+	if _, err := readJSON(w, r, maxBallotBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := ballot.DecodePartial(req.Trustee, req.Shares, req.Proof)
+	if err != nil {
+		s.writeError(w, r, pv.Errorf(pv.EInvalid, "not a partial decryption: %v", err))
+		return
+	}
+	if err := s.svc.Elections.PostPartial(r.Context(), chi.URLParam(r, "id"), p, fmt.Sprintf("trustee:%d", req.Trustee)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]int{"trustee": req.Trustee})
+}
+
 // spoilCopy records a copy of the voter's ballot that they checked instead
 // of casting: {"revealed": "<the revealed copy's text>"} (ballot/FORMAT.md).
 func (s *Server) spoilCopy(w http.ResponseWriter, r *http.Request) {

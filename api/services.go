@@ -52,6 +52,9 @@ type Elections interface {
 	PostDeal(ctx context.Context, id string, d *ballot.Deal) error
 	PostVerdict(ctx context.Context, id string, v *ballot.Verdict) error
 	PostAnswer(ctx context.Context, id string, a *ballot.Answer) error
+	// PostPartial stores a trustee's partial decryption of the sums, which
+	// must verify against them.
+	PostPartial(ctx context.Context, id string, p *ballot.PartialDecryption, actor string) error
 	// Spoil records a copy the voter checked instead of casting.
 	Spoil(ctx context.Context, req elections.SpoilRequest) (*elections.Spoiled, error)
 	// Receipt is the voter's receipt, or nil if they have not voted.

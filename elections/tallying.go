@@ -157,14 +157,16 @@ func (s *Store) StoredSums(ctx context.Context, e *ballot.Election) (*ballot.Sum
 	return e.DecodeSums(enc)
 }
 
-// Decrypt computes and stores one trustee's partial decryption of the sums.
-func (s *Store) Decrypt(ctx context.Context, id string, share ballot.TrusteeShare, actor string) error {
+// PostPartial stores one trustee's partial decryption of a closed,
+// tallied election's sums, made on the trustee's own machine from the sums
+// it recomputed from the ballots (primaryctl trustees decrypt). Its proof
+// is its authority: it must verify against the stored sums and the
+// trustee's public key, so only the holder of that trustee's share can
+// make one, and only for these sums. Each trustee posts once.
+func (s *Store) PostPartial(ctx context.Context, id string, p *ballot.PartialDecryption, actor string) error {
 	e, err := s.Get(ctx, id)
 	if err != nil {
 		return err
-	}
-	if share.ElectionID != id {
-		return pv.Errorf(pv.EInvalid, "the share is for election %q, not %q", share.ElectionID, id)
 	}
 	t, err := s.Trustees(ctx, id)
 	if err != nil {
@@ -174,9 +176,8 @@ func (s *Store) Decrypt(ctx context.Context, id string, share ballot.TrusteeShar
 	if err != nil {
 		return err
 	}
-	p, err := e.PartialDecrypt(t, sums, share)
-	if err != nil {
-		return err
+	if err := e.VerifyPartial(t, sums, p); err != nil {
+		return pv.Errorf(pv.EInvalid, "trustee %d's partial decryption does not verify against the election's sums: %v", p.Trustee, err)
 	}
 	shares := p.EncodeShares()
 	digest := sha256.Sum256(shares)

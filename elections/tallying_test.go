@@ -53,7 +53,7 @@ func TestTallyDecryptPublish(t *testing.T) {
 	if err := e.Close(ctx, el.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Decrypt(ctx, el.ID, el.Shares[0], "test"); pv.ErrorCode(err) != pv.EConflict {
+	if err := env.Decrypt(ctx, el.ID, el.Shares[0], "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("Decrypt before Tally = %v; want conflict", err)
 	}
 	sums, err := e.Tally(ctx, el.ID, "test")
@@ -68,17 +68,33 @@ func TestTallyDecryptPublish(t *testing.T) {
 	}
 
 	// Trustee 1 decrypts; one partial decryption is not enough.
-	if err := e.Decrypt(ctx, el.ID, el.Shares[0], "test"); err != nil {
+	if err := env.Decrypt(ctx, el.ID, el.Shares[0], "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Decrypt(ctx, el.ID, el.Shares[0], "test"); pv.ErrorCode(err) != pv.EConflict {
+	if err := env.Decrypt(ctx, el.ID, el.Shares[0], "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("Decrypt twice = %v; want conflict", err)
 	}
 	if _, err := e.FinishTally(ctx, el.ID, "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("FinishTally with 1 of 2 = %v; want conflict", err)
 	}
+	// A partial decryption whose proof does not hold for the stored sums and
+	// the trustee's key (trustee 1's, posted as trustee 2's) is refused and
+	// stores nothing.
+	be, _ := e.Get(ctx, el.ID)
+	tr, _ := e.Trustees(ctx, el.ID)
+	p, err := be.PartialDecrypt(tr, sums, el.Shares[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Trustee = 2
+	if err := e.PostPartial(ctx, el.ID, p, "test"); pv.ErrorCode(err) != pv.EInvalid {
+		t.Errorf("a partial decryption under another trustee's name = %v; want refused", err)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM partial_decryptions`); n != 1 {
+		t.Errorf("%d partial decryptions stored; want 1", n)
+	}
 	// Trustee 3 cheats: its stored shares are altered after its proof was made.
-	if err := e.Decrypt(ctx, el.ID, el.Shares[2], "test"); err != nil {
+	if err := env.Decrypt(ctx, el.ID, el.Shares[2], "test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.DB.OwnerPool.Exec(ctx, `UPDATE partial_decryptions SET shares = (SELECT shares FROM partial_decryptions WHERE trustee = 1) WHERE trustee = 3`); err != nil {
@@ -89,7 +105,7 @@ func TestTallyDecryptPublish(t *testing.T) {
 		t.Fatalf("FinishTally with a cheating trustee 3 = %+v, %v; want trustee 3 rejected and too few left", report, err)
 	}
 	// Trustee 2 decrypts honestly: trustees 1 and 2 make the count.
-	if err := e.Decrypt(ctx, el.ID, el.Shares[1], "test"); err != nil {
+	if err := env.Decrypt(ctx, el.ID, el.Shares[1], "test"); err != nil {
 		t.Fatal(err)
 	}
 	report, err = e.FinishTally(ctx, el.ID, "test")

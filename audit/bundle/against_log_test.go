@@ -460,9 +460,9 @@ func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
 
 	t.Run("refused by the tally: reported, not counted", func(t *testing.T) {
 		w, e, tr, sums := summed(t)
-		must(t, w.env.Elections.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
+		must(t, w.env.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
 		w.postPartial(t, bogus(t, e, tr, sums, w))
-		must(t, w.env.Elections.Decrypt(ctx, "e1", w.el.Shares[1], "test"))
+		must(t, w.env.Decrypt(ctx, "e1", w.el.Shares[1], "test"))
 		report, err := w.env.Elections.FinishTally(ctx, "e1", "test")
 		must(t, err)
 		if fmt.Sprint(report.Used) != "[1 2]" || len(report.Rejected) != 1 || report.Rejected[0].Trustee != 3 {
@@ -478,7 +478,7 @@ func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
 	})
 	t.Run("combined although it does not verify", func(t *testing.T) {
 		w, e, tr, sums := summed(t)
-		must(t, w.env.Elections.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
+		must(t, w.env.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
 		w.postPartial(t, bogus(t, e, tr, sums, w))
 		w.lie(t, entry.Tallied{Trustees: []int{1, 3}, Refused: []entry.Refusal{}, Results: json.RawMessage(`{}`)})
 		w.drain(t)
@@ -492,7 +492,7 @@ func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
 		w, e, tr, sums := summed(t)
 		var partials []*ballot.PartialDecryption
 		for _, s := range w.el.Shares {
-			must(t, w.env.Elections.Decrypt(ctx, "e1", s, "test"))
+			must(t, w.env.Decrypt(ctx, "e1", s, "test"))
 			p, err := e.PartialDecrypt(tr, sums, s)
 			must(t, err)
 			partials = append(partials, p)
@@ -510,7 +510,7 @@ func TestPartialDecryptionsAgainstTheLog(t *testing.T) {
 	})
 	t.Run("a decryption after the tally", func(t *testing.T) {
 		w := newWorldAt(t, ballot.Tallied)
-		err := w.env.Elections.Decrypt(ctx, "e1", w.el.Shares[1], "test")
+		err := w.env.Decrypt(ctx, "e1", w.el.Shares[1], "test")
 		if err == nil || !strings.Contains(err.Error(), "tallied") {
 			t.Errorf("Decrypt after the tally = %v; want refused", err)
 		}

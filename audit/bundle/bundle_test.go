@@ -70,8 +70,8 @@ func newWorldAt(t *testing.T, status ballot.Status) *world {
 	if status != ballot.Closed {
 		_, err := env.Elections.Tally(ctx, "e1", "test")
 		must(t, err)
-		must(t, env.Elections.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
-		must(t, env.Elections.Decrypt(ctx, "e1", w.el.Shares[2], "test"))
+		must(t, env.Decrypt(ctx, "e1", w.el.Shares[0], "test"))
+		must(t, env.Decrypt(ctx, "e1", w.el.Shares[2], "test"))
 		_, err = env.Elections.FinishTally(ctx, "e1", "test")
 		must(t, err)
 	}

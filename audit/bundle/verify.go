@@ -107,6 +107,13 @@ type Report struct {
 	Refused []string      `json:"refused,omitempty"`
 	Failure string        `json:"failure,omitempty"`
 	Elapsed time.Duration `json:"elapsed_ns"`
+
+	// What a passing bundle shows, for a trustee about to decrypt: the
+	// election with its key, the trustees, and the sums made again from
+	// the ballots (nil before the tally's sums are logged).
+	VerifiedElection *ballot.Election `json:"-"`
+	Trustees         *ballot.Trustees `json:"-"`
+	Sums             *ballot.Sums     `json:"-"`
 }
 
 // Verify reads a bundle and re-derives everything in it against its log:
@@ -151,6 +158,11 @@ func Verify(r io.Reader, opts Options) (*Report, error) {
 	v.report.Elapsed = time.Since(v.start)
 	if err != nil {
 		v.report.Failure = err.Error()
+	} else {
+		v.report.VerifiedElection, v.report.Trustees = v.election, v.trustees
+		if v.bundleSums != nil {
+			v.report.Sums = v.sums
+		}
 	}
 	return v.report, err
 }

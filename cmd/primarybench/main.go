@@ -166,16 +166,47 @@ func run(ctx context.Context, c config) (*summary, error) {
 	}); err != nil {
 		return nil, err
 	}
-	for _, step := range [][]string{
-		{"trustees", "setup", "bench", "--threshold", "2", "--trustees", "3", "--out", files("shares"), "--passphrases", files("passphrases")},
-		{"election", "open", "bench"},
-	} {
-		if _, err := ctl("", step...); err != nil {
+	d, err := startPrimaryd(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer d.kill()
+	// The key ceremony, 2 of 3, as the trustees run it against the server.
+	if err := os.MkdirAll(files("shares"), 0o700); err != nil {
+		return nil, err
+	}
+	identity := func(i int) string { return filepath.Join(files("shares"), fmt.Sprintf("trustee-%d.identity", i)) }
+	register := []string{"trustees", "register", "bench", "--threshold", "2"}
+	for i := 1; i <= 3; i++ {
+		if _, err := ctl(passphrases[i-1]+"\n", "trustees", "identity", "--name", fmt.Sprintf("Trustee %d", i), "--out", identity(i)); err != nil {
+			return nil, err
+		}
+		register = append(register, strings.TrimSuffix(identity(i), ".identity")+".public.json")
+	}
+	if _, err := ctl("", register...); err != nil {
+		return nil, err
+	}
+	for _, step := range []string{"deal", "judge"} {
+		for i := 1; i <= 3; i++ {
+			if _, err := ctl(passphrases[i-1]+"\n", "trustees", step, "--url", d.base, "--election", "bench", "--identity", identity(i)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if _, err := ctl("", "trustees", "finish", "bench"); err != nil {
+		return nil, err
+	}
+	share := func(i int) string { return filepath.Join(files("shares"), fmt.Sprintf("bench-trustee-%d.share", i)) }
+	for i := 1; i <= 3; i++ {
+		if _, err := ctl(passphrases[i-1]+"\n", "trustees", "share", "--url", d.base, "--election", "bench", "--identity", identity(i), "--out", share(i)); err != nil {
 			return nil, err
 		}
 	}
+	if _, err := ctl("", "election", "open", "bench"); err != nil {
+		return nil, err
+	}
 
-	rep, err := vote(ctx, c, sum)
+	rep, err := vote(ctx, c, sum, d)
 	if err != nil {
 		return sum, err
 	}
@@ -188,18 +219,29 @@ func run(ctx context.Context, c config) (*summary, error) {
 		if _, err := ctl("", "tally", "start", "bench"); err != nil {
 			return err
 		}
+		// Each trustee checks the tallied bundle, and the sums in it, first.
+		if _, err := ctl("", "audit", "export", "bench", "--out", files("tallied.bundle")); err != nil {
+			return err
+		}
+		key, err := ctl("", "log", "key", "--url", d.base)
+		if err != nil {
+			return err
+		}
 		for _, i := range []int{1, 3} {
-			share := filepath.Join(files("shares"), fmt.Sprintf("bench-trustee-%d.share", i))
-			if _, err := ctl(passphrases[i-1]+"\n", "trustees", "decrypt", "bench", "--share", share); err != nil {
+			if _, err := ctl(passphrases[i-1]+"\n", "trustees", "decrypt", "--url", d.base, "--election", "bench", "--share", share(i),
+				"--bundle", files("tallied.bundle"), "--log-key", strings.TrimSpace(key)); err != nil {
 				return err
 			}
 		}
 		if _, err := ctl("", "tally", "finish", "bench"); err != nil {
 			return err
 		}
-		_, err := ctl("", "publish", "bench")
+		_, err = ctl("", "publish", "bench")
 		return err
 	}); err != nil {
+		return sum, err
+	}
+	if err := d.stop(); err != nil {
 		return sum, err
 	}
 
@@ -259,45 +301,75 @@ func run(ctx context.Context, c config) (*summary, error) {
 	return sum, sum.Reconciled.Err()
 }
 
-// vote runs primaryd, plays every voter through it and measures the
-// server's CPU over the voting window, then stops it.
-func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error) {
+// daemon is the primaryd the bench runs, from the key ceremony to the count.
+type daemon struct {
+	cmd       *exec.Cmd
+	base      string
+	debugAddr string
+	log       *os.File
+}
+
+// startPrimaryd runs primaryd and waits until it is ready.
+func startPrimaryd(ctx context.Context, c config) (*daemon, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	// The load tester is one client address playing every voter.
 	args := []string{"-addr", addr, "-signins-per-ip", "100000000", "-requests-per-ip", strconv.Itoa(2 * c.concurrency), "-log-level", "warn", "-metrics-addr", ""}
-	var debugAddr string
+	d := &daemon{base: "http://" + addr}
 	if c.profile != "" {
 		if err := os.MkdirAll(c.profile, 0o755); err != nil {
 			return nil, err
 		}
-		if debugAddr, err = freeAddr(); err != nil {
+		if d.debugAddr, err = freeAddr(); err != nil {
 			return nil, err
 		}
-		args = append(args, "-debug-addr", debugAddr)
+		args = append(args, "-debug-addr", d.debugAddr)
 	}
-	logFile, err := os.Create(filepath.Join(c.work, "primaryd.log"))
+	if d.log, err = os.Create(filepath.Join(c.work, "primaryd.log")); err != nil {
+		return nil, err
+	}
+	d.cmd = exec.Command(filepath.Join(c.bin, "primaryd"), args...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		d.log.Close()
+		return nil, err
+	}
+	if err := waitReady(ctx, d.base+"/readyz", 30*time.Second); err != nil {
+		d.kill()
+		return nil, fmt.Errorf("primaryd did not become ready (see %s): %w", d.log.Name(), err)
+	}
+	return d, nil
+}
+
+// stop stops primaryd and reports how it ended.
+func (d *daemon) stop() error {
+	if d.cmd.ProcessState != nil {
+		return nil
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	err := d.cmd.Wait()
+	d.log.Close()
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("primaryd at shutdown: %w (see %s)", err, d.log.Name())
 	}
-	defer logFile.Close()
-	srv := exec.Command(filepath.Join(c.bin, "primaryd"), args...)
-	srv.Stdout, srv.Stderr = logFile, logFile
-	if err := srv.Start(); err != nil {
-		return nil, err
+	return nil
+}
+
+// kill stops primaryd at once, if it still runs.
+func (d *daemon) kill() {
+	if d.cmd.ProcessState == nil {
+		d.cmd.Process.Kill()
+		d.cmd.Wait()
+		d.log.Close()
 	}
-	defer func() {
-		if srv.ProcessState == nil {
-			srv.Process.Kill()
-			srv.Wait()
-		}
-	}()
-	base := "http://" + addr
-	if err := waitReady(ctx, base+"/readyz", 30*time.Second); err != nil {
-		return nil, fmt.Errorf("primaryd did not become ready (see %s): %w", logFile.Name(), err)
-	}
+}
+
+// vote plays every voter through primaryd and measures the server's CPU
+// over the voting window.
+func vote(ctx context.Context, c config, sum *summary, d *daemon) (*loadtest.Report, error) {
+	srv, base, debugAddr := d.cmd, d.base, d.debugAddr
 	codes, err := os.Open(filepath.Join(c.work, "authority", "bench-codes.csv"))
 	if err != nil {
 		return nil, err
@@ -361,10 +433,6 @@ func vote(ctx context.Context, c config, sum *summary) (*loadtest.Report, error)
 	}
 	if rss, err := peakRSS(srv.Process.Pid); err == nil {
 		sum.PeakRSSMiB = rss
-	}
-	srv.Process.Signal(syscall.SIGTERM)
-	if err := srv.Wait(); err != nil {
-		return nil, fmt.Errorf("primaryd at shutdown: %w (see %s)", err, logFile.Name())
 	}
 	return rep, nil
 }

@@ -425,3 +425,19 @@ func trusteesShare(ctx context.Context, env *Env, args []string) error {
 		s.me, c.ElectionID, key, *out)
 	return nil
 }
+
+// logKey prints the log's verifier key as the server states it, for a
+// trustee or observer to compare with the one the committee published.
+func logKey(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("log key", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8080", "the server")
+	if _, err := parse(fs, args, 0); err != nil {
+		return errUsage
+	}
+	key, err := newServer(*url, "").text(ctx, "/api/v1/log/key")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, strings.TrimSpace(key))
+	return nil
+}

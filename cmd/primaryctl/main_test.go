@@ -146,7 +146,8 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 		t.Errorf("open without a key: %v", err)
 	}
 	shares := filepath.Join(dir, "shares")
-	c.ceremony(t, "demo", dir, shares, []string{"first passphrase 1", "second passphrase 2", "third passphrase 3"})
+	url, logKey := c.board(t)
+	c.ceremony(t, url, "demo", dir, shares, []string{"first passphrase 1", "second passphrase 2", "third passphrase 3"})
 	c.must("election open demo")
 	if out := c.must("election list"); !strings.Contains(out, "demo") || !strings.Contains(out, "open") {
 		t.Errorf("list: %s", out)
@@ -159,22 +160,51 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 		t.Errorf("show: %s", out)
 	}
 
-	// Tally with trustees 1 and 3; trustee 2 is away.
+	// Tally with trustees 1 and 3; trustee 2 is away. Each checks the
+	// bundle, and the sums in it, before decrypting them.
 	c.must("tally start demo")
+	tallied := filepath.Join(dir, "tallied.bundle")
+	c.must("audit export demo --out " + tallied)
 	share := func(i int) string { return filepath.Join(shares, fmt.Sprintf("demo-trustee-%d.share", i)) }
-	if _, err := c.run("wrong passphrase!!\n", "trustees decrypt demo --share "+share(1)); err == nil {
+	decrypt := func(i int, bundleFile string) string {
+		return fmt.Sprintf("trustees decrypt --url %s --election demo --share %s --bundle %s --log-key %s", url, share(i), bundleFile, logKey)
+	}
+	if _, err := c.run("wrong passphrase!!\n", decrypt(1, tallied)); err == nil {
 		t.Error("decrypt with a wrong passphrase succeeded")
 	}
 	if _, err := c.run("", "tally finish demo"); err == nil {
 		t.Error("tally finish without decryptions succeeded")
 	}
-	c.mustIn("first passphrase 1\n", "trustees decrypt demo --share "+share(1))
-	if _, err := c.run("first passphrase 1\n", "trustees decrypt demo --share "+share(1)); err == nil {
+	// The server's sums are not the ballots': the trustee decrypts nothing.
+	owner, err := pgxpool.New(context.Background(), c.env.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	var sums []byte
+	if err := owner.QueryRow(context.Background(), `SELECT sums FROM tallies WHERE election_id = 'demo'`).Scan(&sums); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(context.Background(), `UPDATE tallies SET sums = $1 WHERE election_id = 'demo'`, append([]byte{0, 0, 0, 9}, sums[4:]...)); err != nil {
+		t.Fatal(err)
+	}
+	forged := filepath.Join(dir, "forged.bundle")
+	c.must("audit export demo --out " + forged)
+	if _, err := c.run("first passphrase 1\n", decrypt(1, forged)); err == nil || !strings.Contains(err.Error(), "decrypts nothing") {
+		t.Errorf("decrypting sums that are not the ballots': %v", err)
+	}
+	if _, err := owner.Exec(context.Background(), `UPDATE tallies SET sums = $1 WHERE election_id = 'demo'`, sums); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.mustIn("first passphrase 1\n", decrypt(1, tallied)); !strings.Contains(out, "partial decryption of them is posted") {
+		t.Errorf("decrypt: %s", out)
+	}
+	if _, err := c.run("first passphrase 1\n", decrypt(1, tallied)); err == nil {
 		t.Error("a second decryption by the same trustee succeeded")
 	}
 	pf := filepath.Join(dir, "p3")
 	os.WriteFile(pf, []byte("third passphrase 3\n"), 0o600)
-	c.must("trustees decrypt demo --share " + share(3) + " --passphrase-file " + pf)
+	c.must(decrypt(3, tallied) + " --passphrase-file " + pf)
 	if out := c.must("tally finish demo"); !strings.Contains(out, "results from trustees [1 3]") {
 		t.Errorf("tally finish: %s", out)
 	}
@@ -203,11 +233,6 @@ func TestElectionFromTheCommandLine(t *testing.T) {
 	// An insider with the owner's role adds a voter, with a credential of
 	// their own, after the fact: the roll no longer matches the one
 	// committed at opening.
-	owner, err := pgxpool.New(context.Background(), c.env.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close()
 	theirs, _ := ballot.DeriveCredential("demo", ballot.NewCode())
 	if _, err := owner.Exec(context.Background(),
 		`INSERT INTO voters (election_id, voter_id, group_id, region, pseudonym) VALUES ('demo', 'Z9', 'members', 'x', $1);`,
@@ -315,23 +340,30 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 }
 
-// ceremony runs election id's 2-of-n key ceremony through the commands, as
-// the trustees (one passphrase each) and the officials would, against the
-// API served over the test's database, and leaves each trustee's share in
-// shares/ID-trustee-N.share. It checks the commands' refusals on the way.
-func (c *cli) ceremony(t *testing.T, id, dir, shares string, passphrases []string) {
+// board serves the API over the test's database, as primaryd would, until
+// the test ends, and returns its URL and the log's verifier key.
+func (c *cli) board(t *testing.T) (url, logKey string) {
 	t.Helper()
 	tool, err := connect(context.Background(), &c.env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tool.close()
+	t.Cleanup(tool.close)
 	srv := httptest.NewServer(api.New(api.Config{}, api.Services{Elections: tool.elections, Database: tool.pool}, nil))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv.URL, tool.signer.VerifierKey()
+}
+
+// ceremony runs election id's 2-of-n key ceremony through the commands, as
+// the trustees (one passphrase each) and the officials would, against the
+// API at url, and leaves each trustee's share in shares/ID-trustee-N.share.
+// It checks the commands' refusals on the way.
+func (c *cli) ceremony(t *testing.T, url, id, dir, shares string, passphrases []string) {
+	t.Helper()
 	os.MkdirAll(shares, 0o700)
 	identity := func(i int) string { return filepath.Join(dir, fmt.Sprintf("trustee-%d.identity", i)) }
 	on := func(i int) string {
-		return fmt.Sprintf("--url %s --election %s --identity %s", srv.URL, id, identity(i))
+		return fmt.Sprintf("--url %s --election %s --identity %s", url, id, identity(i))
 	}
 	if _, err := c.run("short\n", "trustees identity --name T --out "+identity(9)); err == nil {
 		t.Error("an identity with a short passphrase")
@@ -350,7 +382,7 @@ func (c *cli) ceremony(t *testing.T, id, dir, shares string, passphrases []strin
 	if out := c.must(register); !strings.Contains(out, fmt.Sprintf("%d trustees registered", len(passphrases))) {
 		t.Errorf("register: %s", out)
 	}
-	if out := c.must("trustees status --url " + srv.URL + " --election " + id); !strings.Contains(out, "step: deal") || !strings.Contains(out, "1 (Trustee-1)") {
+	if out := c.must("trustees status --url " + url + " --election " + id); !strings.Contains(out, "step: deal") || !strings.Contains(out, "1 (Trustee-1)") {
 		t.Errorf("status: %s", out)
 	}
 	if _, err := c.run("wrong passphrase!\n", "trustees deal "+on(1)); err == nil {

@@ -3,68 +3,78 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
+	"primaryvote/audit/bundle"
 	"primaryvote/ballot"
 )
 
-// readLines reads n non-empty lines from path, or from stdin when path is "".
-func (t *tool) readLines(path string, n int) ([]string, error) {
-	var r io.Reader = t.env.Stdin
-	if path != "" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	var lines []string
-	sc := bufio.NewScanner(r)
-	for len(lines) < n && sc.Scan() {
-		if line := strings.TrimRight(sc.Text(), "\r"); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(lines) < n {
-		return nil, fmt.Errorf("need %d passphrases, one per line; got %d", n, len(lines))
-	}
-	return lines, nil
-}
-
-func (t *tool) trusteesDecrypt(ctx context.Context, args []string) error {
+// trusteesDecrypt is a trustee's decryption, on their own machine: it
+// verifies the election's audit bundle against the published log key,
+// every ballot's proofs and signature included, which makes the sums again
+// from the ballots and checks that the server's logged sums are those; then
+// it decrypts only those sums with the trustee's share and posts the
+// partial decryption with its proof. A server whose sums differ from the
+// ballots' (say, one ballot alone, to read it) gets nothing.
+func trusteesDecrypt(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("trustees decrypt", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8080", "the server")
+	election := fs.String("election", "", "the election's id")
 	shareFile := fs.String("share", "", "the trustee's share file")
+	bundleFile := fs.String("bundle", "", "the election's audit bundle (primaryctl audit export, or GET …/audit/bundle), after `tally start`")
+	logKey := fs.String("log-key", "", "the log's verifier key, as the election committee published it")
 	passFile := fs.String("passphrase-file", "", "file whose first line is the passphrase (default: stdin)")
-	pos, err := parse(fs, args, 1)
-	if err != nil || *shareFile == "" {
+	if _, err := parse(fs, args, 0); err != nil || *election == "" || *shareFile == "" || *bundleFile == "" || *logKey == "" {
 		return errUsage
 	}
-	lines, err := t.readLines(*passFile, 1)
+	pass, err := readPassphrase(env, *passFile)
 	if err != nil {
-		return errors.New("no passphrase: give it on stdin or with --passphrase-file")
+		return err
 	}
 	f, err := os.Open(*shareFile)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	share, err := ballot.ReadShare(f, lines[0])
+	share, err := ballot.ReadShare(f, pass)
+	f.Close()
 	if err != nil {
 		return err
 	}
-	if err := t.elections.Decrypt(ctx, pos[0], share, fmt.Sprintf("trustee:%d", share.Index)); err != nil {
+	if share.ElectionID != *election {
+		return fmt.Errorf("the share is for election %q, not %q", share.ElectionID, *election)
+	}
+	b, err := os.Open(*bundleFile)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(t.env.Stdout, "trustee %d's partial decryption of %s is stored\n", share.Index, pos[0])
+	defer b.Close()
+	fmt.Fprintf(env.Stdout, "checking the bundle against log key %s: every ballot's proofs, and the sums made again from the ballots…\n", *logKey)
+	report, err := bundle.Verify(bufio.NewReaderSize(b, 1<<20), bundle.Options{LogKey: *logKey})
+	if err != nil {
+		return fmt.Errorf("the bundle does not verify, so trustee %d decrypts nothing: %w", share.Index, err)
+	}
+	if report.Election != *election {
+		return fmt.Errorf("the bundle is election %q's, not %q's", report.Election, *election)
+	}
+	if report.Sums == nil {
+		return fmt.Errorf("the bundle has no sums: the officials run `primaryctl tally start %s` and export the bundle after it", *election)
+	}
+	e, t := report.VerifiedElection, report.Trustees
+	if !t.CheckShare(share) {
+		return fmt.Errorf("trustee %d's share does not match its public key in the bundle", share.Index)
+	}
+	p, err := e.PartialDecrypt(t, report.Sums, share)
+	if err != nil {
+		return err
+	}
+	srv := newServer(*url, *election)
+	body := map[string]any{"trustee": p.Trustee, "shares": ballot.Hex(p.EncodeShares()), "proof": ballot.Hex(p.Proof)}
+	if err := srv.post(ctx, "/partials", body); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "the sums of the %d ballots are the ballots' own; trustee %d's partial decryption of them is posted\n", report.Sums.Ballots(), p.Trustee)
 	return nil
 }
 

@@ -254,8 +254,8 @@ func TestPublicResultsPage(t *testing.T) {
 	must(env.Elections.Close(ctx, "demo", "test"))
 	_, err := env.Elections.Tally(ctx, "demo", "test")
 	must(err)
-	must(env.Elections.Decrypt(ctx, "demo", el.Shares[0], "test"))
-	must(env.Elections.Decrypt(ctx, "demo", el.Shares[1], "test"))
+	must(env.Decrypt(ctx, "demo", el.Shares[0], "test"))
+	must(env.Decrypt(ctx, "demo", el.Shares[1], "test"))
 	_, err = env.Elections.FinishTally(ctx, "demo", "test")
 	must(err)
 	if res, _ := http.Get(base + "/results/demo"); res == nil || res.StatusCode != 404 {

@@ -126,7 +126,7 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, share := range []ballot.TrusteeShare{el.Shares[0], el.Shares[2]} {
-		if err := env.Elections.Decrypt(ctx, "secret", share, "test"); err != nil {
+		if err := env.Decrypt(ctx, "secret", share, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
