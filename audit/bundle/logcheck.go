@@ -25,6 +25,12 @@ type electionLog struct {
 	steps map[ballot.Status]int64
 
 	trustees *logged[entry.TrusteesSet]
+	// ceremony is the key ceremony's registration and messages, in log
+	// order, which trustees.setup must follow from.
+	ceremony *ballot.Ceremony
+	deals    []*ballot.Deal
+	verdicts []*ballot.Verdict
+	answers  []*ballot.Answer
 	// opened is the election.open entry, whose roll commitment is checked
 	// at the end, against the bundle's roll with every credential
 	// replaced after it put back (replaced).
@@ -114,6 +120,10 @@ func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 		}
 		g.sinceImport = append(g.sinceImport, r)
 		return nil
+	case *entry.CeremonyRegistered:
+		return g.onRegistered(n, d)
+	case *entry.Deal, *entry.Verdict, *entry.Answer:
+		return g.onCeremonyMessage(e.Kind, d)
 	case *entry.TrusteesSet:
 		return g.onTrustees(n, d)
 	case *entry.Opened:
@@ -175,12 +185,107 @@ func (g *electionLog) require(kind entry.Kind, statuses ...ballot.Status) error 
 	return nil
 }
 
+// onRegistered starts the key ceremony: once, while a draft.
+func (g *electionLog) onRegistered(n int64, d *entry.CeremonyRegistered) error {
+	if err := g.require(entry.KindTrusteesRegister, ballot.Draft); err != nil {
+		return err
+	}
+	if g.ceremony != nil {
+		return fmt.Errorf("the trustees are registered twice (record %d)", n)
+	}
+	c := &ballot.Ceremony{ElectionID: g.id, Threshold: d.Threshold, Trustees: d.Trustees}
+	if err := c.Check(); err != nil {
+		return fmt.Errorf("the registered trustees (record %d): %v", n, err)
+	}
+	g.ceremony = c
+	return nil
+}
+
+// onCeremonyMessage checks one message of the key ceremony as the server
+// should have before logging it: after the registration and before the
+// outcome, signed by its trustee for this election, in its step and once.
+func (g *electionLog) onCeremonyMessage(kind entry.Kind, data any) error {
+	if err := g.require(kind, ballot.Draft); err != nil {
+		return err
+	}
+	c := g.ceremony
+	switch {
+	case c == nil:
+		return fmt.Errorf("a %s entry before the trustees are registered", kind)
+	case g.trustees != nil:
+		return fmt.Errorf("a %s entry after the key ceremony finished (record %d)", kind, g.trustees.at)
+	}
+	switch d := data.(type) {
+	case *ballot.Deal:
+		if err := c.CheckDeal(d); err != nil {
+			return err
+		}
+		if len(g.verdicts) > 0 {
+			return fmt.Errorf("trustee %d deals after the verdicts began", d.Dealer)
+		}
+		if slices.ContainsFunc(g.deals, func(x *ballot.Deal) bool { return x.Dealer == d.Dealer }) {
+			return fmt.Errorf("trustee %d deals twice", d.Dealer)
+		}
+		g.deals = append(g.deals, d)
+	case *ballot.Verdict:
+		if err := c.CheckVerdict(d); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(g.verdicts, func(x *ballot.Verdict) bool { return x.Trustee == d.Trustee }) {
+			return fmt.Errorf("trustee %d gives two verdicts", d.Trustee)
+		}
+		for _, i := range d.Complaints {
+			if !slices.ContainsFunc(g.deals, func(x *ballot.Deal) bool { return x.Dealer == i }) {
+				return fmt.Errorf("trustee %d complains about trustee %d, who did not deal", d.Trustee, i)
+			}
+		}
+		g.verdicts = append(g.verdicts, d)
+	case *ballot.Answer:
+		if err := c.CheckAnswer(d); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(g.verdicts, func(v *ballot.Verdict) bool {
+			return v.Trustee == d.Complainer && slices.Contains(v.Complaints, d.Dealer)
+		}) {
+			return fmt.Errorf("trustee %d answers a complaint trustee %d did not make", d.Dealer, d.Complainer)
+		}
+		if slices.ContainsFunc(g.answers, func(a *ballot.Answer) bool { return a.Dealer == d.Dealer && a.Complainer == d.Complainer }) {
+			return fmt.Errorf("trustee %d answers trustee %d twice", d.Dealer, d.Complainer)
+		}
+		g.answers = append(g.answers, d)
+	}
+	return nil
+}
+
+// checkCeremony decides the logged ceremony, as every trustee does, and
+// checks the logged outcome is what its messages give: the qualified
+// dealers' summed commitments, so the election key and every trustee's key.
+func (g *electionLog) checkCeremony(n int64, d *entry.TrusteesSet) error {
+	if g.ceremony == nil {
+		return fmt.Errorf("the election key (record %d) was set without a key ceremony in the log", n)
+	}
+	out, err := g.ceremony.Decide(g.deals, g.verdicts, g.answers)
+	if err != nil {
+		return fmt.Errorf("the key ceremony's messages give no key, yet record %d sets one: %v", n, err)
+	}
+	key, commitments, public := out.Trustees.Hex()
+	if key != d.PublicKey || !slices.Equal(commitments, d.Commitments) || !slices.Equal(public, d.TrusteePublicKeys) || d.Trustees != len(public) {
+		return fmt.Errorf("the election key logged at record %d is not the one the key ceremony's messages give (%s)", n, key)
+	}
+	g.v.report.Ceremony = &CeremonyReport{Trustees: len(g.ceremony.Trustees), Threshold: g.ceremony.Threshold, Qualified: out.Qualified, Excluded: out.Excluded,
+		Deals: len(g.deals), Verdicts: len(g.verdicts), Answers: len(g.answers)}
+	return nil
+}
+
 func (g *electionLog) onTrustees(n int64, d *entry.TrusteesSet) error {
 	if err := g.require(entry.KindTrusteesSetup, ballot.Draft); err != nil {
 		return err
 	}
 	if g.trustees != nil {
 		return fmt.Errorf("a second trustees.setup entry (the first is record %d)", g.trustees.at)
+	}
+	if err := g.checkCeremony(n, d); err != nil {
+		return err
 	}
 	g.trustees = &logged[entry.TrusteesSet]{n, d}
 	t := g.v.trustees

@@ -27,6 +27,15 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "  ✓ %-24s %9d  %8.2fs\n", s.Name, s.Count, s.Duration.Seconds())
 	}
+	if c := r.Ceremony; c != nil {
+		fmt.Fprintf(w, "  ✓ key ceremony: %d-of-%d, %d deals, %d verdicts, %d answers, each signed by its trustee; the election key is qualified dealers %v's\n",
+			c.Threshold, c.Trustees, c.Deals, c.Verdicts, c.Answers, c.Qualified)
+		for i := 1; i <= c.Trustees; i++ {
+			if why, ok := c.Excluded[i]; ok {
+				fmt.Fprintf(w, "    excluded: trustee %d %s\n", i, why)
+			}
+		}
+	}
 	if r.CheckedCopies > 0 {
 		fmt.Fprintf(w, "  ✓ %d copies voters checked instead of casting: each encrypts what its seed and stated choices give, and none was counted\n", r.CheckedCopies)
 	}

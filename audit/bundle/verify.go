@@ -99,6 +99,9 @@ type Report struct {
 	CredentialsPinned bool   `json:"credentials_pinned"`
 	CredentialsSHA256 string `json:"credentials_sha256,omitempty"`
 	Steps             []Step `json:"steps"`
+	// Ceremony is what the key ceremony's messages in the log give, which
+	// the logged election key must be.
+	Ceremony *CeremonyReport `json:"ceremony,omitempty"`
 	// CheckedCopies counts the copies voters checked instead of casting
 	// (ballot.spoiled), each encrypted again from its seed and choices.
 	CheckedCopies int `json:"checked_copies"`
@@ -116,6 +119,19 @@ type Report struct {
 	Sums             *ballot.Sums     `json:"-"`
 }
 
+// CeremonyReport sums up the key ceremony: its trustees and threshold, the
+// messages checked (each signed by its trustee for this election), and the
+// qualified and excluded dealers.
+type CeremonyReport struct {
+	Trustees  int            `json:"trustees"`
+	Threshold int            `json:"threshold"`
+	Deals     int            `json:"deals"`
+	Verdicts  int            `json:"verdicts"`
+	Answers   int            `json:"answers"`
+	Qualified []int          `json:"qualified"`
+	Excluded  map[int]string `json:"excluded,omitempty"`
+}
+
 // Verify reads a bundle and re-derives everything in it against its log:
 //
 //   - the log: every record's framing, position and chain hash, the Merkle
@@ -125,6 +141,10 @@ type Report struct {
 //   - the log's entries: every one well formed and of a known kind; the
 //     election's lifecycle in order (created, opened, closed, tallied,
 //     published, each once), each entry in the step it belongs to;
+//   - the key ceremony: the registered trustees, every deal, verdict and
+//     answer signed by its trustee for this election and in its step, and
+//     the logged election key and trustee keys exactly what the messages
+//     give (the qualified dealers' commitments, summed);
 //   - the bundle against the log: the definition is the one created, the
 //     trustees the ones set up, the status the log's last step, the sums,
 //     partial decryptions and results the ones the tally logged;

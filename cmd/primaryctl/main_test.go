@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +37,26 @@ import (
 type cli struct {
 	t   *testing.T
 	env Env
+	// serverLog is what the API that board serves logs.
+	serverLog syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for a server's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
 }
 
 func newCLI(t *testing.T) *cli {
@@ -341,7 +363,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 }
 
 // board serves the API over the test's database, as primaryd would, until
-// the test ends, and returns its URL and the log's verifier key.
+// the test ends, and returns its URL and the log's verifier key. Its log,
+// at debug level, goes to c.serverLog.
 func (c *cli) board(t *testing.T) (url, logKey string) {
 	t.Helper()
 	tool, err := connect(context.Background(), &c.env)
@@ -349,7 +372,8 @@ func (c *cli) board(t *testing.T) (url, logKey string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(tool.close)
-	srv := httptest.NewServer(api.New(api.Config{}, api.Services{Elections: tool.elections, Database: tool.pool}, nil))
+	logger := slog.New(slog.NewTextHandler(&c.serverLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := httptest.NewServer(api.New(api.Config{}, api.Services{Elections: tool.elections, Database: tool.pool}, logger))
 	t.Cleanup(srv.Close)
 	return srv.URL, tool.signer.VerifierKey()
 }

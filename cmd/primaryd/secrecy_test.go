@@ -5,14 +5,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +18,7 @@ import (
 
 	"primaryvote/auth"
 	"primaryvote/ballot"
+	"primaryvote/internal/dbtest"
 	"primaryvote/internal/fixture"
 )
 
@@ -97,7 +95,7 @@ func TestNoPlaintextChoiceAnywhere(t *testing.T) {
 	// The whole database, with every bytea decoded, mentions each candidate
 	// only where the definition is stored: the election.create audit entry.
 	// No ballot, receipt or other log entry does.
-	dump := pgDump(t, env.DB.URL)
+	dump := dbtest.Dump(t, env.DB.URL)
 	for _, id := range append(append([]string{}, leaderIDs...), councilIDs...) {
 		if n := strings.Count(dump, id); n != 1 {
 			t.Errorf("%q occurs %d times in the database dump; want 1 (the definition's audit entry)", id, n)
@@ -237,36 +235,4 @@ func votesFromIdempotencyRecords(t *testing.T, env *fixture.Env, secretsDir stri
 		}
 	}
 	return matches
-}
-
-var byteaHex = regexp.MustCompile(`\\x([0-9a-f]+)`)
-
-// pgDump dumps the database at url as SQL, with every bytea value appended
-// in decoded form so that a search sees the bytes, not their hex.
-func pgDump(t *testing.T, url string) string {
-	t.Helper()
-	bin, err := exec.LookPath("pg_dump")
-	if err != nil {
-		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_dump")
-		if len(matches) == 0 {
-			t.Fatal("pg_dump not found: install postgresql-client")
-		}
-		bin = matches[len(matches)-1]
-	}
-	cmd := exec.Command(bin, "--no-owner", "--dbname", url)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("pg_dump: %v\n%s", err, stderr.String())
-	}
-	var b strings.Builder
-	b.Write(out)
-	for _, m := range byteaHex.FindAllSubmatch(out, -1) {
-		if raw, err := hex.DecodeString(string(m[1])); err == nil {
-			b.WriteByte('\n')
-			b.Write(raw)
-		}
-	}
-	return b.String()
 }

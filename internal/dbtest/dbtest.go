@@ -22,7 +22,11 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,4 +202,38 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// byteaHex finds a bytea in pg_dump's output.
+var byteaHex = regexp.MustCompile(`\\x([0-9a-f]+)`)
+
+// Dump dumps the database at url as SQL, with every bytea value appended
+// in decoded form so that a search sees the bytes, not their hex: what an
+// insider with a copy of the database holds, for tests that search it.
+func Dump(t testing.TB, url string) string {
+	t.Helper()
+	bin, err := exec.LookPath("pg_dump")
+	if err != nil {
+		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_dump")
+		if len(matches) == 0 {
+			t.Fatal("pg_dump not found: install postgresql-client")
+		}
+		bin = matches[len(matches)-1]
+	}
+	cmd := exec.Command(bin, "--no-owner", "--dbname", url)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, stderr.String())
+	}
+	var b strings.Builder
+	b.Write(out)
+	for _, m := range byteaHex.FindAllSubmatch(out, -1) {
+		if raw, err := hex.DecodeString(string(m[1])); err == nil {
+			b.WriteByte('\n')
+			b.Write(raw)
+		}
+	}
+	return b.String()
 }
