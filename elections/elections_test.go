@@ -85,9 +85,9 @@ func TestLifecycle(t *testing.T) {
 	if err := e.Open(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("Open without a key = %v; want conflict", err)
 	}
-	tr, _ := env.SetTrustees(t, "e1")
-	if err := e.SetTrustees(ctx, "e1", tr, "test"); pv.ErrorCode(err) != pv.EConflict {
-		t.Errorf("SetTrustees twice = %v; want conflict", err)
+	env.SetTrustees(t, "e1")
+	if _, err := e.FinishCeremony(ctx, "e1", "test", true); pv.ErrorCode(err) != pv.EConflict {
+		t.Errorf("finishing the key ceremony twice = %v; want conflict", err)
 	}
 	if err := e.Close(ctx, "e1", "test"); pv.ErrorCode(err) != pv.EConflict {
 		t.Errorf("Close a draft = %v; want conflict", err)

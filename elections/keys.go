@@ -14,24 +14,6 @@ import (
 	"primaryvote/ballot"
 )
 
-// SetTrustees stores the public outcome of a draft election's key ceremony.
-// An election's key is set once.
-func (s *Store) SetTrustees(ctx context.Context, id string, t *ballot.Trustees, actor string) error {
-	if err := t.Check(); err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		status, err := LockForChange(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if status != ballot.Draft {
-			return pv.Errorf(pv.EConflict, "election %q is %s: its key is set while it is a draft", id, status)
-		}
-		return s.setTrustees(ctx, tx, id, t, actor)
-	})
-}
-
 // setTrustees stores and logs t in tx, which holds the draft election's
 // lock.
 func (s *Store) setTrustees(ctx context.Context, tx pgx.Tx, id string, t *ballot.Trustees, actor string) error {
