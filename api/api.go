@@ -67,6 +67,10 @@ type Config struct {
 	RetryAfter int
 }
 
+// trusteePostsPerIP bounds the key ceremony's messages and the partial
+// decryptions one client address may post per minute.
+const trusteePostsPerIP = 60
+
 // DefaultConfig is the API's tuning unless the operator says otherwise: the
 // one place each default is written.
 func DefaultConfig() Config {
@@ -193,10 +197,14 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.Get("/checkpoint", s.getCheckpoint)
 		r.Get("/receipts/{code}", s.getReceipt)
 		r.Get("/ceremony", s.getCeremony)
-		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/deals", s.postCeremony("deal"))
-		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/verdicts", s.postCeremony("verdict"))
-		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/ceremony/answers", s.postCeremony("answer"))
-		r.With(perIP(s.cfg.OfficialSignInsPerIP)).Post("/partials", s.postPartial)
+		// The trustees' messages carry their own authority (a signature, a
+		// proof); a few a minute per address is plenty, even for every
+		// trustee behind one address.
+		trustees := perIP(trusteePostsPerIP)
+		r.With(trustees).Post("/ceremony/deals", s.postCeremony("deal"))
+		r.With(trustees).Post("/ceremony/verdicts", s.postCeremony("verdict"))
+		r.With(trustees).Post("/ceremony/answers", s.postCeremony("answer"))
+		r.With(trustees).Post("/partials", s.postPartial)
 		r.With(perIP(s.cfg.SignInsPerIP)).Post("/sessions", s.createVoterSession)
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireVoter)
