@@ -59,10 +59,11 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 		Groups: []ballot.Group{{ID: "members", Name: "M", Weight: 0.5}, {ID: "public", Name: "P", Weight: 0.5}},
 		Questions: []ballot.Question{{ID: "leader", Title: "Leader", MinSelections: 1, MaxSelections: 1, Candidates: []ballot.Candidate{
 			{ID: "a", Number: 1, Name: "A"}, {ID: "b", Number: 2, Name: "B"}, {ID: "c", Number: 3, Name: "C"}, {ID: "d", Number: 4, Name: "D"}, {ID: "e", Number: 5, Name: "E"}}}}}
-	tr, shares, err := keyceremony.Run("bench", 2, 3)
+	kc, err := keyceremony.RunLogged("bench", 2, 3)
 	if err != nil {
 		b.Fatal(err)
 	}
+	tr, shares := kc.Trustees, kc.Shares
 	e := &ballot.Election{ID: d.ID, Title: d.Title, Status: ballot.Tallied, Groups: d.Groups, Questions: d.Questions, Key: tr.Key}
 	signer, err := record.GenerateSigner("primaryvote.bench/log")
 	if err != nil {
@@ -171,6 +172,13 @@ func synthesiseBundle(b *testing.B, n int) (string, string) {
 	}
 	defDigest := sha256.Sum256(def)
 	add(entry.KindElectionCreate, entry.Created{Definition: def})
+	add(entry.KindTrusteesRegister, entry.CeremonyRegistered{Threshold: kc.Ceremony.Threshold, Trustees: kc.Ceremony.Trustees})
+	for _, d := range kc.Deals {
+		add(entry.KindTrusteesDeal, *d)
+	}
+	for _, v := range kc.Verdicts {
+		add(entry.KindTrusteesVerdict, *v)
+	}
 	add(entry.KindTrusteesSetup, entry.TrusteesSet{Threshold: 2, Trustees: 3, PublicKey: hex.EncodeToString(tr.Key.Bytes()), Commitments: commitments, TrusteePublicKeys: public})
 	add(entry.KindElectionOpen, entry.Opened{From: "draft", To: "open", Voters: n, Roll: commitment, DefinitionSHA256: hex.EncodeToString(defDigest[:])})
 	perGroup := make([]int, len(d.Groups))

@@ -16,12 +16,31 @@ import (
 // Run runs an honest k-of-n key ceremony for election id and returns its
 // outcome and every trustee's share.
 func Run(id string, k, n int) (*ballot.Trustees, []ballot.TrusteeShare, error) {
+	r, err := RunLogged(id, k, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.Trustees, r.Shares, nil
+}
+
+// Result is a whole ceremony: its registration and messages, as the log
+// records them, its outcome, and every trustee's share.
+type Result struct {
+	Ceremony *ballot.Ceremony
+	Deals    []*ballot.Deal
+	Verdicts []*ballot.Verdict
+	Trustees *ballot.Trustees
+	Shares   []ballot.TrusteeShare
+}
+
+// RunLogged is Run, with the messages a log would hold.
+func RunLogged(id string, k, n int) (*Result, error) {
 	c := &ballot.Ceremony{ElectionID: id, Threshold: k}
 	var secrets []*ballot.TrusteeSecrets
 	for i := 1; i <= n; i++ {
 		ident, s, err := ballot.NewTrusteeIdentity(i, fmt.Sprintf("Trustee %d", i))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		c.Trustees, secrets = append(c.Trustees, ident), append(secrets, s)
 	}
@@ -29,7 +48,7 @@ func Run(id string, k, n int) (*ballot.Trustees, []ballot.TrusteeShare, error) {
 	for i, s := range secrets {
 		d, err := c.Deal(i+1, s)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		deals = append(deals, d)
 	}
@@ -38,21 +57,21 @@ func Run(id string, k, n int) (*ballot.Trustees, []ballot.TrusteeShare, error) {
 	for i, s := range secrets {
 		v, o, err := c.Judge(i+1, deals, s)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		verdicts, opened = append(verdicts, v), append(opened, o)
 	}
 	out, err := c.Decide(deals, verdicts, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var shares []ballot.TrusteeShare
 	for i := range secrets {
 		s, err := c.Combine(i+1, out, opened[i], nil)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		shares = append(shares, s)
 	}
-	return out.Trustees, shares, nil
+	return &Result{Ceremony: c, Deals: deals, Verdicts: verdicts, Trustees: out.Trustees, Shares: shares}, nil
 }
