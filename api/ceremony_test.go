@@ -24,18 +24,7 @@ func TestCeremonyOverHTTP(t *testing.T) {
 	if err := h.env.Elections.Create(ctx, fixture.Definition("c1"), "test"); err != nil {
 		t.Fatal(err)
 	}
-	c := &ballot.Ceremony{ElectionID: "c1", Threshold: 2}
-	var secrets []*ballot.TrusteeSecrets
-	for i := 1; i <= 3; i++ {
-		id, s, err := ballot.NewTrusteeIdentity(i, fmt.Sprintf("T%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Trustees, secrets = append(c.Trustees, id), append(secrets, s)
-	}
-	if err := h.env.Elections.RegisterTrustees(ctx, "c1", c, "test"); err != nil {
-		t.Fatal(err)
-	}
+	c, secrets := h.env.RegisterTrustees(t, "c1", 2, 3)
 	state := func() (step string, waiting []int, deals int) {
 		r := h.do("GET", "/api/v1/elections/c1/ceremony", "")
 		var s struct {
@@ -136,18 +125,7 @@ func TestCeremonyAndDecryptionOverHTTP(t *testing.T) {
 					t.Fatalf("POST %s = %d %s", path, r.status, r.body)
 				}
 			}
-			c := &ballot.Ceremony{ElectionID: "c1", Threshold: tc.k}
-			var secrets []*ballot.TrusteeSecrets
-			for i := 1; i <= tc.n; i++ {
-				id, s, err := ballot.NewTrusteeIdentity(i, fmt.Sprintf("T%d", i))
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.Trustees, secrets = append(c.Trustees, id), append(secrets, s)
-			}
-			if err := h.env.Elections.RegisterTrustees(ctx, "c1", c, "test"); err != nil {
-				t.Fatal(err)
-			}
+			c, secrets := h.env.RegisterTrustees(t, "c1", tc.k, tc.n)
 			var deals []*ballot.Deal
 			for i, s := range secrets {
 				d, err := c.Deal(i+1, s)

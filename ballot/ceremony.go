@@ -553,6 +553,18 @@ func (c *Ceremony) Decide(deals []*Deal, verdicts []*Verdict, answers []*Answer)
 	return out, nil
 }
 
+// answeredShare is the share dealer revealed in answer to complainer's
+// complaint, if it did.
+func answeredShare(answers []*Answer, dealer, complainer int) (group.Scalar, bool) {
+	for _, a := range answers {
+		if a.Dealer == dealer && a.Complainer == complainer {
+			v, err := decodeScalar(a.Share)
+			return v, err == nil
+		}
+	}
+	return nil, false
+}
+
 // Combine makes trustee j's share of the election key from the shares it
 // opened (Judge) and the answers to its complaints: s_j = Σ_{i qualified}
 // f_i(j). It checks s_j·G = K_j.
@@ -561,12 +573,7 @@ func (c *Ceremony) Combine(j int, out *Outcome, opened map[int]group.Scalar, ans
 	for _, i := range out.Qualified {
 		v, ok := opened[i]
 		if !ok {
-			for _, a := range answers {
-				if a.Dealer == i && a.Complainer == j {
-					v, _ = decodeScalar(a.Share)
-					ok = v != nil
-				}
-			}
+			v, ok = answeredShare(answers, i, j)
 		}
 		if !ok {
 			return TrusteeShare{}, fmt.Errorf("trustee %d has no share from qualified dealer %d", j, i)

@@ -163,7 +163,7 @@ func ParseRevealed(text string) (*Revealed, error) {
 	return r, nil
 }
 
-// Selections returns the choices r states, by id, after checking they are
+// revealedSelections returns the choices r states, by id, after checking they are
 // choices e's questions allow.
 func (e *Election) revealedSelections(r *Revealed) (Selections, error) {
 	if r.ElectionID != e.ID {

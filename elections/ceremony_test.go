@@ -12,33 +12,15 @@ import (
 	"primaryvote/internal/fixture"
 )
 
-// draft makes a draft election with two voters, their credentials and no
-// key, and returns their codes.
-func draft(t *testing.T, env *fixture.Env, id string) map[string]string {
-	t.Helper()
-	ctx := context.Background()
-	if err := env.Elections.Create(ctx, fixture.Definition(id), "test"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Elections.ImportRoll(ctx, id, strings.NewReader("voter_id,group,region\nV00001,members,north\nV00002,public,south\n"), "test"); err != nil {
-		t.Fatal(err)
-	}
-	codes, public := fixture.Authority(id, []ballot.RollVoter{{ID: "V00001", Group: "members"}, {ID: "V00002", Group: "public"}})
-	if _, err := env.Credentials.Import(ctx, id, bytes.NewReader(public), "test"); err != nil {
-		t.Fatal(err)
-	}
-	return codes
-}
-
-// voteAndSum opens election id, casts a ballot for a (V00001) and one for
+// voteAndSum opens election el, casts a ballot for a (V00001) and one for
 // b (V00002), closes it and sums the ballots.
-func voteAndSum(t *testing.T, env *fixture.Env, id string, codes map[string]string) (*ballot.Election, *ballot.Sums) {
+func voteAndSum(t *testing.T, env *fixture.Env, el *fixture.Election) (*ballot.Election, *ballot.Sums) {
 	t.Helper()
 	ctx := context.Background()
+	id := el.ID
 	if err := env.Elections.Open(ctx, id, "test"); err != nil {
 		t.Fatal(err)
 	}
-	el := &fixture.Election{ID: id, Codes: codes, Groups: map[string]string{"V00001": "members", "V00002": "public"}}
 	for voter, leader := range map[string]string{"V00001": "a", "V00002": "b"} {
 		if _, _, err := env.Elections.Cast(ctx, env.CastRequest(t, el, voter, ballot.Selections{"leader": {leader}, "council": {"p"}})); err != nil {
 			t.Fatal(err)
@@ -96,7 +78,7 @@ func TestCeremonyThroughTheStore(t *testing.T) {
 			t.Parallel()
 			env := fixture.New(t)
 			ctx := context.Background()
-			codes := draft(t, env, "e1")
+			el := env.SetupKeyless(t, "e1", 2)
 			c, trustees := env.Ceremony(t, "e1", tc.k, tc.n, nil)
 			if err := env.Elections.Open(ctx, "e1", "test"); err == nil {
 				t.Fatal("the election opened before its key ceremony finished")
@@ -120,7 +102,7 @@ func TestCeremonyThroughTheStore(t *testing.T) {
 			if _, err := env.Elections.FinishCeremony(ctx, "e1", "test", false); pv.ErrorCode(err) != pv.EConflict {
 				t.Errorf("finishing twice: %v", err)
 			}
-			e, sums := voteAndSum(t, env, "e1", codes)
+			e, sums := voteAndSum(t, env, el)
 			for _, subset := range tc.subsets {
 				decryptsWith(t, e, stored, sums, shares, subset)
 			}
@@ -135,7 +117,7 @@ func TestCeremonyExcludesACheatingDealer(t *testing.T) {
 	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
-	codes := draft(t, env, "e1")
+	el := env.SetupKeyless(t, "e1", 2)
 	c, trustees := env.Ceremony(t, "e1", 2, 3, func(c *ballot.Ceremony, d *ballot.Deal, s *ballot.TrusteeSecrets) {
 		if d.Dealer == 2 {
 			d.Shares[2], d.Kept[2] = d.Shares[1], d.Kept[1] // trustee 2's, under trustee 3's name
@@ -157,7 +139,7 @@ func TestCeremonyExcludesACheatingDealer(t *testing.T) {
 		t.Fatalf("qualified %v, excluded %v", out.Qualified, out.Excluded)
 	}
 	shares := env.Shares(t, c, trustees, out)
-	e, sums := voteAndSum(t, env, "e1", codes)
+	e, sums := voteAndSum(t, env, el)
 	decryptsWith(t, e, out.Trustees, sums, shares, []int{1, 3})
 }
 
@@ -168,8 +150,8 @@ func TestCeremonyRefusals(t *testing.T) {
 	t.Parallel()
 	env := fixture.New(t)
 	ctx := context.Background()
-	draft(t, env, "e1")
-	draft(t, env, "e2")
+	env.SetupKeyless(t, "e1", 2)
+	env.SetupKeyless(t, "e2", 2)
 	// Trustee 1 cannot open its shares from 2 and 3; 3 answers with the
 	// right share, 2 cannot answer: two qualified dealers of the three
 	// needed.
@@ -224,7 +206,7 @@ func TestCeremonyRefusals(t *testing.T) {
 		t.Errorf("the refusals logged %d messages", after-before)
 	}
 	// Before registration, nothing is taken.
-	draft(t, env, "e3")
+	env.SetupKeyless(t, "e3", 2)
 	if err := env.Elections.PostDeal(ctx, "e3", d); pv.ErrorCode(err) != pv.EConflict || !strings.Contains(err.Error(), "no trustees registered") {
 		t.Errorf("a deal before registration: %v", err)
 	}

@@ -32,12 +32,8 @@ func ceremonyWorld(t *testing.T, ceremony func(env *fixture.Env) []ballot.Truste
 	must(t, env.Elections.Close(ctx, "e1", "test"))
 	_, err := env.Elections.Tally(ctx, "e1", "test")
 	must(t, err)
-	var posted int
-	for _, s := range shares {
-		if s.Value != nil && posted < 2 {
-			must(t, env.Decrypt(ctx, "e1", s, "test"))
-			posted++
-		}
+	for _, s := range shares[:2] {
+		must(t, env.Decrypt(ctx, "e1", s, "test"))
 	}
 	_, err = env.Elections.FinishTally(ctx, "e1", "test")
 	must(t, err)

@@ -385,11 +385,11 @@ func trusteesShare(ctx context.Context, env *Env, args []string) error {
 	f := newTrusteeFlags("trustees share")
 	out := f.String("out", "", "the share file to write (it must not exist)")
 	s, _, err := f.open(ctx, env, args, 0)
-	if err != nil || *out == "" {
-		if err == nil {
-			err = errUsage
-		}
+	if err != nil {
 		return err
+	}
+	if *out == "" {
+		return errUsage
 	}
 	if !s.st.Finished || s.st.Setup == nil {
 		printStatus(env.Stdout, s.st)

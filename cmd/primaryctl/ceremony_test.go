@@ -127,7 +127,7 @@ func TestNoOneHoldsTheElectionKey(t *testing.T) {
 			t.Errorf("trustee %d's share alone is the election secret", i+1)
 		}
 	}
-	if strings.Contains(c.must("trustees status --url "+url+" --election demo"), "step: done") == false {
+	if !strings.Contains(c.must("trustees status --url "+url+" --election demo"), "step: done") {
 		t.Error("the ceremony is not done")
 	}
 }
