@@ -135,6 +135,9 @@ func New(cfg Config, svc Services, logger *slog.Logger) *Server {
 	s.voterLimiter = httprate.NewRateLimiter(cfg.SignInsPerVoter, time.Minute, httprate.WithLimitHandler(s.tooMany))
 	s.officialLimiter = httprate.NewRateLimiter(cfg.OfficialSignInsPerIP, time.Minute, httprate.WithLimitHandler(s.tooMany))
 	s.checkLimiter = httprate.NewRateLimiter(cfg.ChecksPerVoter, 24*time.Hour, httprate.WithLimitHandler(s.tooMany))
+	if svc.Pusher != nil {
+		s.metrics.registry.MustRegister(newWitnessCollector(svc.Pusher))
+	}
 	s.handler = s.routes()
 	return s
 }
@@ -197,6 +200,8 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.Get("/checkpoint", s.getCheckpoint)
 		r.Get("/receipts/{code}", s.getReceipt)
 		r.Get("/ceremony", s.getCeremony)
+		r.Get("/witnesses", s.getWitnesses)
+		r.With(s.requireRole(auth.Admin)).Put("/witnesses", s.putWitnesses)
 		// The trustees' messages carry their own authority (a signature, a
 		// proof); a few a minute per address is plenty, even for every
 		// trustee behind one address.

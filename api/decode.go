@@ -19,6 +19,7 @@ import (
 // Body size limits.
 const (
 	maxSessionBody = 4 << 10
+	maxPolicyBody  = 16 << 10
 	maxBallotBody  = 64 << 10
 	maxSpoiledBody = 20 << 10 // a revealed copy's text is at most 16 KiB
 )

@@ -17,6 +17,7 @@ import (
 	"primaryvote/api"
 	"primaryvote/audit"
 	"primaryvote/audit/entry"
+	"primaryvote/audit/witness"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -352,4 +353,15 @@ func TestServiceFailuresOverHTTP(t *testing.T) {
 	if r := h.do("GET", "/readyz", ""); r.status != 503 || !strings.Contains(r.body, "urn:primaryvote:problem:unavailable") {
 		t.Errorf("readyz with the database down = %d %s", r.status, r.body)
 	}
+}
+
+func (w *world) SetWitnesses(ctx context.Context, id string, p *witness.Policy, actor string) error {
+	if err := p.Check(); err != nil {
+		return pv.Errorf(pv.EInvalid, "The witness policy: %v.", err)
+	}
+	return pv.Errorf(pv.EConflict, "election %q is open: its witnesses are set before it opens", id)
+}
+
+func (w *world) Witnesses(ctx context.Context, electionID string) (*audit.WitnessView, error) {
+	return nil, audit.ErrNoPolicy
 }

@@ -15,6 +15,7 @@ import (
 	pv "primaryvote"
 	"primaryvote/audit"
 	"primaryvote/audit/entry"
+	"primaryvote/audit/witness"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -355,8 +356,9 @@ func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
 }
 
 // getCheckpoint serves the audit log's latest signed checkpoint, a note
-// (golang.org/x/mod/sumdb/note) over a C2SP tlog-checkpoint body. The log
-// covers every election, so every election serves the same checkpoint.
+// (golang.org/x/mod/sumdb/note) over a C2SP tlog-checkpoint body, with
+// every witness's cosignature the service holds for it. The log covers
+// every election, so every election serves the same checkpoint.
 func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.svc.Elections.GetPublic(r.Context(), chi.URLParam(r, "id")); err != nil {
 		s.writeError(w, r, err)
@@ -373,6 +375,42 @@ func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(signed)
+}
+
+// getWitnesses serves the election's witness policy with how far each
+// witness has cosigned the log: the size of the newest checkpoint it
+// cosigned, when, and how many records it lags.
+func (s *Server) getWitnesses(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := s.svc.Elections.GetPublic(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.svc.Log.Witnesses(r.Context(), id)
+	if errors.Is(err, audit.ErrNoPolicy) {
+		err = pv.Errorf(pv.ENotFound, "Election %s has no witness policy.", id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// putWitnesses sets a draft election's witness policy: {"quorum": q,
+// "witnesses": [{"key": witness verifier key, "url": submission prefix}]}.
+func (s *Server) putWitnesses(w http.ResponseWriter, r *http.Request) {
+	var p witness.Policy
+	if _, err := readJSON(w, r, maxPolicyBody, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if err := s.svc.Elections.SetWitnesses(r.Context(), id, &p, "official:"+officialFrom(r.Context()).Username); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
 }
 
 // getLogKey serves the note verifier key that checks the log's checkpoints.

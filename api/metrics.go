@@ -49,3 +49,51 @@ func (m *metrics) observe(method, route string, status int, elapsed time.Duratio
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
+
+// witnessCollector reports what this server knows of each witness it
+// pushes to: the size of the newest checkpoint it cosigned, how many records
+// the log holds beyond that, whether its last push failed, and the failed
+// pushes. A witness that is down shows as up 0 with a growing lag.
+type witnessCollector struct {
+	pusher   Pusher
+	cosigned *prometheus.Desc
+	lag      *prometheus.Desc
+	up       *prometheus.Desc
+	failed   *prometheus.Desc
+}
+
+func newWitnessCollector(p Pusher) *witnessCollector {
+	labels := []string{"witness"}
+	return &witnessCollector{
+		pusher:   p,
+		cosigned: prometheus.NewDesc("primaryvote_witness_cosigned_size", "The size of the newest checkpoint the witness cosigned.", labels, nil),
+		lag:      prometheus.NewDesc("primaryvote_witness_lag_records", "How many records the log's newest checkpoint holds beyond the witness's newest cosigned one.", labels, nil),
+		up:       prometheus.NewDesc("primaryvote_witness_up", "1 if the last push to the witness was cosigned, 0 if it failed.", labels, nil),
+		failed:   prometheus.NewDesc("primaryvote_witness_push_failures_total", "Pushes to the witness that it did not cosign.", labels, nil),
+	}
+}
+
+func (c *witnessCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.cosigned
+	ch <- c.lag
+	ch <- c.up
+	ch <- c.failed
+}
+
+func (c *witnessCollector) Collect(ch chan<- prometheus.Metric) {
+	var size int64
+	status := c.pusher.Status()
+	for _, w := range status {
+		size = max(size, w.Cosigned, w.LogSize)
+	}
+	for _, w := range status {
+		up := 1.0
+		if w.Failures > 0 {
+			up = 0
+		}
+		ch <- prometheus.MustNewConstMetric(c.cosigned, prometheus.GaugeValue, float64(w.Cosigned), w.Name)
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(size-w.Cosigned), w.Name)
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, w.Name)
+		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(w.Failed), w.Name)
+	}
+}

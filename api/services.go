@@ -11,6 +11,7 @@ import (
 
 	"primaryvote/audit"
 	"primaryvote/audit/entry"
+	"primaryvote/audit/witness"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -31,6 +32,8 @@ type Services struct {
 	Database Database
 	// Pages serves the web pages; nil serves the API alone.
 	Pages Pages
+	// Pusher, if set, gives the witnesses' metrics.
+	Pusher Pusher
 }
 
 // Elections is the election service (elections.Store).
@@ -61,6 +64,8 @@ type Elections interface {
 	Receipt(ctx context.Context, electionID, voterID string) (json.RawMessage, error)
 	Results(ctx context.Context, id string) (json.RawMessage, error)
 	Turnout(ctx context.Context, electionID string) (*elections.Turnout, error)
+	// SetWitnesses sets a draft election's witness policy.
+	SetWitnesses(ctx context.Context, id string, p *witness.Policy, actor string) error
 	// Export writes the election's audit bundle.
 	Export(ctx context.Context, id string, w io.Writer) error
 }
@@ -87,6 +92,15 @@ type Log interface {
 	Include(ctx context.Context, electionID string, kind entry.Kind, ref string) (*audit.Inclusion, error)
 	RecentActivity(ctx context.Context, electionID string, limit int) ([]audit.Activity, error)
 	Sequence(ctx context.Context) error
+	// Witnesses is how far the election's witnesses have cosigned the
+	// log; audit.ErrNoPolicy when it has none.
+	Witnesses(ctx context.Context, electionID string) (*audit.WitnessView, error)
+}
+
+// Pusher is what this server knows of the witnesses it pushes to
+// (audit.Pusher), for the metrics.
+type Pusher interface {
+	Status() []audit.WitnessStatus
 }
 
 // Database is the database's reachability (a *pgxpool.Pool).

@@ -54,14 +54,21 @@ func ReadLogged(ctx context.Context, q Query, electionID string) (*Logged, error
 	return out, nil
 }
 
-// WriteLog writes every record of the log and every checkpoint, as seen by
-// tx, to a bundle, and returns the tracking codes of electionID's logged
-// ballots. Every record is covered by a checkpoint in the same snapshot,
+// WriteLog writes the log's records and checkpoints, as seen by tx, to a
+// bundle, each checkpoint with its witnesses' cosignatures, and returns the
+// tracking codes of electionID's logged ballots. It writes up to the newest
+// checkpoint; or, when the election has a witness policy, up to the newest
+// checkpoint that counts under it, if that one covers every record of the
+// election. Every record is covered by a checkpoint in the same snapshot,
 // since the sequencer stores records and their checkpoint in one
 // transaction.
 func WriteLog(ctx context.Context, tx pgx.Tx, w *bundle.Writer, electionID string) (map[string]bool, error) {
+	end, err := bundleEnd(ctx, tx, electionID)
+	if err != nil {
+		return nil, err
+	}
 	logged := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT position, record, kind = $2 AND election_id = $1, coalesce(ref, '') FROM audit_log ORDER BY position`, electionID, entry.KindBallotCast)
+	rows, err := tx.Query(ctx, `SELECT position, record, kind = $2 AND election_id = $1, coalesce(ref, '') FROM audit_log WHERE position < $3 ORDER BY position`, electionID, entry.KindBallotCast, end)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the log: %w", err)
 	}
@@ -89,7 +96,9 @@ func WriteLog(ctx context.Context, tx pgx.Tx, w *bundle.Writer, electionID strin
 	if err != nil {
 		return nil, fmt.Errorf("couldn't export the log: %w", err)
 	}
-	checkpoints, err := tx.Query(ctx, `SELECT signed FROM audit_checkpoints ORDER BY size`)
+	checkpoints, err := tx.Query(ctx, `
+SELECT c.signed || convert_to(coalesce((SELECT string_agg(signature, '' ORDER BY witness) FROM audit_cosignatures s WHERE s.size = c.size), ''), 'UTF8')
+FROM audit_checkpoints c WHERE c.size <= $1 ORDER BY c.size`, end)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read checkpoints: %w", err)
 	}
@@ -103,4 +112,29 @@ func WriteLog(ctx context.Context, tx pgx.Tx, w *bundle.Writer, electionID strin
 		}
 	}
 	return logged, nil
+}
+
+// bundleEnd is the size of the checkpoint a bundle of the election ends
+// with (WriteLog).
+func bundleEnd(ctx context.Context, tx pgx.Tx, electionID string) (int64, error) {
+	newest, _, err := newestCheckpoint(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	policy, err := ElectionPolicy(ctx, tx, electionID)
+	if err != nil || policy == nil {
+		return newest, err
+	}
+	var last *int64
+	if err := tx.QueryRow(ctx, `SELECT max(position) FROM audit_log WHERE election_id = $1`, electionID).Scan(&last); err != nil {
+		return 0, fmt.Errorf("couldn't read the election's last record: %w", err)
+	}
+	if last == nil {
+		return newest, nil
+	}
+	counting, _, err := countingCheckpoint(ctx, tx, policy, *last)
+	if err != nil || counting == 0 {
+		return newest, err
+	}
+	return counting, nil
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -19,6 +20,8 @@ type Log struct {
 	// hashes keeps the tree hashes proofs have read: a stored hash never
 	// changes, and the proofs of nearby records share most of theirs.
 	hashes *hashCache
+	// policies keeps the elections' witness policies.
+	policies policyCache
 }
 
 // NewLog returns the log in the database q reaches. seq sequences it on
@@ -31,17 +34,36 @@ func NewLog(q Query, seq *Sequencer, verifierKey string) *Log {
 // VerifierKey is the note verifier key of the log's checkpoints.
 func (l *Log) VerifierKey() string { return l.verifierKey }
 
-// LatestCheckpoint returns the newest signed checkpoint, or nil when the log
-// is empty.
-func (l *Log) LatestCheckpoint(ctx context.Context) ([]byte, error) {
-	return LatestCheckpoint(ctx, l.q)
-}
 
 // Include proves that the entry of electionID with kind and ref is in the
 // log against the newest checkpoint; ErrQueued and ErrNotLogged say why
 // not.
 func (l *Log) Include(ctx context.Context, electionID string, kind entry.Kind, ref string) (*Inclusion, error) {
-	return include(ctx, l.q, electionID, kind, ref, l.verifierKey, l.hashes)
+	policy, err := l.policies.get(ctx, l.q, electionID)
+	if err != nil {
+		return nil, err
+	}
+	return include(ctx, l.q, electionID, kind, ref, l.verifierKey, policy, l.hashes)
+}
+
+// Witnesses returns how far the election's witnesses have cosigned the
+// log; ErrNoPolicy when it has no witness policy.
+func (l *Log) Witnesses(ctx context.Context, electionID string) (*WitnessView, error) {
+	return Witnesses(ctx, l.q, electionID)
+}
+
+// LatestCheckpoint returns the newest signed checkpoint with every
+// witness's cosignature stored for it, or nil when the log is empty.
+func (l *Log) LatestCheckpoint(ctx context.Context) ([]byte, error) {
+	signed, err := LatestCheckpoint(ctx, l.q)
+	if err != nil || signed == nil {
+		return signed, err
+	}
+	c, err := record.ParseSignedCheckpoint(signed)
+	if err != nil {
+		return nil, err
+	}
+	return cosignedCheckpoint(ctx, l.q, c.Size)
 }
 
 // RecentActivity returns an election's newest logged actions, newest first.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"primaryvote/audit/entry"
 	"primaryvote/audit/record"
+	"primaryvote/audit/witness"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
@@ -21,6 +22,9 @@ type Inclusion struct {
 	Record     []byte      `json:"record"`
 	Checkpoint string      `json:"checkpoint"`
 	Proof      []tlog.Hash `json:"inclusion_proof"`
+	// Witnessed says which of the election's witnesses cosigned the
+	// checkpoint; absent when the election has no witness policy.
+	Witnessed *Witnessed `json:"witnessed,omitempty"`
 }
 
 // ErrQueued means the entry exists but is not in the log yet: the sequencer
@@ -44,9 +48,11 @@ SELECT NULL, NULL, NULL FROM audit_entries WHERE ref = $1 AND election_id = $2 A
 LIMIT 1`
 
 // include finds the entry of electionID with the given kind and ref and
-// proves its inclusion against the latest checkpoint, which must verify
-// under verifierKey, reading tree hashes through cache.
-func include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string, cache *hashCache) (*Inclusion, error) {
+// proves its inclusion, reading tree hashes through cache: against the
+// newest checkpoint that counts under the election's witness policy (nil:
+// none) and covers it, or else against the latest checkpoint. The
+// checkpoint must verify under verifierKey.
+func include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string, policy *witness.Policy, cache *hashCache) (*Inclusion, error) {
 	var (
 		in       Inclusion
 		position *int64
@@ -65,6 +71,16 @@ func include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 	if signed == nil {
 		return nil, ErrQueued
 	}
+	if policy != nil {
+		if signed, err = witnessedCheckpoint(ctx, q, policy, in.Position, signed); err != nil {
+			return nil, err
+		}
+		names, err := policy.Cosigners(signed, verifierKey)
+		if err != nil {
+			return nil, fmt.Errorf("the checkpoint's cosignatures: %w", err)
+		}
+		in.Witnessed = &Witnessed{Quorum: policy.Quorum, Cosigners: names}
+	}
 	c, err := record.OpenCheckpoint(signed, verifierKey)
 	if err != nil {
 		return nil, err
@@ -74,6 +90,20 @@ func include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 	}
 	in.Checkpoint = string(signed)
 	return &in, nil
+}
+
+// witnessedCheckpoint returns the newest checkpoint that counts under the
+// policy and covers position, or else newest, each with its cosignatures.
+func witnessedCheckpoint(ctx context.Context, q Query, policy *witness.Policy, position int64, newest []byte) ([]byte, error) {
+	size, signed, err := countingCheckpoint(ctx, q, policy, position)
+	if err != nil || size > 0 {
+		return signed, err
+	}
+	c, err := record.ParseSignedCheckpoint(newest)
+	if err != nil {
+		return nil, err
+	}
+	return cosignedCheckpoint(ctx, q, c.Size)
 }
 
 // scanOne scans the first row of a query into dest and reports whether there

@@ -29,7 +29,13 @@ type Sequencer struct {
 	signer *record.Signer
 	logger *slog.Logger
 	batch  int
+	// signed, if set, is called after each checkpoint is stored.
+	signed func()
 }
+
+// OnCheckpoint has f called after each checkpoint the sequencer stores
+// (the witness pusher's Notify). Set it before Run.
+func (s *Sequencer) OnCheckpoint(f func()) { s.signed = f }
 
 // NewSequencer returns a sequencer that signs checkpoints with signer.
 func NewSequencer(pool *pgxpool.Pool, signer *record.Signer, logger *slog.Logger) *Sequencer {
@@ -111,6 +117,9 @@ func (s *Sequencer) Step(ctx context.Context) (int, error) {
 		n = len(entries)
 		return nil
 	})
+	if err == nil && n > 0 && s.signed != nil {
+		s.signed()
+	}
 	return n, err
 }
 

@@ -46,6 +46,8 @@ type electionLog struct {
 	partials     map[int]*loggedPartial
 	partialOrder []int
 	tally        *logged[entry.Tallied]
+	// policy is the witness policy in force (the last logged).
+	policy *logged[entry.WitnessPolicy]
 }
 
 // logged is an entry's data and its position in the log.
@@ -126,6 +128,15 @@ func (g *electionLog) onEntry(n int64, e *entry.Parsed) error {
 		return g.onCeremonyMessage(e.Kind, d)
 	case *entry.TrusteesSet:
 		return g.onTrustees(n, d)
+	case *entry.WitnessPolicy:
+		if err := g.require(e.Kind, ballot.Draft); err != nil {
+			return err
+		}
+		if err := d.Check(); err != nil {
+			return fmt.Errorf("the witness policy: %v", err)
+		}
+		g.policy = &logged[entry.WitnessPolicy]{n, d}
+		g.v.report.Witnesses = &WitnessReport{Quorum: d.Quorum, Cosigned: map[string]int64{}}
 	case *entry.Opened:
 		return g.onOpen(n, d)
 	case *entry.Cast:

@@ -3,6 +3,7 @@ package bundle
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -34,6 +35,22 @@ func (r *Report) WriteText(w io.Writer) {
 			if why, ok := c.Excluded[i]; ok {
 				fmt.Fprintf(w, "    excluded: trustee %d %s\n", i, why)
 			}
+		}
+	}
+	if wr := r.Witnesses; wr != nil && r.Failure == "" {
+		pinned := "logged policy, not pinned (pass --policy to require it)"
+		if wr.PolicyPinned {
+			pinned = "pinned policy"
+		}
+		fmt.Fprintf(w, "  ✓ witnesses (%s, quorum %d): the final checkpoint (size %d) is cosigned by %d: %s\n",
+			pinned, wr.Quorum, wr.FinalSize, len(wr.Final), strings.Join(wr.Final, ", "))
+		names := make([]string, 0, len(wr.Cosigned))
+		for name := range wr.Cosigned {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			fmt.Fprintf(w, "    %s cosigned up to size %d\n", name, wr.Cosigned[name])
 		}
 	}
 	if r.CheckedCopies > 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"primaryvote/audit/entry"
 	"primaryvote/audit/record"
+	"primaryvote/audit/witness"
 	"primaryvote/ballot"
 )
 
@@ -42,6 +44,11 @@ type Options struct {
 	// credential swapped in the database even before the election opened.
 	Credentials       []byte
 	CredentialsSHA256 string
+	// Policy pins the election's witness policy, as the camps agreed it:
+	// the logged policy must name the same witness keys and quorum, and the
+	// bundle's final checkpoint must carry cosignatures by at least the
+	// quorum of them.
+	Policy *witness.Policy
 	// FromDatabase says the bundle is streamed from a database rather than
 	// read from a file: failures then name what failed without a line
 	// number, which would mean nothing to the reader.
@@ -58,6 +65,11 @@ func CheckOptions(opts Options) error {
 	}
 	if _, err := authorityCredentials(opts); err != nil {
 		return err
+	}
+	if opts.Policy != nil {
+		if err := opts.Policy.Check(); err != nil {
+			return fmt.Errorf("the witness policy: %v", err)
+		}
 	}
 	for name, signed := range opts.Checkpoints {
 		var err error
@@ -102,6 +114,9 @@ type Report struct {
 	// Ceremony is what the key ceremony's messages in the log give, which
 	// the logged election key must be.
 	Ceremony *CeremonyReport `json:"ceremony,omitempty"`
+	// Witnesses is what the checkpoints' cosignatures show, when the log
+	// records a witness policy for the election.
+	Witnesses *WitnessReport `json:"witnesses,omitempty"`
 	// CheckedCopies counts the copies voters checked instead of casting
 	// (ballot.spoiled), each encrypted again from its seed and choices.
 	CheckedCopies int `json:"checked_copies"`
@@ -117,6 +132,17 @@ type Report struct {
 	VerifiedElection *ballot.Election `json:"-"`
 	Trustees         *ballot.Trustees `json:"-"`
 	Sums             *ballot.Sums     `json:"-"`
+}
+
+// WitnessReport sums up the witnessing: the logged policy's quorum,
+// whether it was pinned, the witnesses that cosigned the final checkpoint,
+// and the newest size each witness cosigned (every cosignature verified).
+type WitnessReport struct {
+	Quorum       int              `json:"quorum"`
+	PolicyPinned bool             `json:"policy_pinned"`
+	FinalSize    int64            `json:"final_size"`
+	Final        []string         `json:"final_cosigners"`
+	Cosigned     map[string]int64 `json:"cosigned_sizes"`
 }
 
 // CeremonyReport sums up the key ceremony: its trustees and threshold, the
@@ -215,6 +241,10 @@ type verifier struct {
 	chains  []tlog.Hash
 	hashes  record.MemoryHashes
 	newest  int64 // the size of the newest checkpoint
+	// signedAt holds each checkpoint's text by size, to name a split view;
+	// newestCosigners are the policy's witnesses that cosigned the newest.
+	signedAt        map[int64]string
+	newestCosigners []string
 
 	log    *electionLog
 	castBy map[string]int64     // pseudonym → position of its ballot.cast
@@ -597,8 +627,28 @@ func (v *verifier) onCheckpoint(l line) error {
 	if err != nil {
 		return v.fail("checkpoint %d: %v", v.checkpoints+1, err)
 	}
+	if text, ok := v.signedAt[c.Size]; ok && text != string(c.Body()) {
+		return v.fail("two different checkpoints of size %d are signed by the log's key: a split view", c.Size)
+	}
 	if err := v.checkCheckpoint(c); err != nil {
 		return v.fail("checkpoint of size %d: %v", c.Size, err)
+	}
+	if v.signedAt == nil {
+		v.signedAt = map[int64]string{}
+	}
+	v.signedAt[c.Size] = string(c.Body())
+	if p := v.log.policy; p != nil {
+		names, err := p.data.Cosigners([]byte(l.Signed), v.logKey)
+		if err != nil {
+			return v.fail("checkpoint of size %d: %v", c.Size, err)
+		}
+		w := v.report.Witnesses
+		for _, name := range names {
+			w.Cosigned[name] = max(w.Cosigned[name], c.Size)
+		}
+		if c.Size >= v.newest {
+			v.newestCosigners = names
+		}
 	}
 	v.newest = max(v.newest, c.Size)
 	v.checkpoints++
@@ -619,7 +669,7 @@ func (v *verifier) checkCheckpoint(c record.Checkpoint) error {
 		return err
 	}
 	if root != c.Root {
-		return fmt.Errorf("its tree hash is not the tree hash of the first %d records: the log was rewritten", c.Size)
+		return fmt.Errorf("its tree hash is not the tree hash of the first %d records: the log was rewritten, or shown differently to others (a split view)", c.Size)
 	}
 	if v.chains[c.Size-1] != c.Chain {
 		return fmt.Errorf("its chain hash is not record %d's", c.Size-1)
@@ -642,11 +692,17 @@ func (v *verifier) finishLog() error {
 		if err != nil {
 			return fmt.Errorf("checkpoint %s: %v", name, err)
 		}
+		if text, ok := v.signedAt[c.Size]; ok && text != string(c.Body()) {
+			return fmt.Errorf("checkpoint %s and the bundle's checkpoint of size %d differ, and the log's key signed both: a split view", name, c.Size)
+		}
 		if err := v.checkCheckpoint(c); err != nil {
 			return fmt.Errorf("checkpoint %s (size %d): %v", name, c.Size, err)
 		}
 		v.report.SavedCheckpoints++
 		v.step("saved checkpoints")
+	}
+	if err := v.checkWitnessed(); err != nil {
+		return err
 	}
 	return v.log.finish()
 }
@@ -908,4 +964,32 @@ func authorityCredentials(opts Options) (map[string]string, error) {
 		return nil, fmt.Errorf("the authority's credentials file: %v", err)
 	}
 	return groups, nil
+}
+
+// checkWitnessed checks the final checkpoint against the pinned witness
+// policy, if one was given.
+func (v *verifier) checkWitnessed() error {
+	pinned, logged := v.opts.Policy, v.log.policy
+	if w := v.report.Witnesses; w != nil {
+		w.FinalSize, w.Final = v.newest, v.newestCosigners
+		if w.Final == nil {
+			w.Final = []string{}
+		}
+	}
+	if pinned == nil {
+		return nil
+	}
+	if logged == nil {
+		return fmt.Errorf("a witness policy is pinned, but the log records none for election %s", v.log.id)
+	}
+	if !pinned.Equal(logged.data) {
+		return fmt.Errorf("the witness policy logged at record %d (quorum %d of %s) is not the pinned one (quorum %d of %s)",
+			logged.at, logged.data.Quorum, strings.Join(logged.data.Names(), ", "), pinned.Quorum, strings.Join(pinned.Names(), ", "))
+	}
+	v.report.Witnesses.PolicyPinned = true
+	if got := len(v.newestCosigners); got < pinned.Quorum {
+		return fmt.Errorf("the final checkpoint (size %d) is cosigned by %d of the policy's witnesses (%s), fewer than its quorum of %d: the witnesses have not seen this log",
+			v.newest, got, strings.Join(v.newestCosigners, ", "), pinned.Quorum)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"primaryvote/audit/witness"
 	"primaryvote/internal/strictjson"
 )
 
@@ -41,6 +42,7 @@ const (
 	KindTrusteesVerdict      Kind = "trustees.verdict"         // Verdict, about an election
 	KindTrusteesAnswer       Kind = "trustees.answer"          // Answer, about an election
 	KindTrusteesSetup        Kind = "trustees.setup"           // TrusteesSet, about an election
+	KindWitnessPolicy        Kind = "witnesses.policy"         // WitnessPolicy, about an election
 	KindElectionOpen         Kind = "election.open"            // Opened, about an election
 	KindVoterSignIns         Kind = "voter.signins"            // SignIns, about an election
 	KindBallotCast           Kind = "ballot.cast"              // Cast, about an election
@@ -278,6 +280,10 @@ type Published struct {
 	To   string `json:"to"`
 }
 
+// WitnessPolicy is an election's witness policy (witness.Policy): the
+// witnesses whose cosignatures count and how many make a quorum.
+type WitnessPolicy = witness.Policy
+
 // kindInfo is a kind's data type and whether it is about an election.
 type kindInfo struct {
 	data     reflect.Type
@@ -300,6 +306,7 @@ var schema = map[Kind]kindInfo{
 	KindTrusteesVerdict:      {reflect.TypeFor[Verdict](), true},
 	KindTrusteesAnswer:       {reflect.TypeFor[Answer](), true},
 	KindTrusteesSetup:        {reflect.TypeFor[TrusteesSet](), true},
+	KindWitnessPolicy:        {reflect.TypeFor[WitnessPolicy](), true},
 	KindElectionOpen:         {reflect.TypeFor[Opened](), true},
 	KindVoterSignIns:         {reflect.TypeFor[SignIns](), true},
 	KindBallotCast:           {reflect.TypeFor[Cast](), true},

@@ -10,9 +10,11 @@
 // to): no database, no server. Without --log-key it can show only that the
 // bundle agrees with itself, and says so in its first and last lines. With
 // the credential authority's public file and the SHA-256 it published, it
-// also proves the roll's credentials are the ones the authority made.
+// also proves the roll's credentials are the ones the authority made. With
+// the witness policy the camps agreed (--policy), the final checkpoint must
+// carry a quorum of their cosignatures: the log is the one they witnessed.
 //
-//	auditverify [--log-key KEY] [--checkpoint FILE ...] [--credentials FILE --credentials-sha256 HEX] [--json] BUNDLE
+//	auditverify [--log-key KEY] [--policy FILE] [--checkpoint FILE ...] [--credentials FILE --credentials-sha256 HEX] [--json] BUNDLE
 package main
 
 import (
@@ -25,6 +27,8 @@ import (
 	"strings"
 
 	"primaryvote/audit/bundle"
+	"primaryvote/audit/witness"
+	"primaryvote/internal/strictjson"
 )
 
 type fileList []string
@@ -36,7 +40,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: auditverify [--log-key KEY] [--checkpoint FILE ...] [--credentials FILE --credentials-sha256 HEX] [--json] BUNDLE"
+const usage = "usage: auditverify [--log-key KEY] [--policy FILE] [--checkpoint FILE ...] [--credentials FILE --credentials-sha256 HEX] [--json] BUNDLE"
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("auditverify", flag.ContinueOnError)
@@ -46,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logKey := fs.String("log-key", "", "the log's note verifier key, from a source you trust")
 	credentials := fs.String("credentials", "", "the credential authority's public credentials file")
 	credentialsSHA256 := fs.String("credentials-sha256", "", "the SHA-256 the authority published for that file, from a source you trust")
+	policy := fs.String("policy", "", "the election's witness policy (JSON), as the camps agreed it: the final checkpoint must meet its quorum")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the verification here")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
@@ -60,6 +65,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		opts.Credentials = b
+	}
+	if *policy != "" {
+		b, err := os.ReadFile(*policy)
+		if err == nil {
+			opts.Policy = new(witness.Policy)
+			if err = strictjson.Unmarshal(b, opts.Policy); err != nil {
+				err = fmt.Errorf("%s: %v", *policy, err)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "auditverify:", err)
+			return 2
+		}
 	}
 	if !*asJSON {
 		opts.Progress = stderr

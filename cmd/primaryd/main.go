@@ -54,6 +54,10 @@ type Config struct {
 	LogOrigin string
 	// SequenceInterval is how often the audit sequencer looks for entries.
 	SequenceInterval time.Duration
+	// WitnessInterval is how often the witness pusher looks for checkpoints
+	// other servers signed and retries witnesses (default a second); it
+	// pushes at once each checkpoint this server signs.
+	WitnessInterval time.Duration
 	// SignInLogInterval is how often the voter sign-ins and failures counted are
 	// logged (default a minute); they are logged at shutdown too.
 	SignInLogInterval time.Duration
@@ -82,6 +86,8 @@ type Main struct {
 	sequencer     *audit.Sequencer
 	stopSequencer context.CancelFunc
 	sequencerDone chan struct{}
+	pusher        *audit.Pusher
+	pusherDone    chan struct{} // the witness pusher, stopped with the sequencer
 
 	stopSignInLog context.CancelFunc
 	signInLogDone chan struct{}
@@ -138,9 +144,25 @@ func (m *Main) Run(ctx context.Context) error {
 	var seqCtx context.Context
 	seqCtx, m.stopSequencer = context.WithCancel(context.Background())
 	m.sequencerDone = make(chan struct{})
+	pusher, err := audit.NewPusher(m.pool, signer.VerifierKey(), m.Logger)
+	if err != nil {
+		m.pool.Close()
+		return err
+	}
+	m.pusher = pusher
+	m.sequencer.OnCheckpoint(pusher.Notify)
+	witnessInterval := m.Config.WitnessInterval
+	if witnessInterval == 0 {
+		witnessInterval = time.Second
+	}
+	m.pusherDone = make(chan struct{})
 	go func() {
 		defer close(m.sequencerDone)
 		m.sequencer.Run(seqCtx, interval)
+	}()
+	go func() {
+		defer close(m.pusherDone)
+		pusher.Run(seqCtx, witnessInterval)
 	}()
 
 	clock := time.Now
@@ -165,6 +187,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Officials:   auth.NewOfficials(m.pool, clock),
 		Tokens:      auth.NewTokens(secrets, clock),
 		Log:         audit.NewLog(m.pool, m.sequencer, signer.VerifierKey()),
+		Pusher:      pusher,
 	}, m.Logger)
 
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
@@ -173,6 +196,7 @@ func (m *Main) Run(ctx context.Context) error {
 		<-m.signInLogDone
 		m.stopSequencer()
 		<-m.sequencerDone
+		<-m.pusherDone
 		m.pool.Close()
 		return fmt.Errorf("couldn't listen: %w", err)
 	}
@@ -242,8 +266,14 @@ func (m *Main) Close() error {
 	if m.sequencer != nil {
 		m.stopSequencer()
 		<-m.sequencerDone
+		<-m.pusherDone
 		if _, serr := m.sequencer.Drain(ctx); serr != nil && err == nil {
 			err = fmt.Errorf("couldn't sequence the last audit entries: %w", serr)
+		}
+		// The witnesses get the last checkpoint now, not when a server next
+		// runs.
+		if perr := m.pusher.Round(ctx); perr != nil {
+			m.Logger.Warn("couldn't push the last checkpoint to the witnesses", "err", perr)
 		}
 	}
 	if m.pool != nil {

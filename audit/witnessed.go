@@ -1,0 +1,181 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"primaryvote/audit/witness"
+	"primaryvote/internal/strictjson"
+)
+
+// Witnessed says who cosigned the checkpoint an inclusion proof is
+// against: the names of the election's witnesses that did, and how many
+// make it count (audit/LOG.md section 2).
+type Witnessed struct {
+	Quorum    int      `json:"quorum"`
+	Cosigners []string `json:"cosigners"`
+}
+
+// Counts reports whether the quorum cosigned.
+func (w *Witnessed) Counts() bool { return len(w.Cosigners) >= w.Quorum }
+
+// ElectionPolicy returns the election's witness policy, or nil when it has
+// none.
+func ElectionPolicy(ctx context.Context, q Query, electionID string) (*witness.Policy, error) {
+	rows, err := q.Query(ctx, `SELECT policy FROM witness_policies WHERE election_id = $1`, electionID)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the witness policy: %w", err)
+	}
+	raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil || len(raw) == 0 {
+		return nil, err
+	}
+	var p witness.Policy
+	if err := strictjson.Unmarshal(raw[0], &p); err != nil {
+		return nil, fmt.Errorf("the stored witness policy: %w", err)
+	}
+	return &p, nil
+}
+
+// policyCache keeps elections' witness policies for a few seconds: a
+// policy changes only while its election is a draft, before any receipt.
+type policyCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedPolicy
+}
+
+type cachedPolicy struct {
+	p   *witness.Policy
+	exp time.Time
+}
+
+func (c *policyCache) get(ctx context.Context, q Query, electionID string) (*witness.Policy, error) {
+	c.mu.Lock()
+	e, ok := c.entries[electionID]
+	c.mu.Unlock()
+	if ok && time.Now().Before(e.exp) {
+		return e.p, nil
+	}
+	p, err := ElectionPolicy(ctx, q, electionID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) > 1000 {
+		c.entries = map[string]cachedPolicy{}
+	}
+	c.entries[electionID] = cachedPolicy{p, time.Now().Add(10 * time.Second)}
+	c.mu.Unlock()
+	return p, nil
+}
+
+// countingCheckpoint returns the newest checkpoint larger than after that
+// at least the policy's quorum of its witnesses cosigned, with every
+// cosignature stored for it; size 0 when there is none.
+func countingCheckpoint(ctx context.Context, q Query, p *witness.Policy, after int64) (int64, []byte, error) {
+	keys := make([]string, len(p.Witnesses))
+	for i, w := range p.Witnesses {
+		keys[i] = w.Key
+	}
+	var size int64
+	found, err := scanOne(ctx, q, `
+SELECT size FROM audit_cosignatures WHERE size > $1 AND witness = ANY($2)
+GROUP BY size HAVING count(*) >= $3 ORDER BY size DESC LIMIT 1`, []any{after, keys, p.Quorum}, &size)
+	if err != nil || !found {
+		return 0, nil, err
+	}
+	signed, err := cosignedCheckpoint(ctx, q, size)
+	return size, signed, err
+}
+
+// cosignedCheckpoint returns the checkpoint of size with every cosignature
+// stored for it.
+func cosignedCheckpoint(ctx context.Context, q Query, size int64) ([]byte, error) {
+	var (
+		signed []byte
+		cosigs string
+	)
+	found, err := scanOne(ctx, q, `
+SELECT c.signed, coalesce((SELECT string_agg(signature, '' ORDER BY witness) FROM audit_cosignatures WHERE size = c.size), '')
+FROM audit_checkpoints c WHERE c.size = $1`, []any{size}, &signed, &cosigs)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the checkpoint of size %d: %w", size, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("no checkpoint of size %d", size)
+	}
+	return append(signed, cosigs...), nil
+}
+
+// WitnessView is how far each of an election's witnesses has cosigned the
+// log, from the cosignatures stored (every server's pushes).
+type WitnessView struct {
+	Quorum int `json:"quorum"`
+	// LogSize is the size of the newest checkpoint.
+	LogSize int64 `json:"log_size"`
+	// Counting is the size of the newest checkpoint that counts (0: none).
+	Counting  int64             `json:"counting_size"`
+	Witnesses []WitnessProgress `json:"witnesses"`
+}
+
+// WitnessProgress is one witness's progress.
+type WitnessProgress struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+	URL  string `json:"url"`
+	// Cosigned is the size of the newest checkpoint it cosigned (0: none).
+	Cosigned   int64     `json:"cosigned_size"`
+	CosignedAt time.Time `json:"cosigned_at,omitzero"`
+	// Lag is how many records the log holds beyond it.
+	Lag int64 `json:"lag"`
+}
+
+// ErrNoPolicy means the election has no witness policy.
+var ErrNoPolicy = errors.New("audit: the election has no witness policy")
+
+// Witnesses returns how far the election's witnesses have cosigned the log.
+func Witnesses(ctx context.Context, q Query, electionID string) (*WitnessView, error) {
+	p, err := ElectionPolicy(ctx, q, electionID)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, ErrNoPolicy
+	}
+	v := &WitnessView{Quorum: p.Quorum}
+	if _, err := scanOne(ctx, q, `SELECT coalesce(max(size), 0) FROM audit_checkpoints`, nil, &v.LogSize); err != nil {
+		return nil, fmt.Errorf("couldn't read the log's size: %w", err)
+	}
+	if v.Counting, _, err = countingCheckpoint(ctx, q, p, 0); err != nil {
+		return nil, err
+	}
+	for _, w := range p.Witnesses {
+		wv, _ := witness.NewVerifier(w.Key)
+		pr := WitnessProgress{Key: w.Key, URL: w.URL}
+		if wv != nil {
+			pr.Name = wv.Name()
+		}
+		var at *time.Time
+		if _, err := scanOne(ctx, q, `SELECT coalesce(max(size), 0), max(cosigned_at) FROM audit_cosignatures WHERE witness = $1`, []any{w.Key}, &pr.Cosigned, &at); err != nil {
+			return nil, fmt.Errorf("couldn't read the cosignatures: %w", err)
+		}
+		if at != nil {
+			pr.CosignedAt = at.UTC()
+		}
+		pr.Lag = v.LogSize - pr.Cosigned
+		v.Witnesses = append(v.Witnesses, pr)
+	}
+	return v, nil
+}
+
+// cosignatureLines counts the signature lines after a note's text.
+func cosignatureLines(signed []byte) int {
+	_, sigs, _ := strings.Cut(string(signed), "\n\n")
+	return strings.Count(sigs, "\n")
+}
