@@ -34,7 +34,6 @@ func NewLog(q Query, seq *Sequencer, verifierKey string) *Log {
 // VerifierKey is the note verifier key of the log's checkpoints.
 func (l *Log) VerifierKey() string { return l.verifierKey }
 
-
 // Include proves that the entry of electionID with kind and ref is in the
 // log against the newest checkpoint; ErrQueued and ErrNotLogged say why
 // not.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -172,10 +171,4 @@ func Witnesses(ctx context.Context, q Query, electionID string) (*WitnessView, e
 		v.Witnesses = append(v.Witnesses, pr)
 	}
 	return v, nil
-}
-
-// cosignatureLines counts the signature lines after a note's text.
-func cosignatureLines(signed []byte) int {
-	_, sigs, _ := strings.Cut(string(signed), "\n\n")
-	return strings.Count(sigs, "\n")
 }
