@@ -172,3 +172,23 @@ func Witnesses(ctx context.Context, q Query, electionID string) (*WitnessView, e
 	}
 	return v, nil
 }
+
+// ElectionWitnessed reports whether every record of the election is
+// covered by a checkpoint that counts under its witness policy (true when
+// it has none): whether its bundle can end with a checkpoint the quorum
+// cosigned.
+func ElectionWitnessed(ctx context.Context, q Query, electionID string) (bool, error) {
+	p, err := ElectionPolicy(ctx, q, electionID)
+	if err != nil || p == nil {
+		return p == nil, err
+	}
+	var last *int64
+	if _, err := scanOne(ctx, q, `SELECT max(position) FROM audit_log WHERE election_id = $1`, []any{electionID}, &last); err != nil {
+		return false, fmt.Errorf("couldn't read the election's last record: %w", err)
+	}
+	if last == nil {
+		return true, nil
+	}
+	size, _, err := countingCheckpoint(ctx, q, p, *last)
+	return size > 0, err
+}

@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -352,13 +353,24 @@ func TestReadmeWalkthrough(t *testing.T) {
 	url := startPrimaryd(t, root, db.URL, filepath.Join(dir, "secrets"))
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.URL, "DATABASE_OWNER_URL="+db.OwnerURL, "PRIMARYVOTE_SECRETS="+filepath.Join(dir, "secrets"), "URL="+url)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.URL, "DATABASE_OWNER_URL="+db.OwnerURL, "PRIMARYVOTE_SECRETS="+filepath.Join(dir, "secrets"), "URL="+url,
+		"W1="+freeAddr(t), "W2="+freeAddr(t))
+	// The witnesses it starts in the background go with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 10 * time.Second
+	t.Cleanup(func() {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		}
+	})
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the README's walkthrough failed: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "election primary-2026 published") {
-		t.Errorf("the walkthrough did not publish:\n%s", out)
+	for _, want := range []string{"election primary-2026 published", "pinned policy, quorum 2): the final checkpoint", "all checks passed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the walkthrough's output lacks %q:\n%s", want, out)
+		}
 	}
 }
 
@@ -436,6 +448,17 @@ func (c *cli) ceremony(t *testing.T, url, id, dir, shares string, passphrases []
 			t.Errorf("share: %s", out)
 		}
 	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // startPrimaryd runs bin/primaryd on a free loopback port over the
