@@ -20,6 +20,7 @@ import (
 
 	pv "primaryvote"
 	"primaryvote/api"
+	"primaryvote/audit/witness"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 )
@@ -44,6 +45,7 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dir := flags.String("dir", ".data/demo", "where to write the demo's credentials")
 	site := flags.String("link", "http://127.0.0.1:8080", "the demo's site, for the voters' voting links")
+	witnessAddrs := flags.String("witnesses", "127.0.0.1:7381,127.0.0.1:7382", "where the demo's two witnesses listen (scripts/run serves them)")
 	if _, err := parse(flags, args, 0); err != nil {
 		return err
 	}
@@ -94,6 +96,9 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 		if err := t.demoTrustees(ctx, d.ID, *dir); err != nil {
 			return err
 		}
+		if err := t.demoWitnesses(ctx, d.ID, *dir, strings.Split(*witnessAddrs, ",")); err != nil {
+			return err
+		}
 		if err := t.elections.Open(ctx, d.ID, t.actor); err != nil {
 			return err
 		}
@@ -104,8 +109,8 @@ func (t *tool) demo(ctx context.Context, args []string) error {
 			fmt.Fprintf(t.env.Stdout, "%s is missing, and the server never holds codes: make clean and seed the demo again\n", votersFile)
 		}
 	}
-	fmt.Fprintf(t.env.Stdout, "voter credentials:  %s\nofficial accounts:  %s\ntrustees (2 of 3):  %s\n",
-		votersFile, officialsFile, filepath.Join(*dir, "trustees.csv"))
+	fmt.Fprintf(t.env.Stdout, "voter credentials:  %s\nofficial accounts:  %s\ntrustees (2 of 3):  %s\nwitnesses (2 of 2): %s\n",
+		votersFile, officialsFile, filepath.Join(*dir, "trustees.csv"), filepath.Join(*dir, "witness-{1,2}"))
 	return nil
 }
 
@@ -211,6 +216,33 @@ func (t *tool) demoTrustees(ctx context.Context, id, dir string) error {
 		}
 	}
 	return nil
+}
+
+// demoWitnesses makes the demo's two witnesses, as two camps would on
+// their own machines (DIR/witness-1 and -2, pinned to this log's key), and
+// sets the election's witness policy: both must cosign. scripts/run serves
+// them at addrs.
+func (t *tool) demoWitnesses(ctx context.Context, id, dir string, addrs []string) error {
+	if len(addrs) != 2 {
+		return fmt.Errorf("the demo has two witnesses, not %d addresses", len(addrs))
+	}
+	policy := &witness.Policy{Quorum: 2}
+	for i, addr := range addrs {
+		wdir := filepath.Join(dir, fmt.Sprintf("witness-%d", i+1))
+		b, err := os.ReadFile(filepath.Join(wdir, witness.KeyFile))
+		var k *witness.Key
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			k, err = witness.Init(wdir, fmt.Sprintf("camp-%c.demo/witness", 'a'+i), t.signer.VerifierKey())
+		case err == nil:
+			k, err = witness.ParseKey(string(b))
+		}
+		if err != nil {
+			return err
+		}
+		policy.Witnesses = append(policy.Witnesses, witness.Witness{Key: k.VerifierKey(), URL: "http://" + strings.TrimSpace(addr)})
+	}
+	return t.elections.SetWitnesses(ctx, id, policy, t.actor)
 }
 
 // readCSV reads a whole CSV file.
