@@ -393,8 +393,9 @@
   // verifyPage looks a tracking code up in the audit log and checks the
   // answer here, in the browser, rather than trusting the server's word: the
   // checkpoint's signature by the log key shown on the page, the record's
-  // inclusion proof against the signed root, and that the record is this
-  // tracking code's cast (or checked copy).
+  // inclusion proof against the signed root, that the record is this
+  // tracking code's cast (or checked copy), and which of the election's
+  // witnesses cosigned the checkpoint.
   function verifyPage(form) {
     const params = new URLSearchParams(location.search);
     const keyInput = $("verify-key");
@@ -435,6 +436,23 @@
       ];
     }
 
+    // checkWitnesses checks the cosignatures on the answer's checkpoint
+    // against the election's witness keys, and says whether they make the
+    // quorum.
+    async function checkWitnesses(r, election) {
+      const res = await fetch("/api/v1/elections/" + encodeURIComponent(election) + "/witnesses");
+      if (!res.ok) throw new Error(t("error.generic"));
+      const policy = await res.json();
+      let names;
+      try {
+        names = window.primaryvoteCrypto.checkCosignatures(r.checkpoint, policy);
+      } catch (e) {
+        throw new Error(t("verify.bad_cosignature") + " (" + e.message + ")");
+      }
+      const args = { n: names.length, total: policy.witnesses.length, quorum: policy.quorum, names: names.join(", ") };
+      return names.length >= policy.quorum ? t("verify.ok_witnessed", args) : t("verify.not_witnessed", args);
+    }
+
     async function check() {
       const out = $("verify-result");
       const list = $("verify-checks");
@@ -467,6 +485,7 @@
       let lines;
       try {
         lines = checkAnswer(r, r.tracking_code, election);
+        if (r.witnessed) lines.push(await checkWitnesses(r, election));
       } catch (e) {
         out.className = "verdict-bad";
         out.textContent = t("verify.bad", { why: e.message });
@@ -575,6 +594,29 @@
         if (cr.ok) {
           const lines = (await cr.text()).split("\n");
           $("audit-checkpoint").textContent = t("admin.checkpoint", { size: lines[1], root: lines[2] });
+        }
+        const wr = await fetch(base + "/witnesses");
+        const wbody = $("witnesses").tBodies[0];
+        wbody.textContent = "";
+        if (wr.ok) {
+          const v = await wr.json();
+          $("witnesses-summary").textContent = t("admin.witness_quorum", { quorum: v.quorum, total: v.witnesses.length, counting: v.counting_size, size: v.log_size });
+          for (const w of v.witnesses) {
+            const row = document.createElement("tr");
+            cell(row, w.name, true);
+            cell(row, w.cosigned_size);
+            cell(row, w.lag);
+            cell(row, w.cosigned_at ? new Date(w.cosigned_at).toLocaleTimeString(document.documentElement.lang) : t("admin.witness_never"));
+            // Behind, and nothing cosigned for a minute: down or refusing.
+            const stale = w.lag > 0 && (!w.cosigned_at || Date.now() - Date.parse(w.cosigned_at) > 60000);
+            cell(row, t(stale ? "admin.witness_behind" : "admin.witness_ok"));
+            if (stale) row.className = "behind";
+            wbody.append(row);
+          }
+          $("witnesses").hidden = false;
+        } else {
+          $("witnesses-summary").textContent = t("admin.witness_none");
+          $("witnesses").hidden = true;
         }
       } catch (err) {
         $("admin-action-result").textContent = t("error.generic");

@@ -622,3 +622,40 @@ export function checkInclusion(proof, size, root, index, record) {
   }
   return sn === 0n && bytesToHex(r) === bytesToHex(root);
 }
+
+/**
+ * checkCosignatures returns the names of the policy's witnesses whose
+ * cosignatures (C2SP tlog-cosignature, cosignature/v1 with Ed25519) on the
+ * signed checkpoint verify, in the policy's order; signatures by other keys
+ * are ignored. It throws if a witness key is malformed, or if a line by one
+ * of the policy's witnesses does not verify. Check the log's signature with
+ * openCheckpoint first.
+ */
+export function checkCosignatures(signedNote, policy) {
+  const split = signedNote.lastIndexOf('\n\n');
+  if (split < 0) throw new Error('the checkpoint is not a signed note');
+  const text = utf8.encode(signedNote.slice(0, split + 1));
+  const witnesses = (policy.witnesses || []).map((w) => {
+    const k = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(w.key || '');
+    if (!k) throw new Error('a witness key is malformed');
+    const key = strictB64(k[3]);
+    if (key.length !== 33 || key[0] !== 4) throw new Error(`${k[1]}'s key is not a cosignature/v1 key`);
+    if (bytesToHex(sha256(concat(utf8.encode(k[1] + '\n'), key)).subarray(0, 4)) !== k[2]) throw new Error(`${k[1]}'s key hash does not match the key`);
+    return { name: k[1], hash: k[2], key: key.subarray(1) };
+  });
+  const found = new Set();
+  for (const line of signedNote.slice(split + 2).split('\n')) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) continue;
+    const w = witnesses.find((x) => x.name === m[1]);
+    if (!w) continue;
+    const sig = strictB64(m[2]);
+    if (sig.length < 4 || bytesToHex(sig.subarray(0, 4)) !== w.hash) continue;
+    let time = 0n;
+    for (const b of sig.subarray(4, 12)) time = (time << 8n) | BigInt(b);
+    const msg = concat(utf8.encode(`cosignature/v1\ntime ${time}\n`), text);
+    if (sig.length !== 76 || time === 0n || !ed25519.verify(sig.subarray(12), msg, w.key)) throw new Error(`the cosignature by ${w.name} does not verify`);
+    found.add(w.name);
+  }
+  return witnesses.map((w) => w.name).filter((n) => found.has(n));
+}
