@@ -61,12 +61,31 @@ func witnessKey(ctx context.Context, env *Env, args []string) error {
 }
 
 // witnessServe serves a witness until interrupted (SIGINT or SIGTERM).
+// With --name and --log-key it first makes the witness if DIR has none (for
+// a container's first start), and refuses a DIR that witnesses another log.
 func witnessServe(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("witness serve", flag.ContinueOnError)
 	dir := fs.String("dir", "", "the witness's directory")
 	addr := fs.String("addr", "127.0.0.1:7380", "the address to listen on")
+	name := fs.String("name", "", "with --log-key: the witness's name, to make it if DIR has no witness")
+	logKey := fs.String("log-key", "", "with --name: the log's published verifier key")
 	if _, err := parse(fs, args, 0); err != nil || *dir == "" {
 		return errUsage
+	}
+	if (*name == "") != (*logKey == "") {
+		return errors.New("to make the witness on its first start, give both its --name and the log's published --log-key (in docker-compose.yml, PRIMARYVOTE_LOG_KEY)")
+	}
+	if *logKey != "" {
+		switch b, err := os.ReadFile(filepath.Join(*dir, witness.LogKeyFile)); {
+		case errors.Is(err, os.ErrNotExist):
+			if err := witnessInit(ctx, env, []string{"--dir", *dir, "--name", *name, "--log-key", *logKey}); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case strings.TrimSpace(string(b)) != strings.TrimSpace(*logKey):
+			return fmt.Errorf("%s witnesses the log %s, not %s", *dir, strings.TrimSpace(string(b)), *logKey)
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	w, err := witness.Open(*dir, logger)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +41,27 @@ func TestWitnessCommands(t *testing.T) {
 	}
 	if again := c.must("witness key --dir " + dir); again != vkey {
 		t.Errorf("the key changed: %q then %q", vkey, again)
+	}
+
+	// serve makes the witness on its first start when told its name and
+	// log, as a container does, and refuses a directory of another log.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fresh := filepath.Join(t.TempDir(), "camp-b")
+	var out2 strings.Builder
+	env := &Env{Stdout: &out2, Stderr: io.Discard}
+	if err := witnessServe(ctx, env, []string{"--dir", fresh, "--addr", "127.0.0.1:0", "--name", "camp-b.example/witness", "--log-key", logKey}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out2.String(), "camp-b.example/witness+") || !strings.Contains(out2.String(), "serving") {
+		t.Errorf("serve on a first start: %s", out2.String())
+	}
+	other := fixture.New(t).Signer.VerifierKey()
+	if err := witnessServe(ctx, env, []string{"--dir", fresh, "--addr", "127.0.0.1:0", "--name", "camp-b.example/witness", "--log-key", other}); err == nil || !strings.Contains(err.Error(), "witnesses the log") {
+		t.Errorf("serve with another log's key: %v", err)
+	}
+	if err := witnessServe(ctx, env, []string{"--dir", fresh, "--name", "camp-b.example/witness", "--log-key", ""}); err == nil || !strings.Contains(err.Error(), "PRIMARYVOTE_LOG_KEY") {
+		t.Errorf("serve with a name and no log key: %v", err)
 	}
 }
 
