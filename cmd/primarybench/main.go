@@ -3,7 +3,9 @@
 // make the voters' credentials as the credential authority and import them,
 // run the key ceremony, open, play every voter through
 // the HTTP API with the load tester, close, tally, decrypt with two of three
-// trustees, publish, export the audit bundle and verify it, and reconcile
+// trustees, publish, export the audit bundle and verify it (against the
+// witness policy: the camps' witnesses, two unless told otherwise, cosign
+// the log as it grows), and reconcile
 // (acknowledged = in the log = counted, choice by choice). It prints one
 // summary, with the server's CPU per vote (primaryd and PostgreSQL, from
 // /proc over the voting window), and writes it as JSON with --out.
@@ -50,6 +52,7 @@ type config struct {
 	profile     string // a directory for CPU profiles, or ""
 	keepBundle  string // a file to keep the audit bundle in, or ""
 	out         string // a file for the JSON summary, or ""
+	witnesses   int    // the camps' witnesses to push to (0: none)
 }
 
 func main() {
@@ -65,6 +68,7 @@ func main() {
 	flag.StringVar(&c.profile, "profile", "", "write CPU profiles of primaryd (20 s, mid-run), the load tester and auditverify here")
 	flag.StringVar(&c.keepBundle, "bundle", "", "keep the audit bundle here (its log key in FILE.key)")
 	flag.StringVar(&c.out, "out", "", "write the summary as JSON here")
+	flag.IntVar(&c.witnesses, "witnesses", 2, "witnesses the log is pushed to, every one of whom must cosign (0: none)")
 	flag.Parse()
 	if c.work == "" || flag.NArg() != 0 || (c.ballot != "primary" && c.ballot != "demo") || c.voters < 1 {
 		flag.Usage()
@@ -110,6 +114,9 @@ type summary struct {
 	Verified         bool                      `json:"verified"`
 	VerifySteps      []string                  `json:"auditverify_steps"`
 	Reconciled       *loadtest.Reconciliation  `json:"reconciliation"`
+	// Witnessing is what the log's growth and its witnesses did over the
+	// voting window.
+	Witnessing witnessing `json:"witnessing"`
 	Chosen           map[string]map[string]int `json:"chosen"`
 }
 
@@ -123,6 +130,21 @@ type cpuReport struct {
 	PrimarydMsPerVote float64 `json:"primaryd_ms_per_vote"`
 	PostgresMsPerVote float64 `json:"postgres_ms_per_vote"`
 	ServerMsPerVote   float64 `json:"server_ms_per_vote"`
+}
+
+// witnessing is the log's growth over the voting window and what the
+// witnesses did: records sequenced a second, the most any witness lagged at
+// the window's end, how long after it they had all caught up, and their CPU
+// over the window (a camp's machine's, in an election).
+type witnessing struct {
+	Witnesses      int     `json:"witnesses"`
+	RecordsPerSec  float64 `json:"log_records_per_second"`
+	LagAtEnd       int64   `json:"max_lag_at_end"`
+	CatchUpS       float64 `json:"catch_up_seconds"`
+	WitnessCPUS    float64 `json:"witnesses_cpu_seconds"`
+	FinalCosigned  bool    `json:"final_checkpoint_cosigned"`
+	logStart       int64
+	witnessCPUFrom time.Duration
 }
 
 func run(ctx context.Context, c config) (*summary, error) {
@@ -202,15 +224,45 @@ func run(ctx context.Context, c config) (*summary, error) {
 			return nil, err
 		}
 	}
+	var ws *witnesses
+	sum.Witnessing.Witnesses = c.witnesses
+	if c.witnesses > 0 {
+		key, err := ctl("", "log", "key", "--url", d.base)
+		if err != nil {
+			return nil, err
+		}
+		if ws, err = startWitnesses(ctx, c, c.witnesses, strings.TrimSpace(key)); err != nil {
+			return nil, err
+		}
+		defer ws.stop()
+	}
 	if _, err := ctl("", "election", "open", "bench"); err != nil {
 		return nil, err
 	}
 
-	rep, err := vote(ctx, c, sum, d)
+	rep, err := vote(ctx, c, sum, d, ws)
 	if err != nil {
 		return sum, err
 	}
 	sum.Load, sum.Chosen = rep, rep.Chosen
+	if ws != nil {
+		// How long after the window the witnesses had cosigned all of it.
+		start := time.Now()
+		for {
+			v, err := readWitnesses(ctx, d.base)
+			if err != nil {
+				return sum, err
+			}
+			if v.Counting >= v.LogSize {
+				break
+			}
+			if time.Since(start) > 2*time.Minute {
+				return sum, fmt.Errorf("the witnesses did not catch up within 2 minutes: %+v", v)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		sum.Witnessing.CatchUpS = time.Since(start).Seconds()
+	}
 
 	if _, err := ctl("", "election", "close", "bench"); err != nil {
 		return sum, err
@@ -259,6 +311,9 @@ func run(ctx context.Context, c config) (*summary, error) {
 		return sum, fmt.Errorf("primaryctl audit export printed no log key: %s", out)
 	}
 	verifyArgs := []string{"--log-key", key, files("bench.bundle")}
+	if ws != nil {
+		verifyArgs = append([]string{"--policy", ws.policy}, verifyArgs...)
+	}
 	if c.profile != "" {
 		verifyArgs = append([]string{"--cpuprofile", filepath.Join(c.profile, "auditverify.pprof")}, verifyArgs...)
 	}
@@ -273,6 +328,7 @@ func run(ctx context.Context, c config) (*summary, error) {
 			sum.VerifySteps = append(sum.VerifySteps, strings.TrimSpace(s))
 		}
 	}
+	sum.Witnessing.FinalCosigned = ws != nil && sum.Verified
 	if c.keepBundle != "" {
 		if err := copyFile(files("bench.bundle"), c.keepBundle); err != nil {
 			return sum, err
@@ -368,7 +424,7 @@ func (d *daemon) kill() {
 
 // vote plays every voter through primaryd and measures the server's CPU
 // over the voting window.
-func vote(ctx context.Context, c config, sum *summary, d *daemon) (*loadtest.Report, error) {
+func vote(ctx context.Context, c config, sum *summary, d *daemon, ws *witnesses) (*loadtest.Report, error) {
 	srv, base, debugAddr := d.cmd, d.base, d.debugAddr
 	codes, err := os.Open(filepath.Join(c.work, "authority", "bench-codes.csv"))
 	if err != nil {
@@ -400,6 +456,12 @@ func vote(ctx context.Context, c config, sum *summary, d *daemon) (*loadtest.Rep
 	)
 	started := func() {
 		before, sampleErr = sampleCPU(srv.Process.Pid, c.pgdata)
+		if sampleErr == nil {
+			sum.Witnessing.logStart, sampleErr = logSize(ctx, base)
+		}
+		if ws != nil {
+			sum.Witnessing.witnessCPUFrom = ws.cpu()
+		}
 		start = time.Now()
 		if profiled != nil {
 			go func() {
@@ -422,6 +484,21 @@ func vote(ctx context.Context, c config, sum *summary, d *daemon) (*loadtest.Rep
 		return nil, err
 	}
 	sum.CPU = after.since(before, window, rep.Acknowledged)
+	if ws != nil {
+		sum.Witnessing.WitnessCPUS = (ws.cpu() - sum.Witnessing.witnessCPUFrom).Seconds()
+		v, err := readWitnesses(ctx, base)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range v.Witnesses {
+			sum.Witnessing.LagAtEnd = max(sum.Witnessing.LagAtEnd, w.Lag)
+		}
+	}
+	end, err := logSize(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	sum.Witnessing.RecordsPerSec = float64(end-sum.Witnessing.logStart) / window.Seconds()
 	sum.PostgresMeasured = c.pgdata != ""
 	if err := rep.WriteLedger(filepath.Join(c.work, "ledger.csv")); err != nil {
 		return nil, err

@@ -88,7 +88,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	t.Chdir("../..") // the demo ballot's definition is read from the repository
 	work := t.TempDir()
 	sum, err := run(context.Background(), config{voters: 40, concurrency: 8, surge: 1, ballot: "demo", work: work, bin: bin,
-		out: filepath.Join(work, "summary.json")})
+		out: filepath.Join(work, "summary.json"), witnesses: 2})
 	if err != nil {
 		t.Fatalf("run = %v", err)
 	}
@@ -98,5 +98,10 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	if sum.CPU.PrimarydMsPerVote <= 0 || sum.Load.PrepareSeconds <= 0 || sum.AuthorityS <= 0 {
 		t.Errorf("summary: %+v", sum)
+	}
+	// The two witnesses cosigned the final checkpoint: auditverify --policy
+	// passed.
+	if w := sum.Witnessing; w.Witnesses != 2 || !w.FinalCosigned || w.RecordsPerSec <= 0 || !strings.Contains(strings.Join(sum.VerifySteps, "\n"), "witnesses (pinned policy, quorum 2)") {
+		t.Errorf("witnessing %+v, steps %q", w, sum.VerifySteps)
 	}
 }

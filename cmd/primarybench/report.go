@@ -41,6 +41,13 @@ func (s *summary) write(w io.Writer) {
 				c.PrimarydMsPerVote, c.PrimarydS, c.WindowS, c.LoadTesterS)
 		}
 		fmt.Fprintf(w, "server peak RSS       %.0f MiB\n", s.PeakRSSMiB)
+		ws := s.Witnessing
+		if ws.Witnesses > 0 {
+			fmt.Fprintf(w, "log                   %.0f records/s, pushed to %d witnesses (all must cosign): at the end the most behind lagged %d records and all had caught up %.2f s later; their CPU %.1f s\n",
+				ws.RecordsPerSec, ws.Witnesses, ws.LagAtEnd, ws.CatchUpS, ws.WitnessCPUS)
+		} else {
+			fmt.Fprintf(w, "log                   %.0f records/s, no witnesses\n", ws.RecordsPerSec)
+		}
 	}
 	if s.TallyS > 0 {
 		fmt.Fprintf(w, "tally + decrypt       %.2f s\n", s.TallyS)
