@@ -106,18 +106,18 @@ type summary struct {
 	// Load is the load tester's report of the voting.
 	Load *loadtest.Report `json:"load"`
 	// CPU is the server's CPU over the voting window.
-	CPU              cpuReport                 `json:"cpu"`
-	PostgresMeasured bool                      `json:"postgres_measured"`
-	PeakRSSMiB       float64                   `json:"primaryd_peak_rss_mib"`
-	TallyS           float64                   `json:"tally_decrypt_publish_seconds"`
-	VerifyS          float64                   `json:"auditverify_seconds"`
-	Verified         bool                      `json:"verified"`
-	VerifySteps      []string                  `json:"auditverify_steps"`
-	Reconciled       *loadtest.Reconciliation  `json:"reconciliation"`
+	CPU              cpuReport                `json:"cpu"`
+	PostgresMeasured bool                     `json:"postgres_measured"`
+	PeakRSSMiB       float64                  `json:"primaryd_peak_rss_mib"`
+	TallyS           float64                  `json:"tally_decrypt_publish_seconds"`
+	VerifyS          float64                  `json:"auditverify_seconds"`
+	Verified         bool                     `json:"verified"`
+	VerifySteps      []string                 `json:"auditverify_steps"`
+	Reconciled       *loadtest.Reconciliation `json:"reconciliation"`
 	// Witnessing is what the log's growth and its witnesses did over the
 	// voting window.
-	Witnessing witnessing `json:"witnessing"`
-	Chosen           map[string]map[string]int `json:"chosen"`
+	Witnessing witnessing                `json:"witnessing"`
+	Chosen     map[string]map[string]int `json:"chosen"`
 }
 
 // cpuReport is CPU time over the voting window, per process group, in
