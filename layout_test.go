@@ -14,6 +14,7 @@ var pure = []string{
 	"primaryvote/ballot",
 	"primaryvote/audit/record",
 	"primaryvote/audit/entry",
+	"primaryvote/audit/cosign",
 	"primaryvote/audit/bundle",
 	"primaryvote/internal/strictjson",
 	"primaryvote/cmd/auditverify",

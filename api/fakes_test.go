@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"primaryvote/audit/cosign"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,6 @@ import (
 	"primaryvote/api"
 	"primaryvote/audit"
 	"primaryvote/audit/entry"
-	"primaryvote/audit/witness"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -355,7 +355,7 @@ func TestServiceFailuresOverHTTP(t *testing.T) {
 	}
 }
 
-func (w *world) SetWitnesses(ctx context.Context, id string, p *witness.Policy, actor string) error {
+func (w *world) SetWitnesses(ctx context.Context, id string, p *cosign.Policy, actor string) error {
 	if err := p.Check(); err != nil {
 		return pv.Errorf(pv.EInvalid, "The witness policy: %v.", err)
 	}

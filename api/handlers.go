@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"primaryvote/audit/cosign"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -15,7 +16,6 @@ import (
 	pv "primaryvote"
 	"primaryvote/audit"
 	"primaryvote/audit/entry"
-	"primaryvote/audit/witness"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -400,7 +400,7 @@ func (s *Server) getWitnesses(w http.ResponseWriter, r *http.Request) {
 // putWitnesses sets a draft election's witness policy: {"quorum": q,
 // "witnesses": [{"key": witness verifier key, "url": submission prefix}]}.
 func (s *Server) putWitnesses(w http.ResponseWriter, r *http.Request) {
-	var p witness.Policy
+	var p cosign.Policy
 	if _, err := readJSON(w, r, maxPolicyBody, &p); err != nil {
 		s.writeError(w, r, err)
 		return

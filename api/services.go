@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"primaryvote/audit/cosign"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"primaryvote/audit"
 	"primaryvote/audit/entry"
-	"primaryvote/audit/witness"
 	"primaryvote/auth"
 	"primaryvote/ballot"
 	"primaryvote/elections"
@@ -65,7 +65,7 @@ type Elections interface {
 	Results(ctx context.Context, id string) (json.RawMessage, error)
 	Turnout(ctx context.Context, electionID string) (*elections.Turnout, error)
 	// SetWitnesses sets a draft election's witness policy.
-	SetWitnesses(ctx context.Context, id string, p *witness.Policy, actor string) error
+	SetWitnesses(ctx context.Context, id string, p *cosign.Policy, actor string) error
 	// Export writes the election's audit bundle.
 	Export(ctx context.Context, id string, w io.Writer) error
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"primaryvote/audit/cosign"
 	"slices"
 	"sync"
 	"time"
@@ -161,14 +162,14 @@ func (p *Pusher) witnesses(ctx context.Context) ([]*WitnessStatus, error) {
 	defer p.mu.Unlock()
 	var out []*WitnessStatus
 	for _, b := range raw {
-		var pol witness.Policy
+		var pol cosign.Policy
 		if err := strictjson.Unmarshal(b, &pol); err != nil {
 			return nil, fmt.Errorf("a stored witness policy: %w", err)
 		}
 		for _, w := range pol.Witnesses {
 			st, ok := p.status[w.Key]
 			if !ok {
-				v, err := witness.NewVerifier(w.Key)
+				v, err := cosign.NewVerifier(w.Key)
 				if err != nil {
 					return nil, fmt.Errorf("a stored witness policy: %w", err)
 				}

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"primaryvote/audit/cosign"
 	"primaryvote/audit/entry"
 	"primaryvote/audit/record"
-	"primaryvote/audit/witness"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
@@ -52,7 +52,7 @@ LIMIT 1`
 // newest checkpoint that counts under the election's witness policy (nil:
 // none) and covers it, or else against the latest checkpoint. The
 // checkpoint must verify under verifierKey.
-func include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string, policy *witness.Policy, cache *hashCache) (*Inclusion, error) {
+func include(ctx context.Context, q Query, electionID string, kind entry.Kind, ref, verifierKey string, policy *cosign.Policy, cache *hashCache) (*Inclusion, error) {
 	var (
 		in       Inclusion
 		position *int64
@@ -94,7 +94,7 @@ func include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 
 // witnessedCheckpoint returns the newest checkpoint that counts under the
 // policy and covers position, or else newest, each with its cosignatures.
-func witnessedCheckpoint(ctx context.Context, q Query, policy *witness.Policy, position int64, newest []byte) ([]byte, error) {
+func witnessedCheckpoint(ctx context.Context, q Query, policy *cosign.Policy, position int64, newest []byte) ([]byte, error) {
 	size, signed, err := countingCheckpoint(ctx, q, policy, position)
 	if err != nil || size > 0 {
 		return signed, err

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"primaryvote/audit/cosign"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"primaryvote/audit/witness"
 	"primaryvote/internal/strictjson"
 )
 
@@ -26,7 +26,7 @@ func (w *Witnessed) Counts() bool { return len(w.Cosigners) >= w.Quorum }
 
 // ElectionPolicy returns the election's witness policy, or nil when it has
 // none.
-func ElectionPolicy(ctx context.Context, q Query, electionID string) (*witness.Policy, error) {
+func ElectionPolicy(ctx context.Context, q Query, electionID string) (*cosign.Policy, error) {
 	rows, err := q.Query(ctx, `SELECT policy FROM witness_policies WHERE election_id = $1`, electionID)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the witness policy: %w", err)
@@ -35,7 +35,7 @@ func ElectionPolicy(ctx context.Context, q Query, electionID string) (*witness.P
 	if err != nil || len(raw) == 0 {
 		return nil, err
 	}
-	var p witness.Policy
+	var p cosign.Policy
 	if err := strictjson.Unmarshal(raw[0], &p); err != nil {
 		return nil, fmt.Errorf("the stored witness policy: %w", err)
 	}
@@ -50,11 +50,11 @@ type policyCache struct {
 }
 
 type cachedPolicy struct {
-	p   *witness.Policy
+	p   *cosign.Policy
 	exp time.Time
 }
 
-func (c *policyCache) get(ctx context.Context, q Query, electionID string) (*witness.Policy, error) {
+func (c *policyCache) get(ctx context.Context, q Query, electionID string) (*cosign.Policy, error) {
 	c.mu.Lock()
 	e, ok := c.entries[electionID]
 	c.mu.Unlock()
@@ -77,7 +77,7 @@ func (c *policyCache) get(ctx context.Context, q Query, electionID string) (*wit
 // countingCheckpoint returns the newest checkpoint larger than after that
 // at least the policy's quorum of its witnesses cosigned, with every
 // cosignature stored for it; size 0 when there is none.
-func countingCheckpoint(ctx context.Context, q Query, p *witness.Policy, after int64) (int64, []byte, error) {
+func countingCheckpoint(ctx context.Context, q Query, p *cosign.Policy, after int64) (int64, []byte, error) {
 	keys := make([]string, len(p.Witnesses))
 	for i, w := range p.Witnesses {
 		keys[i] = w.Key
@@ -155,7 +155,7 @@ func Witnesses(ctx context.Context, q Query, electionID string) (*WitnessView, e
 		return nil, err
 	}
 	for _, w := range p.Witnesses {
-		wv, _ := witness.NewVerifier(w.Key)
+		wv, _ := cosign.NewVerifier(w.Key)
 		pr := WitnessProgress{Key: w.Key, URL: w.URL}
 		if wv != nil {
 			pr.Name = wv.Name()

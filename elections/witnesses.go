@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"primaryvote/audit/cosign"
 
 	"github.com/jackc/pgx/v5"
 
 	pv "primaryvote"
 	"primaryvote/audit"
 	"primaryvote/audit/entry"
-	"primaryvote/audit/witness"
 	"primaryvote/ballot"
 )
 
@@ -18,7 +18,7 @@ import (
 // the witnesses the log's checkpoints are pushed to and how many of their
 // cosignatures make a checkpoint count. It is set while the election is a
 // draft, and logged; a later one replaces it until the election opens.
-func (s *Store) SetWitnesses(ctx context.Context, id string, p *witness.Policy, actor string) error {
+func (s *Store) SetWitnesses(ctx context.Context, id string, p *cosign.Policy, actor string) error {
 	if err := p.Check(); err != nil {
 		return pv.Errorf(pv.EInvalid, "The witness policy: %v.", err)
 	}
@@ -45,7 +45,7 @@ ON CONFLICT (election_id) DO UPDATE SET policy = excluded.policy`, id, body); er
 
 // Witnesses returns the election's witness policy; ENotFound when it has
 // none.
-func (s *Store) Witnesses(ctx context.Context, id string) (*witness.Policy, error) {
+func (s *Store) Witnesses(ctx context.Context, id string) (*cosign.Policy, error) {
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
 	}

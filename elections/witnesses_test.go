@@ -2,22 +2,22 @@ package elections_test
 
 import (
 	"context"
+	"primaryvote/audit/cosign"
 	"testing"
 
 	pv "primaryvote"
-	"primaryvote/audit/witness"
 	"primaryvote/internal/fixture"
 )
 
-func policyOf(t *testing.T, quorum int, names ...string) *witness.Policy {
+func policyOf(t *testing.T, quorum int, names ...string) *cosign.Policy {
 	t.Helper()
-	p := &witness.Policy{Quorum: quorum}
+	p := &cosign.Policy{Quorum: quorum}
 	for _, n := range names {
-		k, err := witness.GenerateKey(n)
+		k, err := cosign.GenerateKey(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Witnesses = append(p.Witnesses, witness.Witness{Key: k.VerifierKey(), URL: "https://" + n + "/"})
+		p.Witnesses = append(p.Witnesses, cosign.Witness{Key: k.VerifierKey(), URL: "https://" + n + "/"})
 	}
 	return p
 }
@@ -31,7 +31,7 @@ func TestWitnessPolicyIsSetBeforeOpeningAndLogged(t *testing.T) {
 	if _, err := env.Elections.Witnesses(ctx, "e1"); pv.ErrorCode(err) != pv.ENotFound {
 		t.Fatalf("Witnesses before any = %v", err)
 	}
-	for name, bad := range map[string]*witness.Policy{
+	for name, bad := range map[string]*cosign.Policy{
 		"quorum above the witnesses": policyOf(t, 3, "a.example", "b.example"),
 		"no witnesses":               {Quorum: 1},
 	} {
@@ -44,7 +44,7 @@ func TestWitnessPolicyIsSetBeforeOpeningAndLogged(t *testing.T) {
 	}
 
 	first, second := policyOf(t, 1, "a.example"), policyOf(t, 2, "a.example", "b.example")
-	for _, p := range []*witness.Policy{first, second} {
+	for _, p := range []*cosign.Policy{first, second} {
 		if err := env.Elections.SetWitnesses(ctx, "e1", p, "test"); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"primaryvote/audit/cosign"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,7 +19,6 @@ import (
 
 	"primaryvote/audit/entry"
 	"primaryvote/audit/record"
-	"primaryvote/audit/witness"
 	"primaryvote/ballot"
 )
 
@@ -48,7 +48,7 @@ type Options struct {
 	// the logged policy must name the same witness keys and quorum, and the
 	// bundle's final checkpoint must carry cosignatures by at least the
 	// quorum of them.
-	Policy *witness.Policy
+	Policy *cosign.Policy
 	// FromDatabase says the bundle is streamed from a database rather than
 	// read from a file: failures then name what failed without a line
 	// number, which would mean nothing to the reader.

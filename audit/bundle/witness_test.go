@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"primaryvote/audit/cosign"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -63,7 +64,7 @@ type witnessed struct {
 	env     *fixture.Env
 	el      *fixture.Election
 	camps   []*campWitness
-	policy  *witness.Policy
+	policy  *cosign.Policy
 	pusher  *audit.Pusher
 	pushLog *strings.Builder
 }
@@ -71,11 +72,11 @@ type witnessed struct {
 func newWitnessed(t *testing.T) *witnessed {
 	t.Helper()
 	env := fixture.New(t)
-	x := &witnessed{env: env, policy: &witness.Policy{Quorum: 2}, pushLog: &strings.Builder{}}
+	x := &witnessed{env: env, policy: &cosign.Policy{Quorum: 2}, pushLog: &strings.Builder{}}
 	for _, name := range []string{"camp-a.example/witness", "camp-b.example/witness", "camp-c.example/witness"} {
 		c := newCampWitness(t, name, env.Signer.VerifierKey())
 		x.camps = append(x.camps, c)
-		x.policy.Witnesses = append(x.policy.Witnesses, witness.Witness{Key: c.w.VerifierKey(), URL: c.srv.URL})
+		x.policy.Witnesses = append(x.policy.Witnesses, cosign.Witness{Key: c.w.VerifierKey(), URL: c.srv.URL})
 	}
 	x.el = env.Setup(t, "e1", 6, false)
 	ctx := context.Background()

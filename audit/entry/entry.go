@@ -8,13 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"primaryvote/audit/cosign"
 	"reflect"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"primaryvote/audit/witness"
 	"primaryvote/internal/strictjson"
 )
 
@@ -280,9 +280,9 @@ type Published struct {
 	To   string `json:"to"`
 }
 
-// WitnessPolicy is an election's witness policy (witness.Policy): the
+// WitnessPolicy is an election's witness policy (cosign.Policy): the
 // witnesses whose cosignatures count and how many make a quorum.
-type WitnessPolicy = witness.Policy
+type WitnessPolicy = cosign.Policy
 
 // kindInfo is a kind's data type and whether it is about an election.
 type kindInfo struct {

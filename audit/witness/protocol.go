@@ -1,3 +1,8 @@
+// Package witness speaks the C2SP tlog-witness protocol: the log's client,
+// which pushes a checkpoint with a consistency proof and gets a
+// cosignature, and the witness a camp runs on its own machine, which keeps
+// its state in files (package cosign holds the keys, cosignatures and
+// policies, without the network).
 package witness
 
 import (

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"filippo.io/torchwood"
+
+	"primaryvote/audit/cosign"
+
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -37,14 +40,14 @@ const (
 
 // Init makes a witness directory: a new key named name, and the log it
 // witnesses, by its verifier key. It refuses a directory that has a key.
-func Init(dir, name, logKey string) (*Key, error) {
+func Init(dir, name, logKey string) (*cosign.Key, error) {
 	if _, err := note.NewVerifier(logKey); err != nil {
 		return nil, fmt.Errorf("the log's key %q: %v", logKey, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
 		return nil, fmt.Errorf("%s already holds a witness key: a witness keeps its key", dir)
 	}
-	k, err := GenerateKey(name)
+	k, err := cosign.GenerateKey(name)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +69,7 @@ func Init(dir, name, logKey string) (*Key, error) {
 // cosigned.
 type Server struct {
 	dir    string
-	key    *Key
+	key    *cosign.Key
 	signer *torchwood.CosignatureSigner
 	logV   note.Verifier
 	origin string
@@ -84,7 +87,7 @@ func Open(dir string, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no witness key: %w (make one with primaryctl witness init)", err)
 	}
-	k, err := ParseKey(string(kb))
+	k, err := cosign.ParseKey(string(kb))
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +99,7 @@ func Open(dir string, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", LogKeyFile, err)
 	}
-	signer, err := k.Signer()
+	signer, err := torchwood.NewCosignatureSigner(k.Name, k.Private())
 	if err != nil {
 		return nil, err
 	}

@@ -13,10 +13,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"primaryvote/audit/cosign"
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/audit/record"
@@ -126,7 +126,7 @@ func status(err error) int {
 func TestWitnessCosignsAGrowingLog(t *testing.T) {
 	tr := newTree(t)
 	w, dir, srv := newWitness(t, tr, "camp-a.example/witness")
-	policy := &witness.Policy{Quorum: 1, Witnesses: []witness.Witness{{Key: w.VerifierKey(), URL: srv.URL}}}
+	policy := &cosign.Policy{Quorum: 1, Witnesses: []cosign.Witness{{Key: w.VerifierKey(), URL: srv.URL}}}
 	if err := policy.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -292,59 +292,5 @@ func TestInitRefusesToReplaceAKey(t *testing.T) {
 	}
 	if _, err := witness.Init(t.TempDir(), "w", "not a key"); err == nil {
 		t.Error("a bad log key")
-	}
-}
-
-func TestPolicyCheck(t *testing.T) {
-	k1, _ := witness.GenerateKey("a")
-	k2, _ := witness.GenerateKey("b")
-	dup, _ := witness.GenerateKey("a")
-	logKey := newTree(t).signer.VerifierKey()
-	for _, c := range []struct {
-		name string
-		p    witness.Policy
-	}{
-		{"no witnesses", witness.Policy{Quorum: 1}},
-		{"quorum 0", witness.Policy{Quorum: 0, Witnesses: []witness.Witness{{k1.VerifierKey(), "http://a"}}}},
-		{"quorum above the witnesses", witness.Policy{Quorum: 2, Witnesses: []witness.Witness{{k1.VerifierKey(), "http://a"}}}},
-		{"a note key, not a cosignature key", witness.Policy{Quorum: 1, Witnesses: []witness.Witness{{logKey, "http://a"}}}},
-		{"two witnesses of one name", witness.Policy{Quorum: 1, Witnesses: []witness.Witness{{k1.VerifierKey(), "http://a"}, {dup.VerifierKey(), "http://b"}}}},
-		{"no scheme", witness.Policy{Quorum: 1, Witnesses: []witness.Witness{{k1.VerifierKey(), "a.example"}}}},
-		{"a query", witness.Policy{Quorum: 1, Witnesses: []witness.Witness{{k1.VerifierKey(), "https://a.example/?x=1"}}}},
-		{"a tampered key hash", witness.Policy{Quorum: 1, Witnesses: []witness.Witness{{strings.Replace(k1.VerifierKey(), "+", "+0", 1)[:len(k1.VerifierKey())], "http://a"}}}},
-	} {
-		if err := c.p.Check(); err == nil {
-			t.Errorf("%s: accepted", c.name)
-		}
-	}
-	ok := witness.Policy{Quorum: 2, Witnesses: []witness.Witness{{k1.VerifierKey(), "http://a:1"}, {k2.VerifierKey(), "https://b.example/w"}}}
-	if err := ok.Check(); err != nil {
-		t.Fatal(err)
-	}
-	swapped := witness.Policy{Quorum: 2, Witnesses: []witness.Witness{ok.Witnesses[1], {k1.VerifierKey(), "http://elsewhere"}}}
-	if !ok.Equal(&swapped) {
-		t.Error("the same keys and quorum in another order and at another address are the same policy")
-	}
-	if swapped.Quorum = 1; ok.Equal(&swapped) {
-		t.Error("another quorum is another policy")
-	}
-}
-
-func TestKeyRoundTrip(t *testing.T) {
-	k, err := witness.GenerateKey("camp-a.example/w1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k2, err := witness.ParseKey(k.String())
-	if err != nil || k2.VerifierKey() != k.VerifierKey() {
-		t.Fatalf("%v %v", k2, err)
-	}
-	for _, bad := range []string{"", "PRIVATE+KEY+a+00000000+AAAA", strings.Replace(k.String(), "camp-a", "camp-b", 1)} {
-		if _, err := witness.ParseKey(bad); err == nil {
-			t.Errorf("ParseKey(%q) succeeded", bad)
-		}
-	}
-	if _, err := note.NewVerifier(k.VerifierKey()); err == nil {
-		t.Error("a cosignature key is not a note signature key")
 	}
 }

@@ -23,11 +23,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"primaryvote/audit/cosign"
 	"runtime/pprof"
 	"strings"
 
 	"primaryvote/audit/bundle"
-	"primaryvote/audit/witness"
 	"primaryvote/internal/strictjson"
 )
 
@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *policy != "" {
 		b, err := os.ReadFile(*policy)
 		if err == nil {
-			opts.Policy = new(witness.Policy)
+			opts.Policy = new(cosign.Policy)
 			if err = strictjson.Unmarshal(b, opts.Policy); err != nil {
 				err = fmt.Errorf("%s: %v", *policy, err)
 			}

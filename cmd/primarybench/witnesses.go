@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"primaryvote/audit/cosign"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ type witnesses struct {
 // logKey, and sets the election's policy: every one of them must cosign.
 func startWitnesses(ctx context.Context, c config, n int, logKey string) (*witnesses, error) {
 	w := &witnesses{policy: filepath.Join(c.work, "policy.json")}
-	policy := witness.Policy{Quorum: n}
+	policy := cosign.Policy{Quorum: n}
 	for i := 1; i <= n; i++ {
 		addr, err := freeAddr()
 		if err != nil {
@@ -54,12 +55,12 @@ func startWitnesses(ctx context.Context, c config, n int, logKey string) (*witne
 		for {
 			b, err := os.ReadFile(filepath.Join(dir, witness.KeyFile))
 			if err == nil {
-				k, err := witness.ParseKey(string(b))
+				k, err := cosign.ParseKey(string(b))
 				if err != nil {
 					w.stop()
 					return nil, err
 				}
-				policy.Witnesses = append(policy.Witnesses, witness.Witness{Key: k.VerifierKey(), URL: "http://" + addr})
+				policy.Witnesses = append(policy.Witnesses, cosign.Witness{Key: k.VerifierKey(), URL: "http://" + addr})
 				break
 			}
 			if time.Now().After(deadline) {

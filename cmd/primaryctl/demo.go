@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"primaryvote/audit/cosign"
 	"strings"
 	"time"
 
@@ -226,21 +227,21 @@ func (t *tool) demoWitnesses(ctx context.Context, id, dir string, addrs []string
 	if len(addrs) != 2 {
 		return fmt.Errorf("the demo has two witnesses, not %d addresses", len(addrs))
 	}
-	policy := &witness.Policy{Quorum: 2}
+	policy := &cosign.Policy{Quorum: 2}
 	for i, addr := range addrs {
 		wdir := filepath.Join(dir, fmt.Sprintf("witness-%d", i+1))
 		b, err := os.ReadFile(filepath.Join(wdir, witness.KeyFile))
-		var k *witness.Key
+		var k *cosign.Key
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			k, err = witness.Init(wdir, fmt.Sprintf("camp-%c.demo/witness", 'a'+i), t.signer.VerifierKey())
 		case err == nil:
-			k, err = witness.ParseKey(string(b))
+			k, err = cosign.ParseKey(string(b))
 		}
 		if err != nil {
 			return err
 		}
-		policy.Witnesses = append(policy.Witnesses, witness.Witness{Key: k.VerifierKey(), URL: "http://" + strings.TrimSpace(addr)})
+		policy.Witnesses = append(policy.Witnesses, cosign.Witness{Key: k.VerifierKey(), URL: "http://" + strings.TrimSpace(addr)})
 	}
 	return t.elections.SetWitnesses(ctx, id, policy, t.actor)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"primaryvote/audit/cosign"
 	"strings"
 	"syscall"
 	"time"
@@ -52,7 +53,7 @@ func witnessKey(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	k, err := witness.ParseKey(string(b))
+	k, err := cosign.ParseKey(string(b))
 	if err != nil {
 		return err
 	}
@@ -153,12 +154,12 @@ func (t *tool) witnessesStatus(ctx context.Context, args []string) error {
 }
 
 // readPolicy reads a witness policy file strictly and checks it.
-func readPolicy(path string) (*witness.Policy, error) {
+func readPolicy(path string) (*cosign.Policy, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var p witness.Policy
+	var p cosign.Policy
 	if err := strictjson.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}

@@ -5,10 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"primaryvote/audit/cosign"
 	"strings"
 	"testing"
 
-	"primaryvote/audit/witness"
 	"primaryvote/internal/fixture"
 )
 
@@ -33,7 +33,7 @@ func TestWitnessCommands(t *testing.T) {
 	if !strings.Contains(out, strings.TrimSpace(vkey)) {
 		t.Errorf("init printed %q, not the key %q", out, vkey)
 	}
-	if _, err := witness.NewVerifier(strings.TrimSpace(vkey)); err != nil {
+	if _, err := cosign.NewVerifier(strings.TrimSpace(vkey)); err != nil {
 		t.Errorf("witness key printed %q: %v", vkey, err)
 	}
 	if _, err := c.run("", "witness init --dir "+dir+" --name other --log-key "+logKey); err == nil || !strings.Contains(err.Error(), "keeps its key") {
@@ -70,7 +70,7 @@ func TestWitnessesSetRefusesBadPolicies(t *testing.T) {
 	c := newCLI(t)
 	c.must("election create --file ../../examples/election.json")
 	dir := t.TempDir()
-	k, _ := witness.GenerateKey("camp-a.example/witness")
+	k, _ := cosign.GenerateKey("camp-a.example/witness")
 	for name, body := range map[string]string{
 		"not json":      "quorum 2",
 		"unknown field": `{"quorum":1,"witnesses":[{"key":"` + k.VerifierKey() + `","url":"http://a"}],"extra":1}`,

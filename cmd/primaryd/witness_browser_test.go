@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"primaryvote/audit/cosign"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +24,11 @@ import (
 // witnessedWorld is the demo election witnessed by three camps, any two of
 // whom make a checkpoint count; camp C's witness is down. primaryd pushes
 // to them.
-func witnessedWorld(t *testing.T) (*fixture.Env, *fixture.Election, string, *witness.Policy) {
+func witnessedWorld(t *testing.T) (*fixture.Env, *fixture.Election, string, *cosign.Policy) {
 	t.Helper()
 	env := fixture.New(t)
 	el := env.Setup(t, "demo", 5, false)
-	policy := &witness.Policy{Quorum: 2}
+	policy := &cosign.Policy{Quorum: 2}
 	for i, name := range []string{"camp-a.example/witness", "camp-b.example/witness", "camp-c.example/witness"} {
 		dir := t.TempDir()
 		if _, err := witness.Init(dir, name, env.Signer.VerifierKey()); err != nil {
@@ -43,7 +44,7 @@ func witnessedWorld(t *testing.T) (*fixture.Env, *fixture.Election, string, *wit
 		}
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
-		policy.Witnesses = append(policy.Witnesses, witness.Witness{Key: w.VerifierKey(), URL: srv.URL})
+		policy.Witnesses = append(policy.Witnesses, cosign.Witness{Key: w.VerifierKey(), URL: srv.URL})
 	}
 	if err := env.Elections.SetWitnesses(context.Background(), "demo", policy, "test"); err != nil {
 		t.Fatal(err)

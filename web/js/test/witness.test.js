@@ -1,11 +1,11 @@
 // The /verify page's check of the witnesses' cosignatures, against a
-// checkpoint Go cosigned (audit/witness/testdata/cosigned.json).
+// checkpoint Go cosigned (audit/cosign/testdata/cosigned.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { checkCosignatures, openCheckpoint } from '../src/crypto.js';
 
-const v = JSON.parse(readFileSync(new URL('../../../audit/witness/testdata/cosigned.json', import.meta.url), 'utf8'));
+const v = JSON.parse(readFileSync(new URL('../../../audit/cosign/testdata/cosigned.json', import.meta.url), 'utf8'));
 
 test('the cosigners are the ones Go finds, and only the policy\'s', () => {
   openCheckpoint(v.checkpoint, v.log_key);

@@ -1,14 +1,9 @@
-// Package witness is the log's side and the witnesses' side of
-// witnessing: cosignatures (C2SP tlog-cosignature, cosignature/v1 with
-// Ed25519), the add-checkpoint protocol (C2SP tlog-witness), the witness a
-// camp runs on its own machine, and the policy that says which witnesses'
-// cosignatures make a checkpoint count.
-//
-// filippo.io/torchwood makes the cosignatures and parses the checkpoints;
-// this package adds what torchwood does not export: a verifier from a
-// witness's published key, the protocol's client and a witness that keeps
-// its state in files.
-package witness
+// Package cosign is witnessing without the network: witnesses' keys and
+// cosignatures (C2SP tlog-cosignature, cosignature/v1 with Ed25519), and the
+// witness policy that says whose cosignatures make a checkpoint count. A
+// camp's verifier needs it, so it reaches no database and no network;
+// package witness speaks the protocol and runs the witness.
+package cosign
 
 import (
 	"crypto/ed25519"
@@ -23,7 +18,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"filippo.io/torchwood"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -76,10 +70,6 @@ func (v *verifier) Verify(msg, sig []byte) bool {
 	if t == 0 || t > 1<<63-1 {
 		return false
 	}
-	c, err := torchwood.ParseCheckpoint(string(msg))
-	if err != nil || c.String() != string(msg) {
-		return false
-	}
 	signed := fmt.Appendf(nil, "cosignature/v1\ntime %d\n%s", t, msg)
 	return ed25519.Verify(v.key, signed, sig[8:])
 }
@@ -125,7 +115,7 @@ func (k *Key) String() string {
 
 // ParseKey reads a key that String wrote.
 func ParseKey(s string) (*Key, error) {
-	bad := errors.New("witness: malformed witness key file")
+	bad := errors.New("cosign: malformed witness key file")
 	parts := strings.SplitN(strings.TrimSpace(s), "+", 5)
 	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" || !validName(parts[2]) {
 		return nil, bad
@@ -152,7 +142,5 @@ func (k *Key) VerifierKey() string {
 	return fmt.Sprintf("%s+%08x+%s", k.Name, k.hash(), base64.StdEncoding.EncodeToString(k.public()))
 }
 
-// Signer returns torchwood's cosignature signer for the key.
-func (k *Key) Signer() (*torchwood.CosignatureSigner, error) {
-	return torchwood.NewCosignatureSigner(k.Name, k.priv)
-}
+// Private is the Ed25519 private key, for the witness's signer.
+func (k *Key) Private() ed25519.PrivateKey { return k.priv }

@@ -1,4 +1,4 @@
-package witness
+package cosign
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"filippo.io/torchwood"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -74,7 +75,7 @@ func writeCosignedVectors(t *testing.T, path string) {
 		if i == 2 {
 			continue // camp C did not cosign
 		}
-		s, _ := k.Signer()
+		s, _ := torchwood.NewCosignatureSigner(k.Name, k.Private())
 		cosigned, err := note.Sign(&note.Note{Text: n.Text}, s)
 		if err != nil {
 			t.Fatal(err)
