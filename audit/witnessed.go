@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"primaryvote/audit/cosign"
+	"primaryvote/audit/entry"
+	"primaryvote/audit/record"
 	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"primaryvote/internal/strictjson"
 )
 
 // Witnessed says who cosigned the checkpoint an inclusion proof is
@@ -24,23 +22,44 @@ type Witnessed struct {
 // Counts reports whether the quorum cosigned.
 func (w *Witnessed) Counts() bool { return len(w.Cosigners) >= w.Quorum }
 
-// ElectionPolicy returns the election's witness policy, or nil when it has
-// none.
+// ElectionPolicy returns the election's witness policy as its log records
+// it, or nil when it has none: the last witnesses.policy entry before the
+// election opened (an entry still queued counts while it is a draft). The
+// witness_policies table only tells the pusher where to push; receipts,
+// the witnesses' view and the export go by the log.
 func ElectionPolicy(ctx context.Context, q Query, electionID string) (*cosign.Policy, error) {
-	rows, err := q.Query(ctx, `SELECT policy FROM witness_policies WHERE election_id = $1`, electionID)
+	var body []byte
+	found, err := scanOne(ctx, q, `
+(SELECT 0, e.body FROM audit_entries e
+ WHERE e.election_id = $1 AND e.kind = $2 AND e.ref = $3
+   AND NOT EXISTS (SELECT 1 FROM audit_log WHERE election_id = $1 AND kind = $4)
+ ORDER BY e.id DESC LIMIT 1)
+UNION ALL
+(SELECT 1, substring(l.record from $5) FROM audit_log l
+ WHERE l.election_id = $1 AND l.kind = $2 AND l.ref = $3
+   AND l.position < coalesce((SELECT min(position) FROM audit_log WHERE election_id = $1 AND kind = $4), 9223372036854775807)
+ ORDER BY l.position DESC LIMIT 1)
+ORDER BY 1 LIMIT 1`, []any{electionID, entry.KindWitnessPolicy, PolicyRef, entry.KindElectionOpen, record.HeaderSize + 1}, new(int), &body)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the witness policy: %w", err)
 	}
-	raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil || len(raw) == 0 {
-		return nil, err
+	if !found {
+		return nil, nil
 	}
-	var p cosign.Policy
-	if err := strictjson.Unmarshal(raw[0], &p); err != nil {
-		return nil, fmt.Errorf("the stored witness policy: %w", err)
+	e, err := entry.Parse(body)
+	if err != nil {
+		return nil, fmt.Errorf("the logged witness policy: %w", err)
 	}
-	return &p, nil
+	data, err := e.Decode()
+	if err != nil {
+		return nil, fmt.Errorf("the logged witness policy: %w", err)
+	}
+	return data.(*entry.WitnessPolicy), nil
 }
+
+// PolicyRef is the ref of every witnesses.policy entry, by which it is
+// looked up.
+const PolicyRef = "policy"
 
 // policyCache keeps elections' witness policies for a few seconds: a
 // policy changes only while its election is a draft, before any receipt.

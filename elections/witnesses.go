@@ -39,12 +39,12 @@ INSERT INTO witness_policies (election_id, policy) VALUES ($1, $2)
 ON CONFLICT (election_id) DO UPDATE SET policy = excluded.policy`, id, body); err != nil {
 			return fmt.Errorf("couldn't store the witness policy: %w", err)
 		}
-		return audit.Append(ctx, tx, audit.Entry{ElectionID: id, Kind: entry.KindWitnessPolicy, Actor: actor, At: s.clock(), Data: *p})
+		return audit.Append(ctx, tx, audit.Entry{ElectionID: id, Kind: entry.KindWitnessPolicy, Actor: actor, At: s.clock(), Data: *p, Ref: audit.PolicyRef})
 	})
 }
 
-// Witnesses returns the election's witness policy; ENotFound when it has
-// none.
+// Witnesses returns the election's witness policy as its log records it;
+// ENotFound when it has none.
 func (s *Store) Witnesses(ctx context.Context, id string) (*cosign.Policy, error) {
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package bundle_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -20,10 +21,10 @@ import (
 	"github.com/cloudflare/circl/group"
 
 	"primaryvote/audit/bundle"
-	"primaryvote/ballot"
+	"primaryvote/audit/cosign"
 )
 
-var updateGolden = flag.Bool("update", false, "write testdata/golden.bundle, golden.key, golden.credentials and vectors.json anew from a new election (needs a database)")
+var updateGolden = flag.Bool("update", false, "write testdata/golden.bundle, golden.key, golden.credentials, golden.policy and vectors.json anew from a new election (needs a database)")
 
 // vectors are the intermediate values of the golden bundle's checks, for an
 // independent implementation to compare its own against step by step.
@@ -43,6 +44,14 @@ type vectors struct {
 		Root   string `json:"root"`
 		Chain  string `json:"chain"`
 	} `json:"checkpoint"`
+	// Witnesses are the logged witness policy's quorum, the witnesses that
+	// cosigned the newest checkpoint, and the message the first of them
+	// signed (hex).
+	Witnesses struct {
+		Quorum       int      `json:"quorum"`
+		Final        []string `json:"final_cosigners"`
+		FirstMessage string   `json:"first_cosigned_message"`
+	} `json:"witnesses"`
 	Roll struct {
 		Leaves []string `json:"leaves"`
 		Root   string   `json:"root"`
@@ -77,11 +86,21 @@ func TestGoldenBundle(t *testing.T) {
 	t.Parallel()
 	dir := "testdata"
 	if *updateGolden {
-		w := newWorldAt(t, ballot.Published)
-		lines := w.export(t)
+		// Three camps witness it, two of whom make a checkpoint count.
+		x := newWitnessed(t)
+		for i := range selections {
+			x.cast(t, i)
+		}
+		x.push(t)
+		x.env.Tally(t, x.el)
+		must(t, x.env.Elections.Publish(context.Background(), "e1", "test"))
+		x.push(t)
+		lines := x.export(t)
+		policy, _ := json.Marshal(x.policy)
 		must(t, os.WriteFile(filepath.Join(dir, "golden.bundle"), []byte(strings.Join(lines, "")), 0o644))
-		must(t, os.WriteFile(filepath.Join(dir, "golden.key"), []byte(w.signer.VerifierKey()+"\n"), 0o644))
-		must(t, os.WriteFile(filepath.Join(dir, "golden.credentials"), w.el.Credentials, 0o644))
+		must(t, os.WriteFile(filepath.Join(dir, "golden.key"), []byte(x.env.Signer.VerifierKey()+"\n"), 0o644))
+		must(t, os.WriteFile(filepath.Join(dir, "golden.credentials"), x.el.Credentials, 0o644))
+		must(t, os.WriteFile(filepath.Join(dir, "golden.policy"), append(policy, '\n'), 0o644))
 		v := specDerive(t, lines)
 		b, _ := json.MarshalIndent(v, "", "  ")
 		must(t, os.WriteFile(filepath.Join(dir, "vectors.json"), append(b, '\n'), 0o644))
@@ -93,9 +112,13 @@ func TestGoldenBundle(t *testing.T) {
 	creds, err := os.ReadFile(filepath.Join(dir, "golden.credentials"))
 	must(t, err)
 	credSum := sha256.Sum256(creds)
+	rawPolicy, err := os.ReadFile(filepath.Join(dir, "golden.policy"))
+	must(t, err)
+	var policy cosign.Policy
+	must(t, json.Unmarshal(rawPolicy, &policy))
 	report, err := bundle.Verify(bytes.NewReader(raw), bundle.Options{LogKey: strings.TrimSpace(string(key)),
-		Credentials: creds, CredentialsSHA256: hex.EncodeToString(credSum[:])})
-	if err != nil || report.Status != "published" || !report.CredentialsPinned {
+		Credentials: creds, CredentialsSHA256: hex.EncodeToString(credSum[:]), Policy: &policy})
+	if err != nil || report.Status != "published" || !report.CredentialsPinned || report.Witnesses == nil || !report.Witnesses.PolicyPinned {
 		t.Fatalf("Verify(golden bundle) = %+v, %v", report, err)
 	}
 
@@ -211,6 +234,24 @@ func specDerive(t *testing.T, lines []string) *vectors {
 		fatal("the newest checkpoint covers %d of %d records", size, len(records))
 	}
 	text, _ := specOpenNote(newest, v.LogKey)
+	// The witness policy in force is the last logged before the opening;
+	// the newest checkpoint must carry its quorum of cosignatures.
+	var policyData []byte
+	for _, e := range entries {
+		if k := str(e, "kind"); k == "election.open" {
+			break
+		} else if k == "witnesses.policy" {
+			policyData = e["data"]
+		}
+	}
+	if policyData == nil {
+		fatal("no witnesses.policy entry before election.open")
+	}
+	quorum, cosigners, first, err := specCosigners(policyData, text, newest)
+	if err != nil || len(cosigners) < quorum {
+		fatal("the newest checkpoint's cosignatures: %v %v (quorum %d)", cosigners, err, quorum)
+	}
+	v.Witnesses.Quorum, v.Witnesses.Final, v.Witnesses.FirstMessage = quorum, cosigners, hex.EncodeToString(first)
 	f := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	lastChain, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(f[3], "primaryvote-chain "))
 	if !bytes.Equal(lastChain, chain) {

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -372,4 +373,67 @@ func sha512(b []byte) []byte {
 	h := crypto.SHA512.New()
 	h.Write(b)
 	return h.Sum(nil)
+}
+
+// specCosigners checks the cosignatures on a signed checkpoint (LOG.md
+// section 2) by the witnesses of a witnesses.policy entry's data: each
+// witness key is "<name>+<hex key hash>+<base64 0x04 ‖ key>" with the key
+// hash the first four bytes of SHA-256(name ‖ "\n" ‖ 0x04 ‖ key); each of
+// their lines is "— <name> <base64 key hash ‖ u64be(t) ‖ signature>", the
+// signature Ed25519 over "cosignature/v1\ntime <t>\n" ‖ text, t not zero. It
+// returns the quorum, the witnesses that cosigned (in the policy's order)
+// and the first message they signed.
+func specCosigners(policyData []byte, text, signed string) (quorum int, names []string, first []byte, err error) {
+	var policy struct {
+		Quorum    int
+		Witnesses []struct{ Key, URL string }
+	}
+	if err := json.Unmarshal(policyData, &policy); err != nil {
+		return 0, nil, nil, err
+	}
+	type key struct {
+		name string
+		hash []byte
+		pub  ed25519.PublicKey
+	}
+	var keys []key
+	for _, w := range policy.Witnesses {
+		parts := strings.SplitN(w.Key, "+", 3)
+		if len(parts) != 3 {
+			return 0, nil, nil, errors.New("malformed witness key")
+		}
+		hash, err1 := hex.DecodeString(parts[1])
+		raw, err2 := base64.StdEncoding.DecodeString(parts[2])
+		if err1 != nil || err2 != nil || len(hash) != 4 || len(raw) != 33 || raw[0] != 4 {
+			return 0, nil, nil, errors.New("malformed witness key")
+		}
+		sum := sha256.Sum256(append([]byte(parts[0]+"\n"), raw...))
+		if !bytes.Equal(sum[:4], hash) {
+			return 0, nil, nil, errors.New("witness key hash does not match")
+		}
+		keys = append(keys, key{parts[0], hash, ed25519.PublicKey(raw[1:])})
+	}
+	_, sigs, _ := strings.Cut(signed, "\n\n")
+	for _, k := range keys {
+		for _, line := range strings.Split(strings.TrimSuffix(sigs, "\n"), "\n") {
+			rest, ok := strings.CutPrefix(line, "\u2014 "+k.name+" ")
+			if !ok {
+				continue
+			}
+			sig, err := base64.StdEncoding.DecodeString(rest)
+			if err != nil || len(sig) != 4+8+64 || !bytes.Equal(sig[:4], k.hash) {
+				continue
+			}
+			t := binary.BigEndian.Uint64(sig[4:12])
+			msg := []byte(fmt.Sprintf("cosignature/v1\ntime %d\n%s", t, text))
+			if t == 0 || !ed25519.Verify(k.pub, msg, sig[12:]) {
+				return 0, nil, nil, fmt.Errorf("the cosignature by %s does not verify", k.name)
+			}
+			names = append(names, k.name)
+			if first == nil {
+				first = msg
+			}
+		}
+	}
+	return policy.Quorum, names, first, nil
 }

@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -360,4 +361,52 @@ func asRefused(err error, target **witness.RefusedError) bool {
 	r, ok := err.(*witness.RefusedError)
 	*target = r
 	return ok
+}
+
+// An insider tries to have receipts and the page count witnesses of their
+// own: the table the pusher reads is changed, and, with the log's key, a
+// policy logged after the opening. Receipts and the witnesses' view go by
+// the policy logged before the opening, and auditverify names the late one.
+func TestInsiderCannotSwapTheWitnesses(t *testing.T) {
+	t.Parallel()
+	x := newWitnessed(t)
+	ctx := context.Background()
+	code := x.cast(t, 0)
+	x.push(t)
+
+	theirs := &cosign.Policy{Quorum: 2}
+	for _, name := range []string{"camp-a.example/witness", "camp-b.example/witness"} {
+		c := newCampWitness(t, name, x.env.Signer.VerifierKey()) // same names, the insider's keys
+		theirs.Witnesses = append(theirs.Witnesses, cosign.Witness{Key: c.w.VerifierKey(), URL: c.srv.URL})
+	}
+	body, _ := json.Marshal(theirs)
+	if _, err := x.env.DB.Pool.Exec(ctx, `UPDATE witness_policies SET policy = $1 WHERE election_id = 'e1'`, body); err != nil {
+		t.Fatal(err)
+	}
+	must(t, audit.Append(ctx, x.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindWitnessPolicy, Actor: "cli:insider", At: x.env.Clock.Now(), Data: *theirs, Ref: audit.PolicyRef}))
+	x.cast(t, 1)
+	fresh, _ := audit.NewPusher(x.env.DB.Pool, x.env.Signer.VerifierKey(), slog.New(slog.DiscardHandler))
+	x.pusher = fresh
+	x.push(t) // now to the insider's witnesses, which cosign
+
+	got, err := audit.ElectionPolicy(ctx, x.env.DB.Pool, "e1")
+	if err != nil || !got.Equal(x.policy) {
+		t.Fatalf("the election's policy is now %+v, %v", got, err)
+	}
+	in, err := x.env.Log.Include(ctx, "e1", entry.KindBallotCast, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, err := x.policy.Cosigners([]byte(in.Checkpoint), x.env.Signer.VerifierKey()); err != nil || in.Witnessed.Counts() && len(names) < 2 {
+		t.Fatalf("the receipt counts %v as cosigners, but the camps' are %v (%v)", in.Witnessed.Cosigners, names, err)
+	}
+	v, err := x.env.Log.Witnesses(ctx, "e1")
+	if err != nil || v.Witnesses[0].Key != x.policy.Witnesses[0].Key {
+		t.Fatalf("the witnesses' view: %+v, %v", v, err)
+	}
+	x.env.Sequencer.Drain(ctx)
+	_, err = verify(x.export(t), bundle.Options{LogKey: x.env.Signer.VerifierKey()})
+	if err == nil || !strings.Contains(err.Error(), "witnesses.policy while the election is open") {
+		t.Fatalf("Verify = %v; want the late policy named", err)
+	}
 }

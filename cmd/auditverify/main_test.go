@@ -47,6 +47,21 @@ func TestAuditverifyCommand(t *testing.T) {
 		!strings.Contains(out, "all checks passed") || !strings.Contains(out, "extending the 1 saved checkpoints given") || strings.Contains(out, "NO LOG KEY") {
 		t.Errorf("auditverify(good bundle) = %d\n%s", code, out)
 	}
+	// The camps' witness policy, pinned; another quorum, or no policy file.
+	policy := filepath.Join(golden, "golden.policy")
+	if code, out := runCmd("--log-key", key, "--policy", policy, file); code != 0 || !strings.Contains(out, "witnesses (pinned policy, quorum 2): the final checkpoint") {
+		t.Errorf("auditverify --policy = %d\n%s", code, out)
+	}
+	pb, _ := os.ReadFile(policy)
+	otherPolicy := filepath.Join(dir, "other.policy")
+	os.WriteFile(otherPolicy, bytes.Replace(pb, []byte(`"quorum":2`), []byte(`"quorum":3`), 1), 0o600)
+	if code, out := runCmd("--log-key", key, "--policy", otherPolicy, file); code != 1 || !strings.Contains(out, "is not the pinned one") {
+		t.Errorf("auditverify with another quorum = %d\n%s", code, out)
+	}
+	os.WriteFile(otherPolicy, []byte(`{"quorum":1}`), 0o600)
+	if code, out := runCmd("--log-key", key, "--policy", otherPolicy, file); code != 2 || !strings.Contains(out, "witness policy") {
+		t.Errorf("auditverify with a bad policy = %d\n%s", code, out)
+	}
 	// The authority's credentials file and the hash it published.
 	creds := filepath.Join(golden, "golden.credentials")
 	cb, err := os.ReadFile(creds)
