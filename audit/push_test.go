@@ -70,24 +70,30 @@ func litewitness(t *testing.T, origin, logKey string) (vkey, url string) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	var logs bytes.Buffer
+	logFile, err := os.Create(filepath.Join(dir, "litewitness.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
 	lw := exec.Command(filepath.Join(bin, "litewitness"), "-db", db, "-ssh-agent", sock, "-key", fp, "-name", "camp-t.example/litewitness", "-listen", addr)
-	lw.Stdout, lw.Stderr = &logs, &logs
+	lw.Stdout, lw.Stderr = logFile, logFile
 	if err := lw.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lw.Process.Kill(); lw.Wait() })
 	re := regexp.MustCompile(`vkey=(\S+)`)
+	var logs []byte
 	for range 100 {
-		if m := re.FindStringSubmatch(logs.String()); m != nil {
+		logs, _ = os.ReadFile(logFile.Name())
+		if m := re.FindSubmatch(logs); m != nil {
 			if res, err := http.Get("http://" + addr + "/"); err == nil {
 				res.Body.Close()
-				return m[1], "http://" + addr
+				return string(m[1]), "http://" + addr
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("litewitness did not start:\n%s", logs.String())
+	t.Fatalf("litewitness did not start:\n%s", logs)
 	return "", ""
 }
 
