@@ -107,7 +107,7 @@ func (p *Pusher) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := p.Round(ctx); err != nil && ctx.Err() == nil {
+		if err := p.round(ctx, time.Second); err != nil && ctx.Err() == nil {
 			p.logger.Error("witness push failed", "err", err)
 		}
 		select {
@@ -122,7 +122,13 @@ func (p *Pusher) Run(ctx context.Context, interval time.Duration) {
 // Round pushes the newest checkpoint to every witness that has not
 // cosigned it and is not waiting to be retried, and waits for their
 // answers.
-func (p *Pusher) Round(ctx context.Context) error {
+func (p *Pusher) Round(ctx context.Context) error { return p.round(ctx, 0) }
+
+// round is Round waiting at most wait for the answers (0: for all of
+// them). A push still going on after that goes on alone, and its witness
+// sits out the rounds until it ends: a slow witness does not hold back the
+// others' cosigning of newer checkpoints.
+func (p *Pusher) round(ctx context.Context, wait time.Duration) error {
 	witnesses, err := p.witnesses(ctx)
 	if err != nil || len(witnesses) == 0 {
 		return err
@@ -143,7 +149,19 @@ func (p *Pusher) Round(ctx context.Context) error {
 		wg.Go(func() { p.push(ctx, w, size, signed) })
 	}
 	p.mu.Unlock()
-	wg.Wait()
+	if wait == 0 {
+		wg.Wait()
+		return nil
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 	return nil
 }
 

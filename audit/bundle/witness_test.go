@@ -35,6 +35,8 @@ type campWitness struct {
 	srv  *httptest.Server
 	w    *witness.Server
 	down atomic.Bool
+	// slow makes it answer only when the client gives up.
+	slow atomic.Bool
 }
 
 func newCampWitness(t *testing.T, name, logKey string) *campWitness {
@@ -51,6 +53,14 @@ func newCampWitness(t *testing.T, name, logKey string) *campWitness {
 	c.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if c.down.Load() {
 			http.Error(rw, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		if c.slow.Load() {
+			io.Copy(io.Discard, r.Body) // then the server sees the client give up
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
 			return
 		}
 		w.ServeHTTP(rw, r)
@@ -408,5 +418,37 @@ func TestInsiderCannotSwapTheWitnesses(t *testing.T) {
 	_, err = verify(x.export(t), bundle.Options{LogKey: x.env.Signer.VerifierKey()})
 	if err == nil || !strings.Contains(err.Error(), "witnesses.policy while the election is open") {
 		t.Fatalf("Verify = %v; want the late policy named", err)
+	}
+}
+
+// A witness that takes its time does not hold back the others: while a
+// push to it hangs, the others cosign each newer checkpoint as it comes.
+func TestSlowWitnessDoesNotHoldUpTheOthers(t *testing.T) {
+	t.Parallel()
+	x := newWitnessed(t)
+	x.camps[2].slow.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go x.pusher.Run(ctx, 50*time.Millisecond)
+	a, c := x.camps[0].name, x.camps[2].name
+	for i := range 3 {
+		x.cast(t, i)
+		if _, err := x.env.Sequencer.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		x.pusher.Notify()
+		var size int64
+		x.env.DB.Pool.QueryRow(ctx, `SELECT max(size) FROM audit_checkpoints`).Scan(&size)
+		// Well within the 5 s a push to the slow witness waits.
+		deadline := time.Now().Add(3 * time.Second)
+		for x.status(a).Cosigned < size {
+			if time.Now().After(deadline) {
+				t.Fatalf("checkpoint %d: camp A is held back by the slow witness: %+v", size, x.pusher.Status())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if st := x.status(c); st.Cosigned != 0 {
+		t.Errorf("the slow witness: %+v", st)
 	}
 }
