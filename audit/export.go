@@ -117,24 +117,10 @@ FROM audit_checkpoints c WHERE c.size <= $1 ORDER BY c.size`, end)
 // bundleEnd is the size of the checkpoint a bundle of the election ends
 // with (WriteLog).
 func bundleEnd(ctx context.Context, tx pgx.Tx, electionID string) (int64, error) {
+	_, counting, err := witnessedEnd(ctx, tx, electionID)
+	if err != nil || counting > 0 {
+		return counting, err
+	}
 	newest, _, err := newestCheckpoint(ctx, tx)
-	if err != nil {
-		return 0, err
-	}
-	policy, err := ElectionPolicy(ctx, tx, electionID)
-	if err != nil || policy == nil {
-		return newest, err
-	}
-	var last *int64
-	if err := tx.QueryRow(ctx, `SELECT max(position) FROM audit_log WHERE election_id = $1`, electionID).Scan(&last); err != nil {
-		return 0, fmt.Errorf("couldn't read the election's last record: %w", err)
-	}
-	if last == nil {
-		return newest, nil
-	}
-	counting, _, err := countingCheckpoint(ctx, tx, policy, *last)
-	if err != nil || counting == 0 {
-		return newest, err
-	}
-	return counting, nil
+	return newest, err
 }

@@ -17,7 +17,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"primaryvote/audit/witness"
-	"primaryvote/internal/strictjson"
 )
 
 // Pusher pushes the log's checkpoints to the witnesses of every election's
@@ -180,9 +179,9 @@ func (p *Pusher) witnesses(ctx context.Context) ([]*WitnessStatus, error) {
 	defer p.mu.Unlock()
 	var out []*WitnessStatus
 	for _, b := range raw {
-		var pol cosign.Policy
-		if err := strictjson.Unmarshal(b, &pol); err != nil {
-			return nil, fmt.Errorf("a stored witness policy: %w", err)
+		pol, err := cosign.ParsePolicy(b)
+		if err != nil {
+			return nil, fmt.Errorf("the stored witness policies: %w", err)
 		}
 		for _, w := range pol.Witnesses {
 			st, ok := p.status[w.Key]

@@ -75,15 +75,13 @@ func include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 		if signed, err = witnessedCheckpoint(ctx, q, policy, in.Position, signed); err != nil {
 			return nil, err
 		}
-		names, err := policy.Cosigners(signed, verifierKey)
-		if err != nil {
-			return nil, fmt.Errorf("the checkpoint's cosignatures: %w", err)
-		}
-		in.Witnessed = &Witnessed{Quorum: policy.Quorum, Cosigners: names}
 	}
-	c, err := record.OpenCheckpoint(signed, verifierKey)
+	c, names, err := openWitnessed(signed, verifierKey, policy)
 	if err != nil {
 		return nil, err
+	}
+	if policy != nil {
+		in.Witnessed = &Witnessed{Quorum: policy.Quorum, Cosigners: names}
 	}
 	if in.Proof, err = tlog.ProveRecord(c.Size, in.Position, cache.reader(HashReader(ctx, q))); err != nil {
 		return nil, fmt.Errorf("couldn't prove inclusion: %w", err)
@@ -92,18 +90,31 @@ func include(ctx context.Context, q Query, electionID string, kind entry.Kind, r
 	return &in, nil
 }
 
+// openWitnessed opens a signed checkpoint under verifierKey and, with a
+// policy, its cosignatures by the policy's witnesses, all in one reading.
+func openWitnessed(signed []byte, verifierKey string, policy *cosign.Policy) (record.Checkpoint, []string, error) {
+	if policy == nil {
+		c, err := record.OpenCheckpoint(signed, verifierKey)
+		return c, nil, err
+	}
+	return policy.Open(signed, verifierKey)
+}
+
 // witnessedCheckpoint returns the newest checkpoint that counts under the
 // policy and covers position, or else newest, each with its cosignatures.
 func witnessedCheckpoint(ctx context.Context, q Query, policy *cosign.Policy, position int64, newest []byte) ([]byte, error) {
-	size, signed, err := countingCheckpoint(ctx, q, policy, position)
-	if err != nil || size > 0 {
-		return signed, err
-	}
-	c, err := record.ParseSignedCheckpoint(newest)
+	size, err := countingSize(ctx, q, policy, position)
 	if err != nil {
 		return nil, err
 	}
-	return cosignedCheckpoint(ctx, q, c.Size)
+	if size == 0 {
+		c, err := record.ParseSignedCheckpoint(newest)
+		if err != nil {
+			return nil, err
+		}
+		size = c.Size
+	}
+	return cosignedCheckpoint(ctx, q, size)
 }
 
 // scanOne scans the first row of a query into dest and reports whether there

@@ -93,23 +93,21 @@ func (c *policyCache) get(ctx context.Context, q Query, electionID string) (*cos
 	return p, nil
 }
 
-// countingCheckpoint returns the newest checkpoint larger than after that
-// at least the policy's quorum of its witnesses cosigned, with every
-// cosignature stored for it; size 0 when there is none.
-func countingCheckpoint(ctx context.Context, q Query, p *cosign.Policy, after int64) (int64, []byte, error) {
+// countingSize returns the size of the newest checkpoint larger than after
+// that at least the policy's quorum of its witnesses cosigned; 0 when there
+// is none.
+func countingSize(ctx context.Context, q Query, p *cosign.Policy, after int64) (int64, error) {
 	keys := make([]string, len(p.Witnesses))
 	for i, w := range p.Witnesses {
 		keys[i] = w.Key
 	}
 	var size int64
-	found, err := scanOne(ctx, q, `
+	if _, err := scanOne(ctx, q, `
 SELECT size FROM audit_cosignatures WHERE size > $1 AND witness = ANY($2)
-GROUP BY size HAVING count(*) >= $3 ORDER BY size DESC LIMIT 1`, []any{after, keys, p.Quorum}, &size)
-	if err != nil || !found {
-		return 0, nil, err
+GROUP BY size HAVING count(*) >= $3 ORDER BY size DESC LIMIT 1`, []any{after, keys, p.Quorum}, &size); err != nil {
+		return 0, fmt.Errorf("couldn't read the cosignatures: %w", err)
 	}
-	signed, err := cosignedCheckpoint(ctx, q, size)
-	return size, signed, err
+	return size, nil
 }
 
 // cosignedCheckpoint returns the checkpoint of size with every cosignature
@@ -170,7 +168,7 @@ func Witnesses(ctx context.Context, q Query, electionID string) (*WitnessView, e
 	if _, err := scanOne(ctx, q, `SELECT coalesce(max(size), 0) FROM audit_checkpoints`, nil, &v.LogSize); err != nil {
 		return nil, fmt.Errorf("couldn't read the log's size: %w", err)
 	}
-	if v.Counting, _, err = countingCheckpoint(ctx, q, p, 0); err != nil {
+	if v.Counting, err = countingSize(ctx, q, p, 0); err != nil {
 		return nil, err
 	}
 	for _, w := range p.Witnesses {
@@ -197,17 +195,25 @@ func Witnesses(ctx context.Context, q Query, electionID string) (*WitnessView, e
 // it has none): whether its bundle can end with a checkpoint the quorum
 // cosigned.
 func ElectionWitnessed(ctx context.Context, q Query, electionID string) (bool, error) {
+	witnessed, _, err := witnessedEnd(ctx, q, electionID)
+	return witnessed, err
+}
+
+// witnessedEnd returns whether every record of the election is covered by a
+// checkpoint that counts under its witness policy (true when it has none),
+// and the size of the newest such checkpoint (0 when there is none).
+func witnessedEnd(ctx context.Context, q Query, electionID string) (bool, int64, error) {
 	p, err := ElectionPolicy(ctx, q, electionID)
 	if err != nil || p == nil {
-		return p == nil, err
+		return p == nil, 0, err
 	}
 	var last *int64
 	if _, err := scanOne(ctx, q, `SELECT max(position) FROM audit_log WHERE election_id = $1`, []any{electionID}, &last); err != nil {
-		return false, fmt.Errorf("couldn't read the election's last record: %w", err)
+		return false, 0, fmt.Errorf("couldn't read the election's last record: %w", err)
 	}
 	if last == nil {
-		return true, nil
+		return true, 0, nil
 	}
-	size, _, err := countingCheckpoint(ctx, q, p, *last)
-	return size > 0, err
+	size, err := countingSize(ctx, q, p, *last)
+	return size > 0, size, err
 }

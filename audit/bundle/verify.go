@@ -623,7 +623,16 @@ func (v *verifier) onRecord(l line) error {
 }
 
 func (v *verifier) onCheckpoint(l line) error {
-	c, err := record.OpenCheckpoint([]byte(l.Signed), v.logKey)
+	var (
+		c     record.Checkpoint
+		names []string
+		err   error
+	)
+	if p := v.log.policy; p != nil {
+		c, names, err = p.data.Open([]byte(l.Signed), v.logKey)
+	} else {
+		c, err = record.OpenCheckpoint([]byte(l.Signed), v.logKey)
+	}
 	if err != nil {
 		return v.fail("checkpoint %d: %v", v.checkpoints+1, err)
 	}
@@ -637,11 +646,7 @@ func (v *verifier) onCheckpoint(l line) error {
 		v.signedAt = map[int64]string{}
 	}
 	v.signedAt[c.Size] = string(c.Body())
-	if p := v.log.policy; p != nil {
-		names, err := p.data.Cosigners([]byte(l.Signed), v.logKey)
-		if err != nil {
-			return v.fail("checkpoint of size %d: %v", c.Size, err)
-		}
+	if v.log.policy != nil {
 		w := v.report.Witnesses
 		for _, name := range names {
 			w.Cosigned[name] = max(w.Cosigned[name], c.Size)

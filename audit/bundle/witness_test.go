@@ -394,10 +394,13 @@ func TestInsiderCannotSwapTheWitnesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, audit.Append(ctx, x.env.DB.Pool, audit.Entry{ElectionID: "e1", Kind: entry.KindWitnessPolicy, Actor: "cli:insider", At: x.env.Clock.Now(), Data: *theirs, Ref: audit.PolicyRef}))
-	x.cast(t, 1)
+	later := x.cast(t, 1)
 	fresh, _ := audit.NewPusher(x.env.DB.Pool, x.env.Signer.VerifierKey(), slog.New(slog.DiscardHandler))
 	x.pusher = fresh
-	x.push(t) // now to the insider's witnesses, which cosign
+	x.push(t) // now to the insider's witnesses only, which cosign
+	if st := fresh.Status(); len(st) != 2 || st[0].Key != theirs.Witnesses[0].Key || st[0].Cosigned == 0 {
+		t.Fatalf("the pusher did not push to the insider's witnesses: %+v", st)
+	}
 
 	got, err := audit.ElectionPolicy(ctx, x.env.DB.Pool, "e1")
 	if err != nil || !got.Equal(x.policy) {
@@ -407,8 +410,20 @@ func TestInsiderCannotSwapTheWitnesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names, err := x.policy.Cosigners([]byte(in.Checkpoint), x.env.Signer.VerifierKey()); err != nil || in.Witnessed.Counts() && len(names) < 2 {
-		t.Fatalf("the receipt counts %v as cosigners, but the camps' are %v (%v)", in.Witnessed.Cosigners, names, err)
+	if !in.Witnessed.Counts() {
+		t.Fatalf("the ballot the camps witnessed: %+v", in.Witnessed)
+	}
+	// The ballot cast since is cosigned by the insider's witnesses alone,
+	// which share the camps' names: it does not count.
+	in, err = x.env.Log.Include(ctx, "e1", entry.KindBallotCast, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Witnessed.Counts() || len(in.Witnessed.Cosigners) != 0 {
+		t.Fatalf("a ballot only the insider's witnesses cosigned counts as witnessed by %v", in.Witnessed.Cosigners)
+	}
+	if names, err := theirs.Cosigners([]byte(in.Checkpoint), x.env.Signer.VerifierKey()); err != nil || len(names) != 2 {
+		t.Fatalf("the insider's witnesses did cosign it: %v, %v", names, err)
 	}
 	v, err := x.env.Log.Witnesses(ctx, "e1")
 	if err != nil || v.Witnesses[0].Key != x.policy.Witnesses[0].Key {

@@ -1,12 +1,14 @@
 package cosign
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"primaryvote/audit/record"
+	"primaryvote/internal/strictjson"
 )
 
 // Policy is an election's witness policy: the witnesses that cosign the
@@ -58,6 +60,19 @@ func (p *Policy) Check() error {
 	return nil
 }
 
+// ParsePolicy reads a policy's JSON strictly (internal/strictjson) and
+// checks it.
+func ParsePolicy(b []byte) (*Policy, error) {
+	var p Policy
+	if err := strictjson.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("a witness policy: %v", err)
+	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("a witness policy: %v", err)
+	}
+	return &p, nil
+}
+
 // Names returns the witnesses' names, in the policy's order.
 func (p *Policy) Names() []string {
 	out := make([]string, 0, len(p.Witnesses))
@@ -86,49 +101,35 @@ func (p *Policy) Equal(q *Policy) bool {
 	return slices.Equal(keys(p), keys(q))
 }
 
-// Cosigners opens a signed checkpoint with its cosignatures: the log's
+// Open opens a signed checkpoint with its cosignatures: the log's
 // signature must verify under logKey, and every cosignature by one of the
-// policy's witnesses must verify. It returns the names of the policy's
-// witnesses that cosigned it, in the policy's order; signatures by other
-// keys are ignored.
-func (p *Policy) Cosigners(signed []byte, logKey string) ([]string, error) {
-	logV, err := note.NewVerifier(logKey)
-	if err != nil {
-		return nil, fmt.Errorf("bad log key: %v", err)
-	}
-	vs := []note.Verifier{logV}
+// policy's witnesses must verify. It returns the checkpoint and the names
+// of the policy's witnesses that cosigned it, in the policy's order;
+// signatures by other keys are ignored.
+func (p *Policy) Open(signed []byte, logKey string) (record.Checkpoint, []string, error) {
+	vs := make([]note.Verifier, 0, len(p.Witnesses))
 	for _, w := range p.Witnesses {
 		v, err := NewVerifier(w.Key)
 		if err != nil {
-			return nil, err
+			return record.Checkpoint{}, nil, err
 		}
 		vs = append(vs, v)
 	}
-	n, err := note.Open(signed, note.VerifierList(vs...))
-	var invalid *note.InvalidSignatureError
-	if errors.As(err, &invalid) {
-		return nil, fmt.Errorf("the signature by %s does not verify", invalid.Name)
-	}
+	c, names, err := record.OpenCosigned(signed, logKey, vs...)
 	if err != nil {
-		return nil, fmt.Errorf("the checkpoint does not open: %v", err)
-	}
-	byLog := false
-	var names []string
-	for _, s := range n.Sigs {
-		if s.Name == logV.Name() && s.Hash == logV.KeyHash() {
-			byLog = true
-			continue
-		}
-		names = append(names, s.Name)
-	}
-	if !byLog {
-		return nil, errors.New("the checkpoint is not signed by the log's key")
+		return c, nil, err
 	}
 	var ordered []string
-	for _, name := range p.Names() {
-		if slices.Contains(names, name) {
-			ordered = append(ordered, name)
+	for _, v := range vs {
+		if slices.Contains(names, v.Name()) {
+			ordered = append(ordered, v.Name())
 		}
 	}
-	return ordered, nil
+	return c, ordered, nil
+}
+
+// Cosigners is Open's names of the policy's witnesses that cosigned.
+func (p *Policy) Cosigners(signed []byte, logKey string) ([]string, error) {
+	_, names, err := p.Open(signed, logKey)
+	return names, err
 }

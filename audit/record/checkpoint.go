@@ -110,22 +110,47 @@ func (s *Signer) VerifierKey() string { return s.verifier }
 // OpenCheckpoint verifies a signed checkpoint against the verifier key and
 // parses it.
 func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
+	c, _, err := OpenCosigned(signed, verifierKey)
+	return c, err
+}
+
+// OpenCosigned is OpenCheckpoint for a checkpoint that witnesses may have
+// cosigned: every signature by one of witnesses must verify too, and it
+// returns the names of those that signed. Signatures by other keys are
+// ignored.
+func OpenCosigned(signed []byte, verifierKey string, witnesses ...note.Verifier) (Checkpoint, []string, error) {
 	v, err := note.NewVerifier(verifierKey)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("record: bad verifier key: %w", err)
+		return Checkpoint{}, nil, fmt.Errorf("record: bad verifier key: %w", err)
 	}
-	n, err := note.Open(signed, note.VerifierList(v))
+	n, err := note.Open(signed, note.VerifierList(append([]note.Verifier{v}, witnesses...)...))
+	var invalid *note.InvalidSignatureError
+	if errors.As(err, &invalid) && invalid.Name != v.Name() {
+		return Checkpoint{}, nil, fmt.Errorf("record: the signature by %s does not verify", invalid.Name)
+	}
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("record: checkpoint signature: %w", err)
+		return Checkpoint{}, nil, fmt.Errorf("record: checkpoint signature: %w", err)
+	}
+	var byLog bool
+	var names []string
+	for _, s := range n.Sigs {
+		if s.Name == v.Name() && s.Hash == v.KeyHash() {
+			byLog = true
+		} else {
+			names = append(names, s.Name)
+		}
+	}
+	if !byLog {
+		return Checkpoint{}, nil, fmt.Errorf("record: checkpoint signature: not signed by %s", v.Name())
 	}
 	c, err := ParseCheckpoint([]byte(n.Text))
 	if err != nil {
-		return Checkpoint{}, err
+		return Checkpoint{}, nil, err
 	}
 	if c.Origin != v.Name() {
-		return Checkpoint{}, fmt.Errorf("record: checkpoint origin %q signed by key %q", c.Origin, v.Name())
+		return Checkpoint{}, nil, fmt.Errorf("record: checkpoint origin %q signed by key %q", c.Origin, v.Name())
 	}
-	return c, nil
+	return c, names, nil
 }
 
 // ParseSignedCheckpoint parses a signed checkpoint without checking its

@@ -28,7 +28,6 @@ import (
 	"strings"
 
 	"primaryvote/audit/bundle"
-	"primaryvote/internal/strictjson"
 )
 
 type fileList []string
@@ -69,8 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *policy != "" {
 		b, err := os.ReadFile(*policy)
 		if err == nil {
-			opts.Policy = new(cosign.Policy)
-			if err = strictjson.Unmarshal(b, opts.Policy); err != nil {
+			if opts.Policy, err = cosign.ParsePolicy(b); err != nil {
 				err = fmt.Errorf("%s: %v", *policy, err)
 			}
 		}

@@ -26,19 +26,22 @@ type witnesses struct {
 
 // startWitnesses makes and serves n witnesses of the log whose key is
 // logKey, and sets the election's policy: every one of them must cosign.
-func startWitnesses(ctx context.Context, c config, n int, logKey string) (*witnesses, error) {
+func startWitnesses(ctx context.Context, c config, n int, logKey string) (_ *witnesses, err error) {
 	w := &witnesses{policy: filepath.Join(c.work, "policy.json")}
+	defer func() {
+		if err != nil {
+			w.stop()
+		}
+	}()
 	policy := cosign.Policy{Quorum: n}
 	for i := 1; i <= n; i++ {
 		addr, err := freeAddr()
 		if err != nil {
-			w.stop()
 			return nil, err
 		}
 		dir := filepath.Join(c.work, fmt.Sprintf("witness-%d", i))
 		log, err := os.Create(dir + ".log")
 		if err != nil {
-			w.stop()
 			return nil, err
 		}
 		cmd := exec.Command(filepath.Join(c.bin, "primaryctl"), "witness", "serve", "--dir", dir, "--addr", addr,
@@ -46,7 +49,6 @@ func startWitnesses(ctx context.Context, c config, n int, logKey string) (*witne
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			log.Close()
-			w.stop()
 			return nil, err
 		}
 		log.Close()
@@ -57,14 +59,12 @@ func startWitnesses(ctx context.Context, c config, n int, logKey string) (*witne
 			if err == nil {
 				k, err := cosign.ParseKey(string(b))
 				if err != nil {
-					w.stop()
 					return nil, err
 				}
 				policy.Witnesses = append(policy.Witnesses, cosign.Witness{Key: k.VerifierKey(), URL: "http://" + addr})
 				break
 			}
 			if time.Now().After(deadline) {
-				w.stop()
 				return nil, fmt.Errorf("witness %d did not start (see %s.log)", i, dir)
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -72,11 +72,9 @@ func startWitnesses(ctx context.Context, c config, n int, logKey string) (*witne
 	}
 	b, _ := json.Marshal(policy)
 	if err := os.WriteFile(w.policy, b, 0o644); err != nil {
-		w.stop()
 		return nil, err
 	}
 	if _, err := command(ctx, filepath.Join(c.bin, "primaryctl"), "", "witnesses", "set", "bench", w.policy); err != nil {
-		w.stop()
 		return nil, err
 	}
 	return w, nil

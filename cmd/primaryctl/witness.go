@@ -20,7 +20,6 @@ import (
 	pv "primaryvote"
 	"primaryvote/audit"
 	"primaryvote/audit/witness"
-	"primaryvote/internal/strictjson"
 )
 
 // witnessInit makes a camp's witness: a key of its own, and the log it
@@ -159,12 +158,9 @@ func readPolicy(path string) (*cosign.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	var p cosign.Policy
-	if err := strictjson.Unmarshal(b, &p); err != nil {
+	p, err := cosign.ParsePolicy(b)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if err := p.Check(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return &p, nil
+	return p, nil
 }
