@@ -28,59 +28,92 @@ func (w *Witnessed) Counts() bool { return len(w.Cosigners) >= w.Quorum }
 // witness_policies table only tells the pusher where to push; receipts,
 // the witnesses' view and the export go by the log.
 func ElectionPolicy(ctx context.Context, q Query, electionID string) (*cosign.Policy, error) {
-	var body []byte
-	found, err := scanOne(ctx, q, `
-(SELECT 0, e.body FROM audit_entries e
- WHERE e.election_id = $1 AND e.kind = $2 AND e.ref = $3
-   AND NOT EXISTS (SELECT 1 FROM audit_log WHERE election_id = $1 AND kind = $4)
- ORDER BY e.id DESC LIMIT 1)
-UNION ALL
-(SELECT 1, substring(l.record from $5) FROM audit_log l
- WHERE l.election_id = $1 AND l.kind = $2 AND l.ref = $3
-   AND l.position < coalesce((SELECT min(position) FROM audit_log WHERE election_id = $1 AND kind = $4), 9223372036854775807)
- ORDER BY l.position DESC LIMIT 1)
-ORDER BY 1 LIMIT 1`, []any{electionID, entry.KindWitnessPolicy, PolicyRef, entry.KindElectionOpen, record.HeaderSize + 1}, new(int), &body)
+	p, _, err := electionPolicy(ctx, q, electionID)
+	return p, err
+}
+
+// electionPolicy is ElectionPolicy, and whether the election's opening is
+// in the log, after which its policy never changes. The opening is looked
+// up through the lifecycle index (migration 00006), whose predicate the
+// LIKE restates for a plan made for any kind.
+func electionPolicy(ctx context.Context, q Query, electionID string) (*cosign.Policy, bool, error) {
+	var (
+		opened         bool
+		queued, logged []byte
+	)
+	_, err := scanOne(ctx, q, `
+WITH opening AS (
+  SELECT min(position) AS at FROM audit_log
+  WHERE election_id = $1 AND kind = $4 AND kind LIKE 'election.%')
+SELECT opening.at IS NOT NULL,
+  CASE WHEN opening.at IS NULL THEN
+    (SELECT e.body FROM audit_entries e
+     WHERE e.election_id = $1 AND e.kind = $2 AND e.ref = $3
+     ORDER BY e.id DESC LIMIT 1)
+  END,
+  (SELECT substring(l.record from $5) FROM audit_log l
+   WHERE l.election_id = $1 AND l.kind = $2 AND l.ref = $3
+     AND l.position < coalesce(opening.at, 9223372036854775807)
+   ORDER BY l.position DESC LIMIT 1)
+FROM opening`, []any{electionID, entry.KindWitnessPolicy, PolicyRef, entry.KindElectionOpen, record.HeaderSize + 1}, &opened, &queued, &logged)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the witness policy: %w", err)
+		return nil, false, fmt.Errorf("couldn't read the witness policy: %w", err)
 	}
-	if !found {
-		return nil, nil
+	body := queued
+	if body == nil {
+		body = logged
+	}
+	if body == nil {
+		return nil, opened, nil
 	}
 	e, err := entry.Parse(body)
 	if err != nil {
-		return nil, fmt.Errorf("the logged witness policy: %w", err)
+		return nil, false, fmt.Errorf("the logged witness policy: %w", err)
 	}
 	data, err := e.Decode()
 	if err != nil {
-		return nil, fmt.Errorf("the logged witness policy: %w", err)
+		return nil, false, fmt.Errorf("the logged witness policy: %w", err)
 	}
-	return data.(*entry.WitnessPolicy), nil
+	return data.(*entry.WitnessPolicy), opened, nil
 }
 
 // PolicyRef is the ref of every witnesses.policy entry, by which it is
 // looked up.
 const PolicyRef = "policy"
 
-// policyCache keeps elections' witness policies for a few seconds: a
-// policy changes only while its election is a draft, before any receipt.
+// policyCache keeps elections' witness policies: for good once the
+// election's opening is logged, since the policy is then fixed, and for a
+// few seconds while it is a draft. One lookup runs at a time, so the
+// receipts that miss together share it.
 type policyCache struct {
+	load    sync.Mutex
 	mu      sync.Mutex
 	entries map[string]cachedPolicy
 }
 
 type cachedPolicy struct {
-	p   *cosign.Policy
-	exp time.Time
+	p     *cosign.Policy
+	final bool
+	exp   time.Time
+}
+
+func (c *policyCache) cached(electionID string) (*cosign.Policy, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[electionID]
+	return e.p, ok && (e.final || time.Now().Before(e.exp))
 }
 
 func (c *policyCache) get(ctx context.Context, q Query, electionID string) (*cosign.Policy, error) {
-	c.mu.Lock()
-	e, ok := c.entries[electionID]
-	c.mu.Unlock()
-	if ok && time.Now().Before(e.exp) {
-		return e.p, nil
+	if p, ok := c.cached(electionID); ok {
+		return p, nil
 	}
-	p, err := ElectionPolicy(ctx, q, electionID)
+	c.load.Lock()
+	defer c.load.Unlock()
+	if p, ok := c.cached(electionID); ok {
+		return p, nil
+	}
+	p, final, err := electionPolicy(ctx, q, electionID)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +121,7 @@ func (c *policyCache) get(ctx context.Context, q Query, electionID string) (*cos
 	if c.entries == nil || len(c.entries) > 1000 {
 		c.entries = map[string]cachedPolicy{}
 	}
-	c.entries[electionID] = cachedPolicy{p, time.Now().Add(10 * time.Second)}
+	c.entries[electionID] = cachedPolicy{p: p, final: final, exp: time.Now().Add(10 * time.Second)}
 	c.mu.Unlock()
 	return p, nil
 }
