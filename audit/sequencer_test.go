@@ -247,6 +247,24 @@ func TestSequencedLogIsAppendOnly(t *testing.T) {
 			t.Errorf("%s as the owner, after GRANT = %v; want refused by the trigger", stmt, err)
 		}
 	}
+
+	// The queue's own check, which the owner meets too: a batch removed
+	// from the queue must be in the log, whatever the log's size, and a
+	// DELETE that removes one entry not yet in it fails whole.
+	appendN(t, db, 2, 3)
+	if _, err := seq.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, db, 5, 2)
+	_, err := db.OwnerPool.Exec(ctx, `DELETE FROM audit_entries`)
+	if err == nil || !strings.Contains(err.Error(), "is not in the log yet") {
+		t.Errorf("DELETE FROM audit_entries as the owner = %v; want refused by the queue's trigger", err)
+	}
+	var queued int
+	db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries`).Scan(&queued)
+	if queued != 2 {
+		t.Errorf("%d entries queued after the refused DELETE; want 2", queued)
+	}
 }
 
 // BenchmarkSequencer measures sustained sequencing: entries per second from
