@@ -88,21 +88,44 @@ func Queue(b *pgx.Batch, e Entry) error {
 	return nil
 }
 
-// AppendWith encodes e and queues in b one statement that runs action, an
-// INSERT … RETURNING whose parameters are args ($1 … $n), and appends e once
-// for each row action returns: the action and its entry are written
-// together or not at all, and the statement's command tag counts the
-// entries appended (0 when action inserted nothing).
-func AppendWith(b *pgx.Batch, action string, args []any, e Entry) error {
-	body, err := Encode(e)
-	if err != nil {
-		return err
+// AppendEachWith encodes es and queues in b one statement that runs
+// action, an INSERT … RETURNING whose parameters are args ($1 … $n) and
+// whose rows each return a bytea column named key, and appends es[i] for
+// each row whose key is keys[i], in the order of es. The keys must be
+// distinct, so that no row is logged twice. The action and its entries are
+// written together or not at all. The statement returns the keys of the
+// rows action inserted.
+func AppendEachWith(b *pgx.Batch, action string, args []any, keys [][]byte, es []Entry) error {
+	if len(keys) != len(es) {
+		return fmt.Errorf("audit: %d keys for %d entries", len(keys), len(es))
+	}
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if seen[string(k)] {
+			return fmt.Errorf("audit: the key %x names two entries", k)
+		}
+		seen[string(k)] = true
+	}
+	elections := make([]string, len(es))
+	kinds := make([]string, len(es))
+	refs := make([]string, len(es))
+	bodies := make([][]byte, len(es))
+	for i, e := range es {
+		body, err := Encode(e)
+		if err != nil {
+			return err
+		}
+		elections[i], kinds[i], refs[i], bodies[i] = e.ElectionID, string(e.Kind), e.Ref, body
 	}
 	n := len(args)
-	sql := fmt.Sprintf(`WITH action AS (%s)
+	sql := fmt.Sprintf(`WITH action AS (%s), logged AS (
 INSERT INTO audit_entries (election_id, kind, ref, body)
-SELECT NULLIF($%d, ''), $%d, NULLIF($%d, ''), $%d FROM action`, action, n+1, n+2, n+3, n+4)
-	b.Queue(sql, append(args[:n:n], e.ElectionID, e.Kind, e.Ref, body)...)
+SELECT NULLIF(e.election_id, ''), e.kind, NULLIF(e.ref, ''), e.body
+FROM unnest($%d::bytea[], $%d::text[], $%d::text[], $%d::text[], $%d::bytea[]) WITH ORDINALITY AS e(key, election_id, kind, ref, body, n)
+JOIN action a ON a.key = e.key
+ORDER BY e.n)
+SELECT key FROM action`, action, n+1, n+2, n+3, n+4, n+5)
+	b.Queue(sql, append(args[:n:n], keys, elections, kinds, refs, bodies)...)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package ballot
 
 import (
 	"crypto/rand"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -126,27 +127,33 @@ func TestBatchNamesTheBadBallot(t *testing.T) {
 	}
 }
 
-// BenchmarkBatchVerify is the cost a ballot of verifying 512 5-candidate
-// single-choice ballots at once, parsing included.
+// BenchmarkBatchVerify is the cost a ballot of verifying single-race
+// ballots of one of six candidates at once, parsing included, in batches of
+// the sizes a server's concurrent casts make and of a verifier's.
 func BenchmarkBatchVerify(b *testing.B) {
 	e, _ := testElection(b, "e1")
 	e.Questions = e.Questions[:1]
+	e.Questions[0].Candidates = append(e.Questions[0].Candidates, Candidate{ID: "f", Number: 6, Name: "f"})
 	raws := make([][]byte, 512)
 	for i := range raws {
 		raws[i], _ = e.Encrypt(testVoter, Selections{"leader": {"c"}})
 	}
-	for b.Loop() {
-		bt, _ := e.NewBatch()
-		for _, raw := range raws {
-			if _, err := bt.Add(raw); err != nil {
-				b.Fatal(err)
+	for _, n := range []int{1, 8, 32, 64, 512} {
+		b.Run(fmt.Sprintf("ballots=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				bt, _ := e.NewBatch()
+				for _, raw := range raws[:n] {
+					if _, err := bt.Add(raw); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := bt.Verify(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		if _, err := bt.Verify(); err != nil {
-			b.Fatal(err)
-		}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/ballot")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(raws)), "µs/ballot")
 }
 
 // BenchmarkMultiScalarMul is 32,768 points, a third with full scalars and

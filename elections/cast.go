@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	pv "primaryvote"
 	"primaryvote/audit"
@@ -91,11 +90,13 @@ type AlreadyVoted struct {
 //
 // The ballot, with its idempotency record, and its audit entry are one
 // statement, sent with the election's lock in one round trip and committed
-// once. The statement stores nothing unless the credential is the voter's
-// and the voter in the group the token names, and the election open as seen
-// under the lock. The primary key, one ballot per credential, lets exactly
-// one of a voter's concurrent casts commit; the others are answered by the
-// rules above. A credential that is not listed cannot be stored at all.
+// once, together with the ballots of the casts that arrived meanwhile
+// (castWriter). The statement stores nothing unless the credential is the
+// voter's and the voter in the group the token names, and the election
+// open as seen under the lock. The table's constraint, one ballot per
+// credential, lets exactly one of a voter's concurrent casts be stored;
+// the others are answered by the rules above. A credential that is not
+// listed cannot be stored at all.
 func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, replayed bool, err error) {
 	if err := ValidIdempotencyKey(req.IdempotencyKey); err != nil {
 		return nil, false, err
@@ -127,55 +128,31 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	}
 	pseudonym := s.pseudonyms.Pseudonym(req.ElectionID, req.VoterID)
 
-	// One round trip and one commit: the statements go as one pipeline,
-	// which PostgreSQL runs as one implicit transaction, all or nothing.
-	// First the election's and the credential's locks (lockCast), then the
-	// insert, which reads the status and the checked copies afresh once
-	// the locks are held: a Close, or a check of this copy, that committed
-	// first leaves it nothing to insert.
-	b := &pgx.Batch{}
-	b.Queue(lockCast, lockCastArgs(req.ElectionID, credential)...)
-	err = audit.AppendWith(b, insertBallot,
-		[]any{req.ElectionID, req.VoterID, credential, req.Group, tracking[:], req.Encrypted, keyHash[:], response},
-		audit.Entry{
-			ElectionID: req.ElectionID, Kind: entry.KindBallotCast, Actor: "voter", At: now, Ref: code,
-			Data: entry.Cast{Voter: hex.EncodeToString(pseudonym[:]), Group: req.Group, TrackingCode: code},
-		})
-	if err != nil {
-		return nil, false, err
-	}
 	// The window again, now that the ballot is verified; the status is
-	// checked under the lock.
+	// checked again under the election's lock as the ballot is stored.
 	if err := e.AcceptsBallotsAt(s.clock()); err != nil {
 		return s.refused(ctx, req, err)
 	}
-	var inserted int64
-	br := s.pool.SendBatch(ctx, b)
-	_, err = br.Exec()
-	if err == nil {
-		var tag pgconn.CommandTag
-		tag, err = br.Exec()
-		inserted = tag.RowsAffected()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "ballots" {
-		// The voter's credential has a ballot, perhaps from a concurrent cast.
-		resp, err := s.previousCast(ctx, req)
-		if resp == nil && err == nil {
-			err = fmt.Errorf("the ballot of a voter vanished after a conflict")
-		}
-		return resp, resp != nil, err
-	}
+	stored, err := s.writer.store(&pendingCast{
+		electionID: req.ElectionID, voterID: req.VoterID, group: req.Group, credential: credential,
+		tracking: tracking[:], content: req.Encrypted, keyHash: keyHash[:], response: response,
+		entry: audit.Entry{
+			ElectionID: req.ElectionID, Kind: entry.KindBallotCast, Actor: "voter", At: now, Ref: code,
+			Data: entry.Cast{Voter: hex.EncodeToString(pseudonym[:]), Group: req.Group, TrackingCode: code},
+		},
+	})
 	if err != nil {
 		return nil, false, err
 	}
-	if inserted == 0 {
-		return s.whyNotStored(ctx, req, credential)
+	if stored {
+		return response, false, nil
 	}
-	return response, false, nil
+	// The voter's credential may have a ballot, perhaps from a concurrent
+	// cast: a retry gets its receipt, anything else is refused.
+	if resp, err := s.previousCast(ctx, req); resp != nil || err != nil {
+		return resp, resp != nil, err
+	}
+	return s.whyNotStored(ctx, req, credential)
 }
 
 // refused answers a cast that the election no longer accepts: the voter's
@@ -226,19 +203,6 @@ WHERE v.election_id = $1 AND v.voter_id = $2`, req.ElectionID, req.VoterID, trac
 	}
 	return s.refused(ctx, req, err)
 }
-
-// insertBallot stores a verified ballot with its idempotency record, only
-// if the credential is the voter's, the voter in the group named, the
-// election open as seen under the election lock, and the ballot not a copy
-// the voter checked.
-const insertBallot = `
-INSERT INTO ballots (election_id, credential, group_id, tracking_code, content, idempotency_key_hash, response)
-SELECT c.election_id, c.credential, v.group_id, $5, $6, $7, $8
-FROM voter_credentials c JOIN voters v USING (election_id, voter_id)
-WHERE c.election_id = $1 AND c.voter_id = $2 AND c.credential = $3 AND v.group_id = $4
-  AND EXISTS (SELECT 1 FROM elections WHERE id = $1 AND status = 'open')
-  AND NOT EXISTS (SELECT 1 FROM spoiled_ballots WHERE election_id = $1 AND tracking_code = $5)
-RETURNING 1`
 
 // castRecord is a voter's stored cast: its idempotency record.
 type castRecord struct {

@@ -99,23 +99,34 @@ func TestCastSameKeyConcurrentlyGivesOneResponse(t *testing.T) {
 	el := env.Setup(t, "e1", 1, true)
 	var wg sync.WaitGroup
 	responses := make([][]byte, 20)
+	replayed := make([]bool, 20)
 	errs := make([]error, 20)
 	req := castReq(t, env, el, "V00001", "same-key", goodSelections)
 	for i := range responses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			responses[i], _, errs[i] = env.Elections.Cast(context.Background(), req)
+			responses[i], replayed[i], errs[i] = env.Elections.Cast(context.Background(), req)
 		}()
 	}
 	wg.Wait()
+	fresh := 0
 	for i := range responses {
 		if errs[i] != nil || string(responses[i]) != string(responses[0]) {
 			t.Fatalf("cast %d = %s, %v; want %s, nil", i, responses[i], errs[i], responses[0])
 		}
+		if !replayed[i] {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d of the casts were answered as new; want 1, and the others as retries", fresh)
 	}
 	if got := env.Count(t, `SELECT count(*) FROM ballots`); got != 1 {
 		t.Errorf("ballots = %d; want 1", got)
+	}
+	if got := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast'`); got != 1 {
+		t.Errorf("ballot.cast entries = %d; want 1", got)
 	}
 }
 
@@ -508,4 +519,136 @@ func TestTurnout(t *testing.T) {
 	if n := len(got.Timeline); n != 3 || got.Timeline[2].Ballots != 1 || !got.Timeline[2].Minute.Equal(start.Add(3*time.Minute)) {
 		t.Errorf("Timeline after a fourth ballot = %+v", got.Timeline)
 	}
+}
+
+// Casts that arrive while the writers are busy are stored in one
+// transaction, and each gets its own answer: new ballots are stored with
+// their entries, and a retry, a second ballot, a voter's second concurrent
+// ballot, a session of another group and a checked copy are each answered
+// as when cast alone, with nothing stored for them.
+func TestCastsWrittenTogetherAnswerEachAlone(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 6, true)
+	ctx := context.Background()
+
+	first := castReq(t, env, el, "V00002", "first", goodSelections)
+	firstReceipt, _, err := env.Elections.Cast(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked, revealed := env.Copy(t, el, "V00004", goodSelections)
+	if _, err := env.Elections.Spoil(ctx, elections.SpoilRequest{ElectionID: el.ID, VoterID: "V00004", Revealed: revealed}); err != nil {
+		t.Fatal(err)
+	}
+	otherGroup := castReq(t, env, el, "V00003", "k", goodSelections)
+	otherGroup.Group = el.Groups["V00002"]
+	if otherGroup.Group == el.Groups["V00003"] {
+		t.Fatal("the fixture's voters 2 and 3 share a group")
+	}
+	cases := []struct {
+		name string
+		req  elections.CastRequest
+		want func(resp []byte, replayed bool, err error) error
+	}{
+		{"a new ballot", castReq(t, env, el, "V00001", "k", goodSelections), stored},
+		{"another new ballot", castReq(t, env, el, "V00006", "k", goodSelections), stored},
+		{"a retry", first, func(resp []byte, replayed bool, err error) error {
+			if err != nil || !replayed || !bytes.Equal(resp, firstReceipt) {
+				return fmt.Errorf("= %s, %v, %v; want the first receipt, replayed", resp, replayed, err)
+			}
+			return nil
+		}},
+		{"a second ballot", castReq(t, env, el, "V00002", "second", ballot.Selections{"leader": {"b"}, "council": {"q"}}), func(_ []byte, _ bool, err error) error {
+			var de *pv.Error
+			if !errors.As(err, &de) || de.Code != pv.EConflict || !bytes.Equal(de.Detail.(elections.AlreadyVoted).Receipt, firstReceipt) {
+				return fmt.Errorf("= %v; want already voted, with the first receipt", err)
+			}
+			return nil
+		}},
+		{"another group's session", otherGroup, func(_ []byte, _ bool, err error) error {
+			if pv.ErrorCode(err) != pv.EUnauthorized || !strings.Contains(err.Error(), "another group") {
+				return fmt.Errorf("= %v; want unauthorized, another group", err)
+			}
+			return nil
+		}},
+		{"a checked copy", elections.CastRequest{ElectionID: el.ID, VoterID: "V00004", Group: el.Groups["V00004"], IdempotencyKey: idemKey("checked"), Encrypted: checked},
+			func(_ []byte, _ bool, err error) error {
+				if !errors.Is(err, elections.ErrSpoiled) {
+					return fmt.Errorf("= %v; want %v", err, elections.ErrSpoiled)
+				}
+				return nil
+			}},
+		{"a voter's ballot", castReq(t, env, el, "V00005", "k1", goodSelections), nil},
+		{"the same voter's other ballot", castReq(t, env, el, "V00005", "k2", ballot.Selections{"leader": {"b"}, "council": {"q"}}), nil},
+	}
+
+	queued, release := elections.HoldWrites(env.Elections)
+	type answer struct {
+		resp     []byte
+		replayed bool
+		err      error
+	}
+	answers := make([]answer, len(cases))
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, replayed, err := env.Elections.Cast(ctx, c.req)
+			answers[i] = answer{resp, replayed, err}
+		}()
+	}
+	for deadline := time.Now().Add(30 * time.Second); queued() < len(cases); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d casts reached the writer", queued(), len(cases))
+		}
+	}
+	release()
+	wg.Wait()
+
+	for i, c := range cases {
+		if c.want == nil {
+			continue
+		}
+		if err := c.want(answers[i].resp, answers[i].replayed, answers[i].err); err != nil {
+			t.Errorf("%s %v", c.name, err)
+		}
+	}
+	// Of the voter's two ballots, one is stored and the other answered with
+	// its receipt.
+	a, b := answers[len(cases)-2], answers[len(cases)-1]
+	if a.err != nil {
+		a, b = b, a
+	}
+	var de *pv.Error
+	if a.err != nil || !errors.As(b.err, &de) || de.Code != pv.EConflict || !bytes.Equal(de.Detail.(elections.AlreadyVoted).Receipt, a.resp) {
+		t.Errorf("a voter's two ballots at once = %v and %v; want one stored and one already voted", a.err, b.err)
+	}
+
+	// V00001, V00002, V00005 and V00006: one ballot and one entry each, the
+	// entry naming the ballot's tracking code.
+	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 4 {
+		t.Errorf("%d ballots stored; want 4", n)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast'`); n != 4 {
+		t.Errorf("%d ballot.cast entries; want 4", n)
+	}
+	var codes []string
+	for _, resp := range [][]byte{answers[0].resp, answers[1].resp, a.resp, firstReceipt} {
+		var r elections.Receipt
+		json.Unmarshal(resp, &r)
+		codes = append(codes, r.TrackingCode)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast' AND ref = ANY($1)`, codes); n != 4 {
+		t.Errorf("%d of the stored ballots' tracking codes have their entry; want 4", n)
+	}
+}
+
+func stored(resp []byte, replayed bool, err error) error {
+	var r elections.Receipt
+	if err != nil || replayed || json.Unmarshal(resp, &r) != nil || r.TrackingCode == "" {
+		return fmt.Errorf("= %s, %v, %v; want a new receipt", resp, replayed, err)
+	}
+	return nil
 }

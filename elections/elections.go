@@ -47,6 +47,8 @@ type Store struct {
 
 	// verifier checks the ballots of concurrent casts in batches.
 	verifier *ballot.Verifier
+	// writer stores the ballots of concurrent casts together.
+	writer *castWriter
 }
 
 type frozen struct {
@@ -72,7 +74,7 @@ const openFor = 250 * time.Millisecond
 // clock, pseudonyms names voters in the audit log and logKey is the note
 // verifier key of the log's checkpoints.
 func New(pool *pgxpool.Pool, clock func() time.Time, pseudonyms Pseudonyms, logKey string) *Store {
-	return &Store{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}, timelines: map[string]*timeline{}, verifier: ballot.NewVerifier()}
+	return &Store{pool: pool, clock: clock, pseudonyms: pseudonyms, logKey: logKey, frozen: map[string]*frozen{}, timelines: map[string]*timeline{}, verifier: ballot.NewVerifier(), writer: newCastWriter(pool)}
 }
 
 // rowQuerier is satisfied by a pool, a connection and a transaction.

@@ -3,7 +3,6 @@ package elections
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -26,7 +25,8 @@ const lockCast = `SELECT pg_advisory_xact_lock_shared(` + lockKey + `), pg_advis
 
 // lockCastArgs are lockCast's arguments for a ballot of credential P.
 func lockCastArgs(electionID string, credential []byte) []any {
-	return []any{electionID, int32(binary.BigEndian.Uint32(credential[0:4])), int32(binary.BigEndian.Uint32(credential[4:8]))}
+	k1, k2 := credentialLock(credential)
+	return []any{electionID, k1, k2}
 }
 
 // SpoilRequest is a copy of a ballot that a signed-in voter checked instead
