@@ -2,18 +2,22 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	pv "primaryvote"
 	"primaryvote/internal/problem"
+	"primaryvote/internal/strictjson"
 )
 
 // Body size limits.
@@ -47,38 +51,52 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) ([]byt
 	return body, nil
 }
 
-// decodeStrict decodes exactly one JSON value from data into v.
+// decodeStrict decodes exactly one JSON value from data into v, in one
+// pass (internal/strictjson): valid UTF-8, no member the type does not
+// name (names match exactly, case included), no member twice, nothing
+// after the value.
 func decodeStrict(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return pv.Errorf(pv.EInvalid, "The request body is not valid UTF-8.")
 	}
-	if err := checkDuplicateKeys(data); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return pv.Errorf(pv.EInvalid, "The request body is not valid: %s.", jsonProblem(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	err := strictjson.Unmarshal(data, v)
+	var syn *jsontext.SyntacticError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):
+		return pv.Errorf(pv.EInvalid, "The request body has the key %q twice.", syn.JSONPointer.LastToken())
+	case errors.As(err, &syn) && syn.ByteOffset > 0 && syn.ByteOffset <= int64(len(data)) &&
+		jsontext.Value(bytes.TrimSpace(data[:syn.ByteOffset])).IsValid():
 		return pv.Errorf(pv.EInvalid, "The request body has data after its JSON value.")
 	}
-	return nil
+	return pv.Errorf(pv.EInvalid, "The request body is not valid: %s.", jsonProblem(err))
 }
 
 // jsonProblem describes a decoding error without echoing large inputs.
 func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var (
+		syn *jsontext.SyntacticError
+		sem *json.SemanticError
+	)
 	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q must be %s", typ.Field, jsonType(typ.Type))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "the JSON is empty or cut short"
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d", syn.ByteOffset)
+	case errors.As(err, &sem) && errors.Is(sem.Err, json.ErrUnknownName):
+		return fmt.Sprintf("unknown field %q", sem.JSONPointer.LastToken())
+	case errors.As(err, &sem) && sem.GoType != nil && sem.JSONPointer == "":
+		return fmt.Sprintf("the body must be %s", jsonType(sem.GoType))
+	case errors.As(err, &sem) && sem.GoType != nil:
+		return fmt.Sprintf("field %q must be %s", fieldPath(sem.JSONPointer), jsonType(sem.GoType))
 	}
-	return err.Error() // e.g. `json: unknown field "x"`
+	return "its JSON does not fit the request"
+}
+
+// fieldPath names the member at p as a.b.c.
+func fieldPath(p jsontext.Pointer) string {
+	return strings.Join(slices.Collect(p.Tokens()), ".")
 }
 
 // jsonType names what JSON value a Go type reads, for users who never see
@@ -97,55 +115,4 @@ func jsonType(t reflect.Type) string {
 		return jsonType(t.Elem())
 	}
 	return "a number"
-}
-
-// checkDuplicateKeys rejects an object with the same key twice, which
-// encoding/json would silently resolve to the last one.
-func checkDuplicateKeys(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var walk func() error
-	walk = func() error {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		d, ok := tok.(json.Delim)
-		if !ok {
-			return nil
-		}
-		if d == '{' {
-			seen := map[string]bool{}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				key, _ := k.(string)
-				if seen[key] {
-					return pv.Errorf(pv.EInvalid, "The request body has the key %q twice.", key)
-				}
-				seen[key] = true
-				if err := walk(); err != nil {
-					return err
-				}
-			}
-		} else if d == '[' {
-			for dec.More() {
-				if err := walk(); err != nil {
-					return err
-				}
-			}
-		}
-		_, err = dec.Token() // the closing delimiter
-		return err
-	}
-	if err := walk(); err != nil {
-		var de *pv.Error
-		if errors.As(err, &de) {
-			return err
-		}
-		return pv.Errorf(pv.EInvalid, "The request body is not valid: %s.", jsonProblem(err))
-	}
-	return nil
 }
