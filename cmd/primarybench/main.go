@@ -65,7 +65,7 @@ func main() {
 	flag.StringVar(&c.work, "work", "", "a private directory for the run's files (required)")
 	flag.StringVar(&c.bin, "bin", "bin", "the directory with primaryctl, primaryd and auditverify")
 	flag.StringVar(&c.pgdata, "pgdata", "", "the PostgreSQL cluster's data directory, whose processes' CPU is measured")
-	flag.StringVar(&c.profile, "profile", "", "write CPU profiles of primaryd (20 s, mid-run), the load tester and auditverify here")
+	flag.StringVar(&c.profile, "profile", "", "write CPU profiles of primaryd (20 s, mid-run), the load tester and auditverify here, and PostgreSQL's costliest statements over the voting window (postgres.txt; its cluster must preload pg_stat_statements)")
 	flag.StringVar(&c.keepBundle, "bundle", "", "keep the audit bundle here (its log key in FILE.key)")
 	flag.StringVar(&c.out, "out", "", "write the summary as JSON here")
 	flag.IntVar(&c.witnesses, "witnesses", 2, "witnesses the log is pushed to, every one of whom must cosign (0: none)")
@@ -445,6 +445,15 @@ func vote(ctx context.Context, c config, sum *summary, d *daemon, ws *witnesses)
 		}
 		defer stopProfile()
 	}
+	stmts, err := newStatements(c.pgdata, c.profile)
+	if err != nil {
+		return nil, err
+	}
+	if stmts != nil {
+		if err := stmts.start(ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	fmt.Fprintf(os.Stderr, "playing %d voters, %d at a time…\n", len(voters), c.concurrency)
 	// The window is the voting, from the clock's start: the devices'
@@ -455,7 +464,12 @@ func vote(ctx context.Context, c config, sum *summary, d *daemon, ws *witnesses)
 		start     time.Time
 	)
 	started := func() {
-		before, sampleErr = sampleCPU(srv.Process.Pid, c.pgdata)
+		if stmts != nil {
+			sampleErr = stmts.reset(ctx)
+		}
+		if sampleErr == nil {
+			before, sampleErr = sampleCPU(srv.Process.Pid, c.pgdata)
+		}
 		if sampleErr == nil {
 			sum.Witnessing.logStart, sampleErr = logSize(ctx, base)
 		}
@@ -482,6 +496,11 @@ func vote(ctx context.Context, c config, sum *summary, d *daemon, ws *witnesses)
 	after, err := sampleCPU(srv.Process.Pid, c.pgdata)
 	if err != nil {
 		return nil, err
+	}
+	if stmts != nil {
+		if err := stmts.write(ctx); err != nil {
+			return nil, err
+		}
 	}
 	sum.CPU = after.since(before, window, rep.Acknowledged)
 	if ws != nil {
