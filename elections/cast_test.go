@@ -652,3 +652,66 @@ func stored(resp []byte, replayed bool, err error) error {
 	}
 	return nil
 }
+
+// A group whose statement fails is written again ballot by ballot: the
+// ballot that fails gets its error and nothing is stored for it, and the
+// others of its group are stored as if cast alone.
+func TestCastWrittenAgainAloneWhenItsGroupFails(t *testing.T) {
+	t.Parallel()
+	env := fixture.New(t)
+	el := env.Setup(t, "e1", 3, true)
+	ctx := context.Background()
+	reqs := []elections.CastRequest{
+		castReq(t, env, el, "V00001", "k", goodSelections),
+		castReq(t, env, el, "V00002", "k", goodSelections),
+		castReq(t, env, el, "V00003", "k", goodSelections),
+	}
+	// A fault in one row: the schema's owner makes the database refuse
+	// V00002's ballot, by its tracking hash.
+	bad := sha256.Sum256(reqs[1].Encrypted)
+	for _, stmt := range []string{
+		`CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
+		 BEGIN
+		   IF NEW.tracking_code = decode('` + hex.EncodeToString(bad[:]) + `', 'hex') THEN
+		     RAISE EXCEPTION 'this ballot is refused by a test fault';
+		   END IF;
+		   RETURN NEW;
+		 END $$`,
+		`CREATE TRIGGER refuse_one BEFORE INSERT ON ballots FOR EACH ROW EXECUTE FUNCTION refuse_one()`,
+	} {
+		if _, err := env.DB.OwnerPool.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	queued, release := elections.HoldWrites(env.Elections)
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = env.Elections.Cast(ctx, req)
+		}()
+	}
+	for deadline := time.Now().Add(30 * time.Second); queued() < len(reqs); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d casts reached the writer", queued(), len(reqs))
+		}
+	}
+	release()
+	wg.Wait()
+
+	if errs[0] != nil || errs[2] != nil {
+		t.Errorf("the group's good ballots = %v, %v; want both stored", errs[0], errs[2])
+	}
+	if errs[1] == nil || !strings.Contains(errs[1].Error(), "refused by a test fault") {
+		t.Errorf("the faulty ballot = %v; want the database's error", errs[1])
+	}
+	if n := env.Count(t, `SELECT count(*) FROM ballots`); n != 2 {
+		t.Errorf("%d ballots stored; want 2", n)
+	}
+	if n := env.Count(t, `SELECT count(*) FROM audit_entries WHERE kind = 'ballot.cast'`); n != 2 {
+		t.Errorf("%d ballot.cast entries; want 2", n)
+	}
+}
