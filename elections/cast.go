@@ -147,11 +147,6 @@ func (s *Store) Cast(ctx context.Context, req CastRequest) (response []byte, rep
 	if stored {
 		return response, false, nil
 	}
-	// The voter's credential may have a ballot, perhaps from a concurrent
-	// cast: a retry gets its receipt, anything else is refused.
-	if resp, err := s.previousCast(ctx, req); resp != nil || err != nil {
-		return resp, resp != nil, err
-	}
 	return s.whyNotStored(ctx, req, credential)
 }
 
@@ -166,8 +161,12 @@ func (s *Store) refused(ctx context.Context, req CastRequest, why error) ([]byte
 }
 
 // whyNotStored answers a verified ballot that was not inserted, naming the
-// reason.
+// reason. The voter's credential may have a ballot, perhaps from a
+// concurrent cast: a retry gets its receipt, anything else is refused.
 func (s *Store) whyNotStored(ctx context.Context, req CastRequest, credential []byte) ([]byte, bool, error) {
+	if resp, err := s.previousCast(ctx, req); resp != nil || err != nil {
+		return resp, resp != nil, err
+	}
 	var (
 		listed  []byte
 		group   string
@@ -201,7 +200,7 @@ WHERE v.election_id = $1 AND v.voter_id = $2`, req.ElectionID, req.VoterID, trac
 	if err == nil {
 		err = pv.Errorf(pv.EConflict, "the election is not open")
 	}
-	return s.refused(ctx, req, err)
+	return nil, false, err
 }
 
 // castRecord is a voter's stored cast: its idempotency record.

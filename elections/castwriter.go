@@ -1,7 +1,6 @@
 package elections
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -98,20 +97,16 @@ func (w *castWriter) write(casts []*pendingCast) {
 		byElection[c.electionID] = append(byElection[c.electionID], c)
 	}
 	for _, group := range byElection {
-		err := w.writeGroup(group)
-		if err != nil && len(group) > 1 && !unreachable(err) {
-			for _, c := range group {
-				c.err = w.writeGroup([]*pendingCast{c})
-			}
-		} else {
+		if err := w.writeGroup(group); err != nil {
+			alone := len(group) > 1 && !unreachable(err)
 			for _, c := range group {
 				c.err = err
+				if alone {
+					c.err = w.writeGroup([]*pendingCast{c})
+				}
 			}
 		}
 		for _, c := range group {
-			if c.err != nil {
-				c.stored = false
-			}
 			close(c.done)
 		}
 	}
@@ -125,25 +120,14 @@ func unreachable(err error) bool {
 }
 
 // writeGroup stores the ballots of one election in one implicit
-// transaction of three statements sent in one round trip: the election's
-// lock, shared, and the locks of the ballots' credentials, exclusive and
-// taken in one order by every writer (lockCast); then the insert, which
-// reads the election's status and the checked copies afresh under the
-// locks and stores each ballot only if its credential is its voter's and
-// the voter in the group their session names. One ballot per credential
-// is the table's constraint: a ballot whose credential has one already is
-// left out, as is a second ballot of one credential in the group.
+// transaction of three statements sent in one round trip: the locks
+// (queueCastLocks), then the insert, which reads the election's status and
+// the checked copies afresh under the locks and stores each ballot only if
+// its credential is its voter's and the voter in the group their session
+// names. One ballot per credential is the table's constraint: a ballot
+// whose credential has one already is left out.
 func (w *castWriter) writeGroup(casts []*pendingCast) error {
 	electionID := casts[0].electionID
-	slices.SortFunc(casts, func(a, b *pendingCast) int {
-		return cmp.Or(bytes.Compare(a.credential[:8], b.credential[:8]), bytes.Compare(a.credential, b.credential))
-	})
-	var (
-		hi, lo                                     []int32
-		voters, groups                             []string
-		credentials, tracking, contents, keys, rsp [][]byte
-		entries                                    []audit.Entry
-	)
 	// A ballot sent twice at once (a retry under the same key) is stored
 	// once: the copy that is not sent is answered as a retry.
 	seen := map[string]bool{}
@@ -152,17 +136,19 @@ func (w *castWriter) writeGroup(casts []*pendingCast) error {
 		seen[string(c.tracking)] = true
 		return dup
 	})
+	var (
+		voters, groups                             []string
+		credentials, tracking, contents, keys, rsp [][]byte
+		entries                                    []audit.Entry
+	)
 	for _, c := range casts {
-		k1, k2 := credentialLock(c.credential)
-		hi, lo = append(hi, k1), append(lo, k2)
 		voters, groups = append(voters, c.voterID), append(groups, c.group)
 		credentials, tracking = append(credentials, c.credential), append(tracking, c.tracking)
 		contents, keys, rsp = append(contents, c.content), append(keys, c.keyHash), append(rsp, c.response)
 		entries = append(entries, c.entry)
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, electionID)
-	b.Queue(lockCredentials, hi, lo)
+	queueCastLocks(b, electionID, credentials...)
 	if err := audit.AppendEachWith(b, insertBallots,
 		[]any{electionID, voters, credentials, groups, tracking, contents, keys, rsp}, tracking, entries); err != nil {
 		return err
@@ -198,15 +184,27 @@ func (w *castWriter) writeGroup(casts []*pendingCast) error {
 	return nil
 }
 
-// credentialLock is the advisory-lock key of a public credential P:
-// PostgreSQL's pair-of-int4 keys, a key space apart from the elections'
-// bigint keys, from P's first eight bytes.
-func credentialLock(credential []byte) (int32, int32) {
-	return int32(binary.BigEndian.Uint32(credential[0:4])), int32(binary.BigEndian.Uint32(credential[4:8]))
+// queueCastLocks queues the first two statements of a cast's or a check's
+// transaction: the election's lock, shared (Close takes it exclusively),
+// and the locks of the ballots' public credentials, exclusive, so that one
+// copy is never both checked and cast. Every transaction takes the
+// credentials' locks in one order, so none waits for another in a cycle. A
+// credential's lock uses PostgreSQL's pair-of-int4 keys, a key space apart
+// from the elections' bigint keys: P's first eight bytes.
+func queueCastLocks(b *pgx.Batch, electionID string, credentials ...[]byte) {
+	type key struct{ hi, lo int32 }
+	ks := make([]key, len(credentials))
+	for i, c := range credentials {
+		ks[i] = key{int32(binary.BigEndian.Uint32(c[0:4])), int32(binary.BigEndian.Uint32(c[4:8]))}
+	}
+	slices.SortFunc(ks, func(a, b key) int { return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo)) })
+	his, los := make([]int32, len(ks)), make([]int32, len(ks))
+	for i, k := range ks {
+		his[i], los[i] = k.hi, k.lo
+	}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, electionID)
+	b.Queue(`SELECT count(pg_advisory_xact_lock(hi, lo)) FROM unnest($1::int4[], $2::int4[]) AS t(hi, lo)`, his, los)
 }
-
-// lockCredentials takes the credentials' locks in the order given.
-const lockCredentials = `SELECT count(pg_advisory_xact_lock(k1, k2)) FROM unnest($1::int4[], $2::int4[]) AS t(k1, k2)`
 
 // insertBallots stores verified ballots with their idempotency records,
 // each only if its credential is its voter's, the voter in the group

@@ -16,19 +16,6 @@ import (
 	"primaryvote/ballot"
 )
 
-// lockCast is the first statement of a cast and of a check: the election's
-// lock, shared (Close takes it exclusively), and the lock of the ballot's
-// public credential, exclusive, so that one copy is never both checked and
-// cast. The credential's lock uses PostgreSQL's pair-of-int4 keys, a key
-// space apart from the elections' bigint keys: P's first eight bytes.
-const lockCast = `SELECT pg_advisory_xact_lock_shared(` + lockKey + `), pg_advisory_xact_lock($2::int4, $3::int4)`
-
-// lockCastArgs are lockCast's arguments for a ballot of credential P.
-func lockCastArgs(electionID string, credential []byte) []any {
-	k1, k2 := credentialLock(credential)
-	return []any{electionID, k1, k2}
-}
-
 // SpoilRequest is a copy of a ballot that a signed-in voter checked instead
 // of casting, revealed (ballot/FORMAT.md, "Checking a copy").
 type SpoilRequest struct {
@@ -83,10 +70,13 @@ func (s *Store) Spoil(ctx context.Context, req SpoilRequest) (*Spoiled, error) {
 	answer := &Spoiled{TrackingCode: remade.TrackingCode, Choices: remade.Selections}
 
 	b := &pgx.Batch{}
-	b.Queue(lockCast, lockCastArgs(req.ElectionID, r.Credential)...)
+	queueCastLocks(b, req.ElectionID, r.Credential)
 	b.Queue(insertSpoiled, req.ElectionID, req.VoterID, r.Credential, tracking[:], logged)
 	br := s.pool.SendBatch(ctx, b)
 	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
 	var inserted int64
 	if err == nil {
 		tag, ierr := br.Exec()
@@ -104,7 +94,7 @@ func (s *Store) Spoil(ctx context.Context, req SpoilRequest) (*Spoiled, error) {
 	return answer, s.whyNotSpoiled(ctx, req, r.Credential, tracking[:])
 }
 
-// insertSpoiled keeps a checked copy, run under lockCast: only if the
+// insertSpoiled keeps a checked copy, run under the cast locks: only if the
 // credential is the voter's, the voter has not cast a ballot, and the
 // election is open as seen under the lock.
 const insertSpoiled = `
