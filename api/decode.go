@@ -24,7 +24,7 @@ import (
 const (
 	maxSessionBody = 4 << 10
 	maxPolicyBody  = 16 << 10
-	maxBallotBody  = 64 << 10
+	maxBallotBody  = 64 << 10 // a ballot of ballot.MaxBallotSize bytes, base64 in JSON (TestLargestBallotFitsACast)
 	maxSpoiledBody = 20 << 10 // a revealed copy's text is at most 16 KiB
 )
 

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	pv "primaryvote"
+	"primaryvote/ballot"
 )
 
 // FuzzDecodeStrict: whatever the body, decoding a ballot request either
@@ -85,5 +87,18 @@ func BenchmarkDecodeCast(b *testing.B) {
 		if err := decodeStrict(body, &req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLargestBallotFitsACast: the cast of the largest ballot a definition
+// may have, base64 in JSON, is within the body limit.
+func TestLargestBallotFitsACast(t *testing.T) {
+	encrypted := base64.StdEncoding.EncodeToString(make([]byte, ballot.MaxBallotSize))
+	body, err := json.Marshal(castRequest{Encrypted: &encrypted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) > maxBallotBody {
+		t.Fatalf("a cast of %d ballot bytes is %d bytes; the limit is %d", ballot.MaxBallotSize, len(body), maxBallotBody)
 	}
 }

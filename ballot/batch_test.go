@@ -89,7 +89,7 @@ func TestBatchNamesTheBadBallot(t *testing.T) {
 		}, false, `question "council": the proof that 0 to 2`},
 		"signature by another key": {func(b *EncryptedBallot) {
 			raw := resign(e, b, otherVoter)
-			b.sigS, _ = decodeScalar(raw[len(raw)-scalarSize:])
+			b.sigS, _ = decodeScalar(raw[e.hintsOffset()-scalarSize : e.hintsOffset()])
 		}, false, "its signature does not verify"},
 		"signature response altered": {func(b *EncryptedBallot) {
 			b.sigS = g.NewScalar().Add(b.sigS, one)

@@ -74,7 +74,7 @@ func (e *Election) Reveal(made, seed []byte, sel Selections) (*Revealed, error) 
 	}
 	head := len(ballotMagic) + 1 + len(e.ID)
 	r := &Revealed{ElectionID: e.ID, Credential: bytes.Clone(made[head : head+elementSize]), Seed: bytes.Clone(seed),
-		Signature: bytes.Clone(made[len(made)-SignatureSize:])}
+		Signature: bytes.Clone(made[e.SignedSize():e.hintsOffset()])}
 	for _, q := range e.Questions {
 		var idx []int
 		for i, c := range q.Candidates {
@@ -215,7 +215,10 @@ func (e *Election) Remake(r *Revealed) (*Remade, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw := append(signed, r.Signature...)
+	raw, err := e.AppendHints(append(signed, r.Signature...))
+	if err != nil {
+		return nil, pv.Errorf(pv.EInvalid, "the revealed copy's signature: %v", err)
+	}
 	if _, err := e.VerifyBallot(raw); err != nil {
 		return nil, pv.Errorf(pv.EInvalid, "the revealed copy is not what its credential signed: %v", err)
 	}

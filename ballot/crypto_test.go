@@ -146,7 +146,11 @@ func mustCredential(election, code string) *Credential {
 // would after changing them.
 func resign(e *Election, b *EncryptedBallot, cred *Credential) []byte {
 	signed := b.encodeSigned(e)
-	return append(signed, cred.Sign(BallotContext, signed)...)
+	raw, err := e.AppendHints(append(signed, cred.Sign(BallotContext, signed)...))
+	if err != nil {
+		panic(err)
+	}
+	return raw
 }
 
 // decryptWith decrypts a ciphertext with the whole secret key (tests only).
@@ -341,7 +345,7 @@ func TestBallotIsBoundToItsCredential(t *testing.T) {
 		}(), "its signature does not verify"},
 		"signature altered": {func() []byte {
 			b := append([]byte(nil), mine...)
-			b[len(b)-1] ^= 0x01
+			b[e.hintsOffset()-1] ^= 0x01
 			return b
 		}(), "its signature does not verify"},
 		"one bit of a ciphertext altered, everything re-signed": {func() []byte {

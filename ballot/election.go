@@ -211,8 +211,16 @@ func (d *Definition) Validate() error {
 			}
 		}
 	}
+	if n := (&Election{ID: d.ID, Questions: d.Questions}).BallotSize(); n > MaxBallotSize {
+		return bad("an encrypted ballot for this definition would take %d bytes; at most %d fit in a cast (fewer questions or candidates)", n, MaxBallotSize)
+	}
 	return nil
 }
+
+// MaxBallotSize bounds an encrypted ballot, so that every ballot a
+// definition allows fits in the body of a cast, base64 in JSON. A question
+// of n candidates takes about 512·n bytes of it.
+const MaxBallotSize = 46 << 10
 
 // CheckText allows printable text of at most max runes, no control
 // characters, and empty text only if mayBeEmpty; what names it in the error.

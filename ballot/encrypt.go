@@ -86,13 +86,72 @@ type encryptedQuestion struct {
 	sumProof rangeProof
 }
 
-// BallotSize is the exact length of an encrypted ballot for e.
+// BallotSize is the exact length of an encrypted ballot for e: its signed
+// part, the signature and a decoding hint for every element.
 func (e *Election) BallotSize() int {
-	return e.signedSize() + SignatureSize
+	return e.hintsOffset() + hintSize*e.elementCount()
 }
 
-// signedSize is the length of a ballot's bytes before its signature.
-func (e *Election) signedSize() int {
+// hintsOffset is where a ballot's decoding hints start, after its signature.
+func (e *Election) hintsOffset() int { return e.SignedSize() + SignatureSize }
+
+// elementCount is the number of elements in a ballot for e: P; for each
+// candidate α, β and its proof's four commitments; two commitments for each
+// branch of a question's total; and the signature's R.
+func (e *Election) elementCount() int {
+	n := 2
+	for _, q := range e.Questions {
+		n += 6*len(q.Candidates) + 2*(q.MaxSelections-q.MinSelections+1)
+	}
+	return n
+}
+
+// elementOffsets returns where each element of a ballot for e starts, in the
+// order the elements appear (elementCount of them), which is the order of
+// their hints.
+func (e *Election) elementOffsets() []int {
+	o := len(ballotMagic) + 1 + len(e.ID)
+	offs := make([]int, 0, e.elementCount())
+	offs = append(offs, o) // P
+	o += elementSize
+	branches := func(n int) {
+		for range n {
+			offs = append(offs, o, o+elementSize) // a, b
+			o += branchSize
+		}
+	}
+	for _, q := range e.Questions {
+		for range q.Candidates {
+			offs = append(offs, o, o+elementSize) // α, β
+			o += 2 * elementSize
+			branches(2)
+		}
+		branches(q.MaxSelections - q.MinSelections + 1)
+	}
+	return append(offs, o) // R
+}
+
+// AppendHints returns a ballot whole from signed, its bytes up to and
+// including its signature: it appends the decoding hint of each element
+// (FORMAT.md, "Decoding hints"). A device does this last; so must anyone
+// who makes or alters a ballot's bytes.
+func (e *Election) AppendHints(signed []byte) ([]byte, error) {
+	if len(signed) != e.hintsOffset() {
+		return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: %d bytes up to its hints; a ballot for election %q has %d", len(signed), e.ID, e.hintsOffset())
+	}
+	out := append(make([]byte, 0, e.BallotSize()), signed...)
+	for _, o := range e.elementOffsets() {
+		hint, ok := elementHint(signed[o : o+elementSize])
+		if !ok {
+			return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: the element at byte %d does not decode", o)
+		}
+		out = append(out, hint[:]...)
+	}
+	return out, nil
+}
+
+// SignedSize is the length of a ballot's bytes before its signature.
+func (e *Election) SignedSize() int {
 	n := len(ballotMagic) + 1 + len(e.ID) + elementSize
 	for _, q := range e.Questions {
 		n += len(q.Candidates)*(2*elementSize+2*branchSize) + (q.MaxSelections-q.MinSelections+1)*branchSize
@@ -133,7 +192,7 @@ func (e *Election) encrypt(cred *Credential, sel Selections, rnd func() group.Sc
 	if err != nil {
 		return nil, err
 	}
-	return append(signed, cred.sign(BallotContext, signed, random)...), nil
+	return e.AppendHints(append(signed, cred.sign(BallotContext, signed, random)...))
 }
 
 // seal returns the bytes of a ballot up to its signature: sel encrypted
@@ -194,15 +253,21 @@ func (b *EncryptedBallot) encodeSigned(e *Election) []byte {
 	return out
 }
 
-// encode returns b's canonical bytes, signature included.
+// encode returns b's canonical bytes, signature and hints included.
 func (b *EncryptedBallot) encode(e *Election) []byte {
 	out := b.encodeSigned(e)
 	out = append(out, encodePoint(b.sigR)...)
-	return append(out, encodeScalar(b.sigS)...)
+	out = append(out, encodeScalar(b.sigS)...)
+	out, err := e.AppendHints(out)
+	if err != nil {
+		panic("ballot: a parsed ballot's element has no hint: " + err.Error())
+	}
+	return out
 }
 
 // ParseBallot decodes an encrypted ballot for e strictly: the exact length,
-// the election id, and canonical encodings of every element and scalar.
+// the election id, and canonical encodings of every element and scalar,
+// each element with its hint.
 func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 	bad := func(format string, args ...any) error {
 		return pv.Errorf(pv.EInvalid, "encrypted ballot: "+format, args...)
@@ -214,12 +279,18 @@ func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 	if string(raw[:len(head)]) != head {
 		return nil, bad("not a version 2 ballot for election %q", e.ID)
 	}
-	rest := raw[len(head):]
+	rest := raw[len(head):e.hintsOffset()]
 	take := func(n int) []byte { b := rest[:n]; rest = rest[n:]; return b }
-	b := &EncryptedBallot{questions: make([]encryptedQuestion, len(e.Questions)), signed: raw[:e.signedSize()]}
+	hints := raw[e.hintsOffset():]
+	decode := func(enc []byte) (*point, error) {
+		h := hints[:hintSize]
+		hints = hints[hintSize:]
+		return decodeHinted(enc, h)
+	}
+	b := &EncryptedBallot{questions: make([]encryptedQuestion, len(e.Questions)), signed: raw[:e.SignedSize()]}
 	b.credentialEnc = take(elementSize)
-	if p, err := decodePoint(b.credentialEnc); err != nil || p.Equals(identity()) {
-		return nil, bad("the credential is not a public credential")
+	if p, err := decode(b.credentialEnc); err != nil || p.Equals(identity()) {
+		return nil, bad("the credential is not a public credential, or its decoding hint is wrong")
 	} else {
 		b.credential = p
 	}
@@ -227,28 +298,28 @@ func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 		eq := &b.questions[qi]
 		for _, c := range q.Candidates {
 			enc := take(2 * elementSize)
-			alpha, err1 := decodePoint(enc[:elementSize])
-			beta, err2 := decodePoint(enc[elementSize:])
+			alpha, err1 := decode(enc[:elementSize])
+			beta, err2 := decode(enc[elementSize:])
 			if err1 != nil || err2 != nil {
-				return nil, bad("question %q, candidate %q: bad ciphertext encoding", q.ID, c.ID)
+				return nil, bad("question %q, candidate %q: bad ciphertext encoding or decoding hint", q.ID, c.ID)
 			}
-			p, err := decodeRangeProof(take(2*branchSize), 2)
+			p, err := decodeRangeProof(take(2*branchSize), 2, decode)
 			if err != nil {
-				return nil, bad("question %q, candidate %q: bad proof encoding", q.ID, c.ID)
+				return nil, bad("question %q, candidate %q: bad proof encoding or decoding hint", q.ID, c.ID)
 			}
 			eq.options = append(eq.options, ciphertext{alpha: alpha, beta: beta, enc: enc})
 			eq.proofs = append(eq.proofs, p)
 		}
-		p, err := decodeRangeProof(take((q.MaxSelections-q.MinSelections+1)*branchSize), q.MaxSelections-q.MinSelections+1)
+		p, err := decodeRangeProof(take((q.MaxSelections-q.MinSelections+1)*branchSize), q.MaxSelections-q.MinSelections+1, decode)
 		if err != nil {
-			return nil, bad("question %q: bad proof encoding", q.ID)
+			return nil, bad("question %q: bad proof encoding or decoding hint", q.ID)
 		}
 		eq.sumProof = p
 	}
 	var err error
 	b.sigREnc = take(elementSize)
-	if b.sigR, err = decodePoint(b.sigREnc); err != nil {
-		return nil, bad("bad signature encoding")
+	if b.sigR, err = decode(b.sigREnc); err != nil {
+		return nil, bad("bad signature encoding or decoding hint")
 	}
 	if b.sigS, err = decodeScalar(take(scalarSize)); err != nil {
 		return nil, bad("bad signature encoding")

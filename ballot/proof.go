@@ -195,7 +195,9 @@ func (p rangeProof) appendTo(b []byte) []byte {
 	return b
 }
 
-func decodeRangeProof(b []byte, branches int) (rangeProof, error) {
+// decodeRangeProof decodes a proof of the given number of branches, each
+// commitment with decode (which takes its hint).
+func decodeRangeProof(b []byte, branches int, decode func([]byte) (*point, error)) (rangeProof, error) {
 	if len(b) != branches*branchSize {
 		return nil, errEncoding
 	}
@@ -203,10 +205,10 @@ func decodeRangeProof(b []byte, branches int) (rangeProof, error) {
 	for k := range p {
 		o := k * branchSize
 		var err error
-		if p[k].a, err = decodePoint(b[o : o+32]); err != nil {
+		if p[k].a, err = decode(b[o : o+32]); err != nil {
 			return nil, err
 		}
-		if p[k].b, err = decodePoint(b[o+32 : o+64]); err != nil {
+		if p[k].b, err = decode(b[o+32 : o+64]); err != nil {
 			return nil, err
 		}
 		if p[k].c, err = decodeScalar(b[o+64 : o+96]); err != nil {

@@ -87,19 +87,23 @@ func (e *Election) parseCiphertexts(raw []byte) ([]ciphertext, error) {
 	if string(raw[:o]) != ballotMagic+string([]byte{byte(len(e.ID))})+e.ID {
 		return nil, errEncoding
 	}
-	o += elementSize // the credential
+	o += elementSize                // the credential
+	h := e.hintsOffset() + hintSize // the first candidate's α's hint
 	var out []ciphertext
 	for _, q := range e.Questions {
 		for range q.Candidates {
-			alpha, err1 := decodePoint(raw[o : o+elementSize])
-			beta, err2 := decodePoint(raw[o+elementSize : o+2*elementSize])
+			alpha, err1 := decodeHinted(raw[o:o+elementSize], raw[h:h+hintSize])
+			beta, err2 := decodeHinted(raw[o+elementSize:o+2*elementSize], raw[h+hintSize:h+2*hintSize])
 			if err1 != nil || err2 != nil {
 				return nil, errEncoding
 			}
 			out = append(out, ciphertext{alpha: alpha, beta: beta})
 			o += 2*elementSize + 2*branchSize
+			h += 6 * hintSize // α, β and the proof's four commitments
 		}
-		o += (q.MaxSelections - q.MinSelections + 1) * branchSize
+		branches := q.MaxSelections - q.MinSelections + 1
+		o += branches * branchSize
+		h += 2 * branches * hintSize
 	}
 	return out, nil
 }

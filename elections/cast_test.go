@@ -219,6 +219,11 @@ func TestCastRejectsInvalidBallots(t *testing.T) {
 	el := env.Setup(t, "e1", 2, true)
 	other := env.Setup(t, "e2", 1, true)
 	good := env.Ballot(t, el, "V00001", goodSelections)
+	be, err := env.Elections.Get(context.Background(), el.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := be.SignedSize() // where the signature starts
 	flip := func(i int) []byte {
 		b := append([]byte(nil), good...)
 		b[i] ^= 0x01
@@ -237,7 +242,8 @@ func TestCastRejectsInvalidBallots(t *testing.T) {
 		{"a ballot for another election", env.Ballot(t, other, "V00001", goodSelections), pv.EInvalid, `not a version 2 ballot for election "e1"`},
 		{"a ciphertext altered", flip(head + 40), pv.EInvalid, `candidate "a"`},
 		{"a proof altered", flip(head + 64 + 64 + 5), pv.EInvalid, `candidate "a"`},
-		{"the signature altered", flip(len(good) - 5), pv.EInvalid, "signature does not verify"},
+		{"the signature altered", flip(sig + ballot.SignatureSize - 5), pv.EInvalid, "signature does not verify"},
+		{"a decoding hint altered", flip(len(good) - 32), pv.EInvalid, "bad signature encoding or decoding hint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,8 +274,12 @@ func TestCastVerifiesConcurrentBallotsTogether(t *testing.T) {
 	for i, v := range el.Voters {
 		reqs[i] = castReq(t, env, el, v, "k", goodSelections)
 	}
+	be, err := env.Elections.Get(context.Background(), el.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reqs[17].Encrypted = append([]byte(nil), reqs[17].Encrypted...)
-	reqs[17].Encrypted[len(reqs[17].Encrypted)-3] ^= 0x01
+	reqs[17].Encrypted[be.SignedSize()+ballot.SignatureSize-3] ^= 0x01 // the signature's s
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup
 	for i := range reqs {

@@ -76,7 +76,12 @@ func TestCheckedCopyIsNeverCast(t *testing.T) {
 		t.Fatalf("the spoiled entry: %v", err)
 	}
 	cred, _ := ballot.DeriveCredential(el.ID, el.Codes["V00001"])
-	for _, secret := range []string{cred.PublicHex(), "V00001", hex.EncodeToString(raw[len(raw)-64:])} {
+	be, err := env.Elections.Get(ctx, el.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := raw[be.SignedSize() : be.SignedSize()+ballot.SignatureSize]
+	for _, secret := range []string{cred.PublicHex(), "V00001", hex.EncodeToString(sig), hex.EncodeToString(raw[len(raw)-32:])} {
 		if bytes.Contains(body, []byte(secret)) {
 			t.Errorf("the spoiled entry names the voter (%s): %s", secret, body)
 		}

@@ -306,10 +306,15 @@ func TestForgedCastsCaught(t *testing.T) {
 	}
 	insider, err := ballot.DeriveCredential("e1", ballot.NewCode())
 	must(t, err)
-	// sign signs a ballot's bytes anew with c, as whoever holds c can.
-	sign := func(raw []byte, c *ballot.Credential) []byte {
-		signed := raw[:len(raw)-ballot.SignatureSize]
-		return append(append([]byte(nil), signed...), c.Sign(ballot.BallotContext, signed)...)
+	// sign signs a ballot's bytes anew with c, as whoever holds c can, and
+	// puts the hints of its elements after the signature.
+	sign := func(w *world, raw []byte, c *ballot.Credential) []byte {
+		e, err := w.env.Elections.Get(context.Background(), "e1")
+		must(t, err)
+		signed := raw[:e.SignedSize()]
+		whole, err := e.AppendHints(append(append([]byte(nil), signed...), c.Sign(ballot.BallotContext, signed)...))
+		must(t, err)
+		return whole
 	}
 	head := len("PVB2") + 1 + len("e1")
 	for _, tc := range []struct {
@@ -335,7 +340,7 @@ func TestForgedCastsCaught(t *testing.T) {
 				// The voter's P in the ballot, the proofs made for it by an
 				// honest device's code... which the insider does not have:
 				// only the signature is theirs.
-				return sign(w.env.Ballot(t, w.el, w.el.Voters[5], sel), insider)
+				return sign(w, w.env.Ballot(t, w.el, w.el.Voters[5], sel), insider)
 			}, "its signature does not verify under the credential it names"},
 		{"one race of another voter's ballot copied into a ballot of this voter", func(w *world) string { return pseudonym(w, w.el.Voters[5]) },
 			func(w *world) []byte {
@@ -345,7 +350,7 @@ func TestForgedCastsCaught(t *testing.T) {
 				copy(mine[head+32:head+32+race], theirs[head+32:head+32+race])
 				c, err := ballot.DeriveCredential("e1", w.el.Codes[w.el.Voters[5]])
 				must(t, err)
-				return sign(mine, c)
+				return sign(w, mine, c)
 			}, `question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`},
 		// The response z of the first candidate's first branch is off by
 		// one: every challenge still holds, one equation does not.
@@ -354,7 +359,7 @@ func TestForgedCastsCaught(t *testing.T) {
 				raw := w.env.Ballot(t, w.el, w.el.Voters[5], sel)
 				raw[head+32+64+96] ^= 1
 				c, _ := ballot.DeriveCredential("e1", w.el.Codes[w.el.Voters[5]])
-				return sign(raw, c)
+				return sign(w, raw, c)
 			}, `: invalid: Encrypted ballot: question "leader", candidate "a": the proof that it encrypts 0 or 1 does not verify`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -292,10 +292,57 @@ func specParseBallot(raw []byte, electionID string, questions []specQuestion) (b
 	}
 	b.signed = raw[:len(raw)-len(rest)]
 	b.signature = take(64)
+	// Every element in order of appearance, and after the signature the
+	// hint of each.
+	elements := [][]byte{b.credential}
+	ci := 0
+	for _, p := range b.proofs {
+		if p.option != 0xffff {
+			elements = append(elements, b.cts[ci][0], b.cts[ci][1])
+			ci++
+		}
+		for _, br := range p.branches {
+			elements = append(elements, br[0], br[1])
+		}
+	}
+	elements = append(elements, b.signature[:32])
+	for i, el := range elements {
+		if !specHintHolds(el, take(32)) {
+			return b, fmt.Errorf("element %d: wrong decoding hint", i)
+		}
+	}
 	if len(rest) != 0 {
 		return b, errors.New("trailing bytes")
 	}
 	return b, err
+}
+
+// specHintHolds checks an element's decoding hint h (FORMAT.md, "Decoding
+// hints") in big-integer arithmetic: h < p, h even, and t·h² = 1 mod p for
+// t = −(d·(1 − s²)² + (1 + s²)²)·(1 + s²)².
+func specHintHolds(enc, hint []byte) bool {
+	le := func(b []byte) *big.Int {
+		r := make([]byte, len(b))
+		for i := range b {
+			r[len(b)-1-i] = b[i]
+		}
+		return new(big.Int).SetBytes(r)
+	}
+	p := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	d := new(big.Int).ModInverse(big.NewInt(121666), p)
+	d.Mul(d, big.NewInt(-121665))
+	s, h := le(enc), le(hint)
+	if h.Cmp(p) >= 0 || h.Bit(0) != 0 {
+		return false
+	}
+	s2 := new(big.Int).Mul(s, s)
+	u1 := new(big.Int).Sub(big.NewInt(1), s2)
+	u2 := new(big.Int).Add(big.NewInt(1), s2)
+	u2sq := new(big.Int).Mul(u2, u2)
+	t := new(big.Int).Mul(d, new(big.Int).Mul(u1, u1))
+	t.Add(t, u2sq).Neg(t).Mul(t, u2sq)
+	t.Mul(t, new(big.Int).Mul(h, h)).Mod(t, p)
+	return t.Cmp(big.NewInt(1)) == 0
 }
 
 // specCheckBallotSignature checks the ballot's signature by its credential:

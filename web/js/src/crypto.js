@@ -330,7 +330,70 @@ export function sealBallot(election, publicKey, selections, rnd) {
  */
 export function encryptBallot(election, credential, selections, rnd = randomScalar, random = randomBytes(32)) {
   const signed = sealBallot(election, credential.publicKey, selections, rnd);
-  return concat(signed, sign(credential, 'ballot', signed, random));
+  return withHints(election, concat(signed, sign(credential, 'ballot', signed, random)));
+}
+
+// ——— Decoding hints (FORMAT.md, "Decoding hints") ———
+
+const Fp = ed25519.CURVE.Fp;
+const D = ed25519.CURVE.d;
+
+/**
+ * hintInput is t = −(d·(1 − s²)² + (1 + s²)²)·(1 + s²)² for an element's
+ * encoding s: decoding s needs 1/√t.
+ */
+function hintInput(enc) {
+  const s = leToBigInt(enc);
+  const s2 = Fp.sqr(s);
+  const yDen2 = Fp.sqr(Fp.add(1n, s2));
+  const xDen2 = Fp.neg(Fp.add(Fp.mul(D, Fp.sqr(Fp.sub(1n, s2))), yDen2));
+  return Fp.mul(xDen2, yDen2);
+}
+
+/** elementHint is the hint of an element's encoding: 1/√t, non-negative (even). */
+function elementHint(enc) {
+  let h = Fp.sqrt(Fp.inv(hintInput(enc)));
+  if (h & 1n) h = Fp.neg(h);
+  return scalarBytes(h);
+}
+
+/** hintHolds reports whether hint is an element's hint: canonical, even, and t·hint² = 1. */
+function hintHolds(enc, hint) {
+  const h = leToBigInt(hint);
+  return h < Fp.ORDER && (h & 1n) === 0n && Fp.mul(Fp.sqr(h), hintInput(enc)) === 1n;
+}
+
+/**
+ * elementOffsets is where each element of a ballot for the election starts,
+ * in order: P; for each candidate α, β and its proof's a_0, b_0, a_1, b_1;
+ * each question total's a_t, b_t; and the signature's R. Their hints follow
+ * the signature in the same order.
+ */
+function elementOffsets(election) {
+  let o = 4 + 1 + utf8.encode(election.id).length;
+  const offs = [o];
+  o += 32;
+  const branches = (n) => {
+    for (let k = 0; k < n; k++) {
+      offs.push(o, o + 32);
+      o += 128;
+    }
+  };
+  for (const q of election.questions) {
+    for (let i = 0; i < q.candidates.length; i++) {
+      offs.push(o, o + 32);
+      o += 64;
+      branches(2);
+    }
+    branches(q.max_selections - q.min_selections + 1);
+  }
+  offs.push(o);
+  return offs;
+}
+
+/** withHints appends to a ballot's signed bytes and signature the hint of each of its elements. */
+function withHints(election, signedAndSignature) {
+  return concat(signedAndSignature, ...elementOffsets(election).map((o) => elementHint(signedAndSignature.subarray(o, o + 32))));
 }
 
 // ——— Checking a copy (FORMAT.md, "Checking a copy") ———
@@ -385,7 +448,8 @@ export function revealCopy(election, copy) {
     q.candidates.forEach((c, i) => { if (chosen.has(c.id)) idx.push(i); });
     parts.push(new Uint8Array([idx.length, ...idx]));
   }
-  parts.push(copy.ballot.subarray(copy.ballot.length - 64));
+  const signed = signedSize(election);
+  parts.push(copy.ballot.subarray(signed, signed + 64));
   return base64url(concat(...parts));
 }
 
@@ -433,7 +497,12 @@ export function remakeCopy(election, revealed) {
     selections[q.id] = idx.map((i) => q.candidates[i].id);
   });
   const signed = sealBallot(election, revealed.publicKey, selections, seededScalars(revealed.seed));
-  const ballot = concat(signed, revealed.signature);
+  let ballot;
+  try {
+    ballot = withHints(election, concat(signed, revealed.signature));
+  } catch {
+    throw new Error('the copy is not what its credential signed: its signature does not decode');
+  }
   const why = verifyBallot(election, ballot);
   if (why !== null) throw new Error(`the copy is not what its credential signed: ${why}`);
   return { ballot, trackingCode: trackingCode(ballot), selections };
@@ -449,13 +518,18 @@ export function prepare(election) {
   mulG(1n);
 }
 
-/** ballotSize is the exact length of a ballot for the election. */
-export function ballotSize(election) {
-  let n = 4 + 1 + utf8.encode(election.id).length + 32 + 64;
+/** signedSize is the length of a ballot's bytes before its signature. */
+export function signedSize(election) {
+  let n = 4 + 1 + utf8.encode(election.id).length + 32;
   for (const q of election.questions) {
     n += q.candidates.length * (64 + 2 * 128) + (q.max_selections - q.min_selections + 1) * 128;
   }
   return n;
+}
+
+/** ballotSize is the exact length of a ballot for the election: signed part, signature, hints. */
+export function ballotSize(election) {
+  return signedSize(election) + 64 + 32 * elementOffsets(election).length;
 }
 
 /**
@@ -524,7 +598,10 @@ export function verifyBallot(election, bytes) {
     return 'the ballot has a non-canonical encoding';
   }
   const signed = bytes.subarray(0, o);
-  if (!verifySignature(credential, 'ballot', signed, bytes.subarray(o))) return 'its signature does not verify under the credential it names';
+  if (!verifySignature(credential, 'ballot', signed, bytes.subarray(o, o + 64))) return 'its signature does not verify under the credential it names';
+  const hints = bytes.subarray(o + 64);
+  const bad = elementOffsets(election).findIndex((at, j) => !hintHolds(bytes.subarray(at, at + 32), hints.subarray(32 * j, 32 * j + 32)));
+  if (bad >= 0) return `element ${bad} of the ballot has the wrong decoding hint`;
   return null;
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
-import { deriveCredential, encryptBallot, verifyBallot, trackingCode, ballotSize, makeCopy } from '../src/crypto.js';
+import { deriveCredential, encryptBallot, verifyBallot, trackingCode, ballotSize, signedSize, makeCopy } from '../src/crypto.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../../../ballot/testdata/ballots.json', import.meta.url), 'utf8'));
 
@@ -52,11 +52,15 @@ test('the checker refuses altered and copied ballots, naming what fails', () => 
   };
   assert.match(verifyBallot(v.election, good.subarray(1)), /wrong length/);
   assert.match(verifyBallot(v.election, flip(0)), /not a version 2 ballot/);
-  assert.match(verifyBallot(v.election, flip(good.length - 40)), /signature does not verify|non-canonical/);
+  const signed = signedSize(v.election);
+  assert.match(verifyBallot(v.election, flip(signed + 24)), /signature does not verify|non-canonical/);
   assert.match(verifyBallot(v.election, flip(head + 32 + 64 + 100)), /candidate "a"|non-canonical/);
+  // A decoding hint altered: the last element's (R's), then the first's (P's).
+  assert.match(verifyBallot(v.election, flip(good.length - 32)), /element \d+ of the ballot has the wrong decoding hint/);
+  assert.match(verifyBallot(v.election, flip(signed + 64 + 31)), /element 0 of the ballot has the wrong decoding hint/);
   // The ballot under another voter's credential, signed by that voter.
   const other = deriveCredential(v.election.id, 'ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ');
-  const copied = good.slice(0, good.length - 64);
+  const copied = good.slice(0, signed);
   copied.set(other.publicKey, head);
   const mine = encryptBallot(v.election, other, v.selections);
   const resigned = mine.slice();
