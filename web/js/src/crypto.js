@@ -350,11 +350,14 @@ function hintInput(enc) {
   return Fp.mul(xDen2, yDen2);
 }
 
-/** elementHint is the hint of an element's encoding: 1/√t, non-negative (even). */
+/**
+ * elementHint is the hint of an element's encoding: 1/√t, non-negative
+ * (even), from noble's SQRT_RATIO_M1(1, t), one exponentiation.
+ */
 function elementHint(enc) {
-  let h = Fp.sqrt(Fp.inv(hintInput(enc)));
-  if (h & 1n) h = Fp.neg(h);
-  return scalarBytes(h);
+  const { isValid, value } = ed25519.CURVE.uvRatio(1n, hintInput(enc));
+  if (!isValid) throw new Error('an element of the ballot does not decode');
+  return scalarBytes(value);
 }
 
 /** hintHolds reports whether hint is an element's hint: canonical, even, and t·hint² = 1. */
