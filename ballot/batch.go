@@ -89,7 +89,10 @@ func (bt *Batch) Add(raw []byte) (*EncryptedBallot, error) {
 				return nil, optionProofError(q, oi)
 			}
 		}
-		if !eq.sumProof.challengeHolds(e.proofContext(b.credentialEnc, qi, optionSum), sum(eq.options), q.MinSelections, q.MaxSelections) {
+		// The total's challenge needs only the ciphertexts it sums, not
+		// their product (which the equations below never form).
+		total := ciphertext{enc: sumStatement(eq.options)}
+		if !eq.sumProof.challengeHolds(e.proofContext(b.credentialEnc, qi, optionSum), total, q.MinSelections, q.MaxSelections) {
 			return nil, sumProofError(q)
 		}
 	}

@@ -12,7 +12,8 @@ import (
 // election key K: (α, β) = (r·G, m·G + r·K).
 type ciphertext struct {
 	alpha, beta *point
-	// enc is α ‖ β, encoded once.
+	// enc is α ‖ β, encoded once; for a question's total, the ciphertexts
+	// it sums (sum).
 	enc []byte
 }
 
@@ -34,14 +35,26 @@ func newCiphertext(alpha, beta *point) ciphertext {
 }
 
 // sum returns the component-wise product of ciphertexts, which encrypts the
-// sum of their plaintexts with the sum of their randomness.
+// sum of their plaintexts with the sum of their randomness. Its enc is not
+// the product's encoding but the ciphertexts' own, in order: what a total's
+// proof hashes (FORMAT.md), known without encoding the product.
 func sum(cts []ciphertext) ciphertext {
 	alpha, beta := identity(), identity()
 	for _, c := range cts {
 		alpha.Add(alpha, c.alpha)
 		beta.Add(beta, c.beta)
 	}
-	return newCiphertext(alpha, beta)
+	return ciphertext{alpha: alpha, beta: beta, enc: sumStatement(cts)}
+}
+
+// sumStatement is what a total's proof hashes for its ciphertext: the
+// ciphertexts it sums, each α ‖ β, in order.
+func sumStatement(cts []ciphertext) []byte {
+	out := make([]byte, 0, len(cts)*2*elementSize)
+	for _, c := range cts {
+		out = append(out, c.enc...)
+	}
+	return out
 }
 
 // A rangeProof is a disjunctive Chaum–Pedersen proof that a ciphertext

@@ -176,7 +176,10 @@ type specRangeProof struct {
 	credential               []byte // the voter's P, which the ballot names
 	question, option, lo, hi int
 	alpha, beta              []byte
-	branches                 [][4][]byte // a, b, c, z
+	// statement is what the transcript holds for the ciphertext: α ‖ β,
+	// or for a question's total the ciphertexts it sums.
+	statement []byte
+	branches  [][4][]byte // a, b, c, z
 }
 
 // specTranscript is FORMAT.md's challenge transcript T for a proof.
@@ -186,7 +189,7 @@ func specTranscript(electionID string, key []byte, p specRangeProof) []byte {
 	for _, v := range []int{p.question, p.option, p.lo, p.hi} {
 		t = binary.BigEndian.AppendUint16(t, uint16(v))
 	}
-	t = append(append(t, p.alpha...), p.beta...)
+	t = append(t, p.statement...)
 	for _, br := range p.branches {
 		t = append(append(t, br[0]...), br[1]...)
 	}
@@ -275,10 +278,13 @@ func specParseBallot(raw []byte, electionID string, questions []specQuestion) (b
 	b.credential = take(32)
 	for qi, q := range questions {
 		alphas, betas := r255.Identity(), r255.Identity()
+		var statement []byte // the candidates' ciphertexts, which the total's proof hashes
 		for o := range q.candidates {
 			alpha, beta := take(32), take(32)
+			statement = append(append(statement, alpha...), beta...)
 			b.cts = append(b.cts, [2][]byte{alpha, beta})
-			b.proofs = append(b.proofs, specRangeProof{credential: b.credential, question: qi, option: o, lo: 0, hi: 1, alpha: alpha, beta: beta, branches: branches(2)})
+			b.proofs = append(b.proofs, specRangeProof{credential: b.credential, question: qi, option: o, lo: 0, hi: 1, alpha: alpha, beta: beta,
+				statement: append(append([]byte(nil), alpha...), beta...), branches: branches(2)})
 			ea, err1 := specElement(alpha)
 			eb, err2 := specElement(beta)
 			if err1 != nil || err2 != nil {
@@ -288,7 +294,7 @@ func specParseBallot(raw []byte, electionID string, questions []specQuestion) (b
 			betas.Add(betas, eb)
 		}
 		b.proofs = append(b.proofs, specRangeProof{credential: b.credential, question: qi, option: 0xffff, lo: q.min, hi: q.max,
-			alpha: elementBytes(alphas), beta: elementBytes(betas), branches: branches(q.max - q.min + 1)})
+			alpha: elementBytes(alphas), beta: elementBytes(betas), statement: statement, branches: branches(q.max - q.min + 1)})
 	}
 	b.signed = raw[:len(raw)-len(rest)]
 	b.signature = take(64)

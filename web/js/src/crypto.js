@@ -231,6 +231,15 @@ function ciphertext(alpha, beta) {
   return { alpha, beta, bytes: concat(alpha.toBytes(), beta.toBytes()) };
 }
 
+/**
+ * sumCiphertext is a question's total (Σα, Σβ): what its proof hashes is
+ * not the total's encoding but the candidates' ciphertexts it sums, each
+ * α ‖ β, in order (FORMAT.md, "Range proof").
+ */
+function sumCiphertext(alpha, beta, ciphertexts) {
+  return { alpha, beta, bytes: concat(...ciphertexts) };
+}
+
 /** proveRange proves that ct, made with randomness r, encrypts m ∈ [lo, hi]. */
 function proveRange(ctx, ct, r, m, lo, hi, rnd) {
   if (m < lo || m > hi) throw new Error(`a question's total ${m} is outside [${lo}, ${hi}]`);
@@ -302,6 +311,7 @@ export function sealBallot(election, publicKey, selections, rnd) {
     let alpha = RistrettoPoint.ZERO;
     let beta = RistrettoPoint.ZERO;
     let total = 0n;
+    const statement = [];
     q.candidates.forEach((cand, oi) => {
       const m = chosen.has(cand.id) ? 1 : 0;
       const r = rnd();
@@ -311,12 +321,13 @@ export function sealBallot(election, publicKey, selections, rnd) {
       const ct = ciphertext(a, b);
       alpha = alpha.add(a);
       beta = beta.add(b);
+      statement.push(ct.bytes);
       total = mod(total + r);
       const ctx = { electionId: election.id, key, credential: publicKey, question: qi, option: oi };
       parts.push(ct.bytes, encodeProof(proveRange(ctx, ct, r, m, 0, 1, rnd)));
     });
     const ctx = { electionId: election.id, key, credential: publicKey, question: qi, option: OPTION_SUM };
-    parts.push(encodeProof(proveRange(ctx, ciphertext(alpha, beta), total, chosen.size, q.min_selections, q.max_selections, rnd)));
+    parts.push(encodeProof(proveRange(ctx, sumCiphertext(alpha, beta, statement), total, chosen.size, q.min_selections, q.max_selections, rnd)));
   });
   return concat(...parts);
 }
@@ -583,17 +594,19 @@ export function verifyBallot(election, bytes) {
     for (const [qi, q] of election.questions.entries()) {
       let alpha = RistrettoPoint.ZERO;
       let beta = RistrettoPoint.ZERO;
+      const statement = [];
       for (const [oi, cand] of q.candidates.entries()) {
         const enc = take(64);
         const ct = { alpha: point(enc.subarray(0, 32)), beta: point(enc.subarray(32)), bytes: enc };
         alpha = alpha.add(ct.alpha);
         beta = beta.add(ct.beta);
+        statement.push(enc);
         const ctx = { electionId: election.id, key, credential, question: qi, option: oi };
         if (!checkRange(ctx, ct, 0, 1, take(256))) return `question "${q.id}", candidate "${cand.id}": the proof that it encrypts 0 or 1 does not verify`;
       }
       const ctx = { electionId: election.id, key, credential, question: qi, option: OPTION_SUM };
       const L2 = q.max_selections - q.min_selections + 1;
-      if (!checkRange(ctx, ciphertext(alpha, beta), q.min_selections, q.max_selections, take(L2 * 128))) {
+      if (!checkRange(ctx, sumCiphertext(alpha, beta, statement), q.min_selections, q.max_selections, take(L2 * 128))) {
         return `question "${q.id}": the proof that ${q.min_selections} to ${q.max_selections} candidates are chosen does not verify`;
       }
     }
