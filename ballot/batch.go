@@ -2,6 +2,7 @@ package ballot
 
 import (
 	"crypto/rand"
+	"slices"
 
 	"github.com/cloudflare/circl/group"
 
@@ -41,6 +42,17 @@ func (e *Election) NewBatch() (*Batch, error) {
 		return nil, pv.Errorf(pv.EConflict, "election %q has no key", e.ID)
 	}
 	return &Batch{e: e, gCoef: g.NewScalar(), kCoef: g.NewScalar()}, nil
+}
+
+// Reserve makes room for n more ballots, so that adding them does not grow
+// the batch's terms again and again.
+func (bt *Batch) Reserve(n int) {
+	if bt.e == nil || n <= 0 {
+		return
+	}
+	terms := n * bt.e.elementCount() // every element of a ballot is one term
+	bt.scalars = slices.Grow(bt.scalars, terms)
+	bt.points = slices.Grow(bt.points, terms)
 }
 
 // NewSignatureBatch returns an empty batch for signatures only.

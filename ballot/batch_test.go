@@ -142,6 +142,7 @@ func BenchmarkBatchVerify(b *testing.B) {
 		b.Run(fmt.Sprintf("ballots=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				bt, _ := e.NewBatch()
+				bt.Reserve(n)
 				for _, raw := range raws[:n] {
 					if _, err := bt.Add(raw); err != nil {
 						b.Fatal(err)

@@ -282,10 +282,11 @@ func (e *Election) ParseBallot(raw []byte) (*EncryptedBallot, error) {
 	rest := raw[len(head):e.hintsOffset()]
 	take := func(n int) []byte { b := rest[:n]; rest = rest[n:]; return b }
 	hints := raw[e.hintsOffset():]
+	points := make([]point, e.elementCount()) // one allocation for all of them
 	decode := func(enc []byte) (*point, error) {
-		h := hints[:hintSize]
-		hints = hints[hintSize:]
-		return decodeHinted(enc, h)
+		h, p := hints[:hintSize], &points[0]
+		hints, points = hints[hintSize:], points[1:]
+		return p, decodeHintedInto(p, enc, h)
 	}
 	b := &EncryptedBallot{questions: make([]encryptedQuestion, len(e.Questions)), signed: raw[:e.SignedSize()]}
 	b.credentialEnc = take(elementSize)

@@ -87,8 +87,18 @@ func elementHint(enc []byte) ([hintSize]byte, bool) {
 // hint. It accepts exactly the encodings decodePoint accepts, each with
 // exactly one hint, and gives the same point.
 func decodeHinted(enc, hint []byte) (*point, error) {
+	p := new(point)
+	if err := decodeHintedInto(p, enc, hint); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// decodeHintedInto is decodeHinted into p, which it leaves unspecified on
+// failure.
+func decodeHintedInto(p *point, enc, hint []byte) error {
 	if !canonicalEven(enc) || len(hint) != hintSize || !canonicalEven(hint) {
-		return nil, errEncoding
+		return errEncoding
 	}
 	var s, isr, chk, xDenInv, yDenInv, neg edwards25519.FieldElement
 	s.SetBytes((*[32]byte)(enc))
@@ -99,9 +109,8 @@ func decodeHinted(enc, hint []byte) (*point, error) {
 	chk.Square(&isr)
 	chk.Mul(&chk, &t)
 	if chk.IsOneI() != 1 {
-		return nil, errEncoding
+		return errEncoding
 	}
-	p := new(point)
 	e := ext(p)
 	xDenInv.Mul(&isr, &yDen)
 	yDenInv.Mul(&xDenInv, &isr)
@@ -114,7 +123,7 @@ func decodeHinted(enc, hint []byte) (*point, error) {
 	e.Z.SetOne()
 	e.T.Mul(&e.X, &e.Y)
 	if e.T.IsNegativeI() == 1 || e.Y.IsNonZeroI() == 0 {
-		return nil, errEncoding
+		return errEncoding
 	}
-	return p, nil
+	return nil
 }

@@ -99,9 +99,11 @@ type proofContext struct {
 // its bounds.
 const optionSum = 0xffff
 
+const rangeProofDomain = "primaryvote/v2/range-proof"
+
 func (pc proofContext) challenge(ct ciphertext, lo, hi int, p rangeProof) group.Scalar {
-	t := &transcript{}
-	t.bytes([]byte("primaryvote/v2/range-proof")).bytes([]byte(pc.electionID)).fixed(pc.key.enc).fixed(pc.credential).
+	t := &transcript{b: make([]byte, 0, 4+len(rangeProofDomain)+4+len(pc.electionID)+len(pc.key.enc)+len(pc.credential)+8+len(ct.enc)+len(p)*2*elementSize)}
+	t.bytes([]byte(rangeProofDomain)).bytes([]byte(pc.electionID)).fixed(pc.key.enc).fixed(pc.credential).
 		uint16(pc.question).uint16(pc.option).uint16(lo).uint16(hi).fixed(ct.enc)
 	for _, br := range p {
 		t.fixed(br.ab)

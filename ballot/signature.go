@@ -59,11 +59,13 @@ func (c *Credential) sign(context string, message, random []byte) []byte {
 
 // signatureChallenge is c = HashToScalar(lp(domain) ‖ lp(context) ‖ P ‖ R ‖ lp(message)).
 func signatureChallenge(context string, public, r, message []byte) group.Scalar {
-	t := lp(nil, signatureDomain)
+	t := make([]byte, 0, 4+len(signatureDomain)+4+len(context)+len(public)+len(r)+4+len(message))
+	t = lp(t, signatureDomain)
 	t = lp(t, context)
 	t = append(t, public...)
 	t = append(t, r...)
-	t = lp(t, string(message))
+	t = binary.BigEndian.AppendUint32(t, uint32(len(message)))
+	t = append(t, message...)
 	return g.HashToScalar(t, signatureDST)
 }
 

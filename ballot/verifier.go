@@ -122,7 +122,9 @@ func verifyBatch(jobs []*verifyJob) {
 			err error
 		)
 		if js[0].e != nil {
-			bt, err = js[0].e.NewBatch()
+			if bt, err = js[0].e.NewBatch(); err == nil {
+				bt.Reserve(len(js))
+			}
 		} else {
 			bt = NewSignatureBatch()
 		}

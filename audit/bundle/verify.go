@@ -793,11 +793,13 @@ func (v *verifier) verifyBallots(jobs <-chan ballotJob, s *ballot.Sums) {
 	var lines []int
 	// NewBatch fails only without a key, which onBallot has checked.
 	batch, _ := v.election.NewBatch()
+	batch.Reserve(ballotsABatch)
 	flush := func() {
 		if i, err := batch.Verify(); err != nil {
 			fail(lines[i], err)
 		}
 		batch, _ = v.election.NewBatch()
+		batch.Reserve(ballotsABatch)
 		lines = lines[:0]
 	}
 	for j := range jobs {
