@@ -41,6 +41,9 @@ type Pusher struct {
 
 	mu     sync.Mutex
 	status map[string]*WitnessStatus // by verifier key
+	// inflight counts the pushes still going on, which may outlive the
+	// round that started them.
+	inflight sync.WaitGroup
 }
 
 // DB is what the pusher needs of the database (a *pgxpool.Pool).
@@ -123,6 +126,21 @@ func (p *Pusher) Run(ctx context.Context, interval time.Duration) {
 // answers.
 func (p *Pusher) Round(ctx context.Context) error { return p.round(ctx, 0) }
 
+// Flush pushes the newest checkpoint to every witness that has not cosigned
+// it, as the server stops once Run has returned: it waits for the pushes
+// still going on, then pushes at once even to a witness waiting to be
+// retried, whose last push stopping Run may have cancelled. So the last
+// checkpoint reaches the witnesses now, not when a server next runs.
+func (p *Pusher) Flush(ctx context.Context) error {
+	p.inflight.Wait()
+	p.mu.Lock()
+	for _, w := range p.status {
+		w.retry = time.Time{}
+	}
+	p.mu.Unlock()
+	return p.round(ctx, 0)
+}
+
 // round is Round waiting at most wait for the answers (0: for all of
 // them). A push still going on after that goes on alone, and its witness
 // sits out the rounds until it ends: a slow witness does not hold back the
@@ -145,7 +163,11 @@ func (p *Pusher) round(ctx context.Context, wait time.Duration) error {
 			continue
 		}
 		w.busy = true
-		wg.Go(func() { p.push(ctx, w, size, signed) })
+		p.inflight.Add(1)
+		wg.Go(func() {
+			defer p.inflight.Done()
+			p.push(ctx, w, size, signed)
+		})
 	}
 	p.mu.Unlock()
 	if wait == 0 {

@@ -467,3 +467,48 @@ func TestSlowWitnessDoesNotHoldUpTheOthers(t *testing.T) {
 		t.Errorf("the slow witness: %+v", st)
 	}
 }
+
+// TestFlushReachesAWitnessWhosePushWasCut stops the pusher while a push to
+// a slow witness is going on, as a server that shuts down does, and then
+// flushes: the newest checkpoint reaches every witness, the one whose push
+// was cut (and so waits to be retried) included.
+func TestFlushReachesAWitnessWhosePushWasCut(t *testing.T) {
+	t.Parallel()
+	x := newWitnessed(t)
+	x.camps[2].slow.Store(true)
+	ctx := context.Background()
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); x.pusher.Run(runCtx, 50*time.Millisecond) }()
+	x.cast(t, 0)
+	if _, err := x.env.Sequencer.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.pusher.Notify()
+	deadline := time.Now().Add(3 * time.Second)
+	for x.status(x.camps[0].name).Cosigned == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("camp A did not cosign: %+v", x.pusher.Status())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop() // the server stops: the push to the slow witness is cut
+	<-ran
+	x.camps[2].slow.Store(false)
+	x.cast(t, 1)
+	if _, err := x.env.Sequencer.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	if err := x.env.DB.Pool.QueryRow(ctx, `SELECT max(size) FROM audit_checkpoints`).Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.pusher.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range x.camps {
+		if st := x.status(c.name); st.Cosigned != size {
+			t.Errorf("%s cosigned %d after the flush; the log is %d: %+v", c.name, st.Cosigned, size, st)
+		}
+	}
+}

@@ -272,7 +272,7 @@ func (m *Main) Close() error {
 		}
 		// The witnesses get the last checkpoint now, not when a server next
 		// runs.
-		if perr := m.pusher.Round(ctx); perr != nil {
+		if perr := m.pusher.Flush(ctx); perr != nil {
 			m.Logger.Warn("couldn't push the last checkpoint to the witnesses", "err", perr)
 		}
 	}
