@@ -110,16 +110,33 @@ func (c *Credential) PublicHex() string { return hex.EncodeToString(c.Public()) 
 // ParsePublicCredential decodes a public credential from lower-case hex:
 // a canonical ristretto255 element other than the identity.
 func ParsePublicCredential(s string) ([]byte, error) {
+	b, err := ParsePublicCredentialHex(s)
+	if err != nil {
+		return nil, err
+	}
+	return b, CheckPublicCredential(b)
+}
+
+// ParsePublicCredentialHex is the first half of ParsePublicCredential: the
+// 32 bytes of 64 lower-case hex digits, not yet decoded (which takes a
+// square root: CheckPublicCredential).
+func ParsePublicCredentialHex(s string) ([]byte, error) {
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != elementSize || hex.EncodeToString(b) != s {
 		return nil, errors.New("not a public credential: want 64 lower-case hex digits")
 	}
+	return b, nil
+}
+
+// CheckPublicCredential is the second half of ParsePublicCredential: b
+// must be a canonical ristretto255 element other than the identity.
+func CheckPublicCredential(b []byte) error {
 	p, err := decodePoint(b)
 	if err != nil {
-		return nil, errors.New("not a public credential: " + err.Error())
+		return errors.New("not a public credential: " + err.Error())
 	}
 	if p.Equals(identity()) {
-		return nil, errors.New("not a public credential: the identity")
+		return errors.New("not a public credential: the identity")
 	}
-	return b, nil
+	return nil
 }

@@ -170,6 +170,9 @@ func TestTamperedBundlesFail(t *testing.T) {
 	clean := w.export(t)
 	records := find(clean, "record")
 	ballots := find(clean, "ballot")
+	voters := find(clean, "voter")
+	// RFC 9496's first non-square: 64 lower-case hex digits, no element.
+	const notAnElement = "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371"
 	results := find(clean, "results")[0]
 	key := w.signer.VerifierKey()
 
@@ -225,6 +228,23 @@ func TestTamperedBundlesFail(t *testing.T) {
 		{"the bundle cut off", func(l []string) []string {
 			return l[:len(l)-1]
 		}, "cut off"},
+		{"a roll credential that does not decode", func(l []string) []string {
+			m := decode(t, l[voters[2]])
+			m["credential"] = notAnElement
+			l[voters[2]] = encode(m)
+			return l
+		}, fmt.Sprintf("line %d: pseudonym %s: not a public credential", voters[2]+1, decode(t, clean[voters[2]])["pseudonym"])},
+		// The check of a credential runs while later lines are read: the
+		// first failure by line is still the one named.
+		{"a roll credential that does not decode, then a pseudonym twice", func(l []string) []string {
+			m := decode(t, l[voters[1]])
+			m["credential"] = notAnElement
+			l[voters[1]] = encode(m)
+			m = decode(t, l[voters[3]])
+			m["pseudonym"] = decode(t, l[voters[0]])["pseudonym"]
+			l[voters[3]] = encode(m)
+			return l
+		}, fmt.Sprintf("line %d: pseudonym %s: not a public credential", voters[1]+1, decode(t, clean[voters[1]])["pseudonym"])},
 		{"another log key", func(l []string) []string {
 			m := decode(t, l[0])
 			other, _ := record.GenerateSigner("primaryvote.test/log")
