@@ -266,14 +266,10 @@ func (e *Election) Alphas(raw []byte) ([][]byte, error) {
 	if len(raw) != e.BallotSize() {
 		return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: %d bytes; a ballot for election %q has %d", len(raw), e.ID, e.BallotSize())
 	}
-	o := len(ballotMagic) + 1 + len(e.ID) + elementSize
-	var out [][]byte
-	for _, q := range e.Questions {
-		for range q.Candidates {
-			out = append(out, raw[o:o+elementSize])
-			o += 2*elementSize + 2*branchSize
-		}
-		o += (q.MaxSelections - q.MinSelections + 1) * branchSize
+	offsets, alphas := e.elementOffsets()
+	out := make([][]byte, len(alphas))
+	for i, j := range alphas {
+		out[i] = raw[offsets[j]:][:elementSize]
 	}
 	return out, nil
 }

@@ -108,27 +108,29 @@ func (e *Election) elementCount() int {
 
 // elementOffsets returns where each element of a ballot for e starts, in the
 // order the elements appear (elementCount of them), which is the order of
-// their hints.
-func (e *Election) elementOffsets() []int {
+// their hints; and, for each candidate in order, the index among them of
+// its ciphertext's α (β is the next).
+func (e *Election) elementOffsets() (offsets, alphas []int) {
 	o := len(ballotMagic) + 1 + len(e.ID)
-	offs := make([]int, 0, e.elementCount())
-	offs = append(offs, o) // P
+	offsets = make([]int, 0, e.elementCount())
+	offsets = append(offsets, o) // P
 	o += elementSize
 	branches := func(n int) {
 		for range n {
-			offs = append(offs, o, o+elementSize) // a, b
+			offsets = append(offsets, o, o+elementSize) // a, b
 			o += branchSize
 		}
 	}
 	for _, q := range e.Questions {
 		for range q.Candidates {
-			offs = append(offs, o, o+elementSize) // α, β
+			alphas = append(alphas, len(offsets))
+			offsets = append(offsets, o, o+elementSize) // α, β
 			o += 2 * elementSize
 			branches(2)
 		}
 		branches(q.MaxSelections - q.MinSelections + 1)
 	}
-	return append(offs, o) // R
+	return append(offsets, o), alphas // R last
 }
 
 // AppendHints returns a ballot whole from signed, its bytes up to and
@@ -140,7 +142,8 @@ func (e *Election) AppendHints(signed []byte) ([]byte, error) {
 		return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: %d bytes up to its hints; a ballot for election %q has %d", len(signed), e.ID, e.hintsOffset())
 	}
 	out := append(make([]byte, 0, e.BallotSize()), signed...)
-	for _, o := range e.elementOffsets() {
+	offsets, _ := e.elementOffsets()
+	for _, o := range offsets {
 		hint, ok := elementHint(signed[o : o+elementSize])
 		if !ok {
 			return nil, pv.Errorf(pv.EInvalid, "encrypted ballot: the element at byte %d does not decode", o)

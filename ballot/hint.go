@@ -66,21 +66,16 @@ func elementHint(enc []byte) ([hintSize]byte, bool) {
 	if !canonicalEven(enc) {
 		return out, false
 	}
-	var s, isr, chk edwards25519.FieldElement
+	var s, isr edwards25519.FieldElement
 	s.SetBytes((*[32]byte)(enc))
 	t, _, _, _ := hintInput(&s)
 	isr.InvSqrt(&t)
-	chk.Square(&isr)
-	chk.Mul(&chk, &t)
-	if chk.IsOneI() != 1 {
-		return out, false
-	}
 	isr.Abs(&isr)
 	isr.BytesInto(&out)
-	if _, err := decodeHinted(enc, out[:]); err != nil {
-		return out, false
-	}
-	return out, true
+	// Decoding with it checks it is the root, which exists only if enc
+	// decodes at all.
+	var p point
+	return out, decodeHintedInto(&p, enc, out[:]) == nil
 }
 
 // decodeHinted decodes enc, a canonical encoding of an element, with its

@@ -146,7 +146,7 @@ func TestBallotHintsAreChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offsets := e.elementOffsets()
+	offsets, _ := e.elementOffsets()
 	if len(offsets) != e.elementCount() || len(raw) != e.hintsOffset()+hintSize*len(offsets) {
 		t.Fatalf("%d elements, %d offsets, %d bytes", e.elementCount(), len(offsets), len(raw))
 	}

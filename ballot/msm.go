@@ -105,15 +105,8 @@ func setNiels(n *edwards25519.NielsPoint, p *edwards25519.ExtendedPoint) {
 	n.XY2D.Mul(&p.T, &twoD)
 }
 
-// twoD is 2·d, d = −121665/121666 the curve constant of edwards25519.
-var twoD = func() (fe edwards25519.FieldElement) {
-	b := [32]byte{
-		0x59, 0xf1, 0xb2, 0x26, 0x94, 0x9b, 0xd6, 0xeb, 0x56, 0xb1, 0x83, 0x82, 0x9a, 0x14, 0xe0, 0x00,
-		0x30, 0xd1, 0xf3, 0xee, 0xf2, 0x80, 0x8e, 0x19, 0xe7, 0xfc, 0xdf, 0x56, 0xdc, 0xd9, 0x06, 0x24,
-	}
-	fe.SetBytes(&b)
-	return fe
-}()
+// twoD is 2·d, for the Niels form.
+var twoD = func() (fe edwards25519.FieldElement) { return *fe.Add(&curveD, &curveD) }()
 
 // digit returns the c bits of s starting at bit pos (c ≤ 16).
 func digit(s *[scalarSize]byte, pos, c int) int {

@@ -87,23 +87,17 @@ func (e *Election) parseCiphertexts(raw []byte) ([]ciphertext, error) {
 	if string(raw[:o]) != ballotMagic+string([]byte{byte(len(e.ID))})+e.ID {
 		return nil, errEncoding
 	}
-	o += elementSize                // the credential
-	h := e.hintsOffset() + hintSize // the first candidate's α's hint
-	var out []ciphertext
-	for _, q := range e.Questions {
-		for range q.Candidates {
-			alpha, err1 := decodeHinted(raw[o:o+elementSize], raw[h:h+hintSize])
-			beta, err2 := decodeHinted(raw[o+elementSize:o+2*elementSize], raw[h+hintSize:h+2*hintSize])
-			if err1 != nil || err2 != nil {
-				return nil, errEncoding
-			}
-			out = append(out, ciphertext{alpha: alpha, beta: beta})
-			o += 2*elementSize + 2*branchSize
-			h += 6 * hintSize // α, β and the proof's four commitments
+	offsets, alphas := e.elementOffsets()
+	hints := raw[e.hintsOffset():]
+	hint := func(j int) []byte { return hints[j*hintSize:][:hintSize] }
+	out := make([]ciphertext, 0, len(alphas))
+	for _, j := range alphas {
+		alpha, err1 := decodeHinted(raw[offsets[j]:][:elementSize], hint(j))
+		beta, err2 := decodeHinted(raw[offsets[j+1]:][:elementSize], hint(j+1))
+		if err1 != nil || err2 != nil {
+			return nil, errEncoding
 		}
-		branches := q.MaxSelections - q.MinSelections + 1
-		o += branches * branchSize
-		h += 2 * branches * hintSize
+		out = append(out, ciphertext{alpha: alpha, beta: beta})
 	}
 	return out, nil
 }
